@@ -1,0 +1,132 @@
+"""Timebank: one Flask deployment hosting a network of timebanks.
+
+:func:`create_app` builds the app in named steps, readable top to bottom.
+"""
+
+import logging
+
+from flask import Flask
+
+from timebank.config import INSTANCE_PATH, Config
+
+
+def create_app(config: type | dict | None = None) -> Flask:
+    """Build the Flask app. ``config`` is a config class or a dict of overrides."""
+    app = Flask(__name__, instance_path=str(INSTANCE_PATH), instance_relative_config=True)
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    configure_database(app)
+    configure_logging(app)
+    register_proxy(app)
+    register_extensions(app)
+    register_tenancy(app)
+    register_transaction_boundary(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_errors(app)
+    register_cli(app)
+    return app
+
+
+def configure_database(app: Flask) -> None:
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
+    if not url:
+        from timebank.embedded import embedded_database_url
+
+        url = embedded_database_url(INSTANCE_PATH)
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_proxy(app: Flask) -> None:
+    hops = app.config["PROXY_FIX_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_extensions(app: Flask) -> None:
+    from timebank.extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
+    from timebank.i18n import select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    bootstrap.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+
+    from timebank.auth_loader import install_user_loader
+
+    install_user_loader(login_manager)
+
+
+def register_tenancy(app: Flask) -> None:
+    from timebank.tenants import register_tenancy as install
+
+    install(app)
+
+
+def register_transaction_boundary(app: Flask) -> None:
+    """The request owns the transaction: commit once if it succeeded, else roll back."""
+    from timebank.extensions import db
+    from timebank.tasks import install_job_hooks
+    from timebank.tenants.context import set_group
+
+    install_job_hooks()
+
+    @app.after_request
+    def commit(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def rollback(error):
+        if error is not None:
+            db.session.rollback()
+        set_group(None)
+
+
+def register_blueprints(app: Flask) -> None:
+    from timebank.blueprints.auth import bp as auth_bp
+    from timebank.blueprints.ledger import bp as ledger_bp
+    from timebank.blueprints.members import bp as members_bp
+    from timebank.blueprints.network import bp as network_bp
+
+    app.register_blueprint(network_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(ledger_bp)
+    app.register_blueprint(members_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from timebank.templating import install_template_helpers
+
+    install_template_helpers(app)
+
+
+def register_errors(app: Flask) -> None:
+    from timebank.errors import install_error_handlers
+
+    install_error_handlers(app)
+
+
+def register_cli(app: Flask) -> None:
+    from timebank.cli import install_cli
+
+    install_cli(app)

@@ -1,0 +1,195 @@
+"""Log in/out, sign up and join, password reset and change, profile."""
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from timebank.auth_loader import remember_login_host
+from timebank.blueprints.auth import bp
+from timebank.blueprints.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    JoinForm,
+    LoginForm,
+    ProfileForm,
+    ResetPasswordForm,
+    SignupForm,
+)
+from timebank.extensions import db, limiter
+from timebank.i18n import N_
+from timebank.people import service as people
+from timebank.people.errors import AlreadyMember, PeopleError
+from timebank.policy import current_membership, group_only
+from timebank.tasks import enqueue
+from timebank.tasks.mail import send_templated_mail
+
+
+def _safe_next() -> str:
+    target = request.args.get("next", "")
+    # Only same-host relative paths: no open redirect.
+    if target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("network.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next())
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = people.authenticate(email=form.email.data, password=form.password.data)
+        if user is None:
+            form.password.errors.append(_("Email or password is not right."))
+        else:
+            login_user(user, remember=form.remember.data)
+            remember_login_host()
+            return redirect(_safe_next())
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("network.index"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@group_only
+def signup():
+    """Create an account and ask to join this group in one step."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.join"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = people.register_user(
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                locale=None,
+            )
+            membership = people.join_group(user=user, group=g.group)
+        except PeopleError as error:
+            db.session.rollback()
+            getattr(form, error.field or "email").errors.append(str(error))
+        else:
+            login_user(user)
+            remember_login_host()
+            _announce(membership)
+            return redirect(url_for("network.index"))
+    return render_template("auth/signup.html", form=form)
+
+
+@bp.route("/join", methods=["GET", "POST"])
+@group_only
+@login_required
+def join():
+    """A logged-in user asks to join this group (or sees their request is pending)."""
+    membership = current_membership()
+    form = JoinForm()
+    if form.validate_on_submit():
+        try:
+            membership = people.join_group(user=current_user, group=g.group)
+        except AlreadyMember:
+            pass
+        else:
+            _announce(membership)
+        return redirect(url_for("network.index"))
+    return render_template("auth/join.html", form=form, membership=membership)
+
+
+def _announce(membership) -> None:
+    if membership.is_active:
+        flash(_("Welcome to %(group)s!", group=g.group.name), "success")
+    else:
+        flash(_("Thanks! A coordinator will look at your request soon."), "info")
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = people.find_user_by_email(form.email.data)
+        if user is not None:
+            token = people.password_reset_token(user)
+            link = url_for("auth.reset_password", token=token, _external=True)
+            enqueue(
+                send_templated_mail,
+                user.id,
+                "password_reset",
+                N_("Reset your password"),
+                {"link": link, "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60},
+            )
+        # Same answer either way: the page must not reveal who has an account.
+        flash(_("If that email has an account, a link to reset the password is on its way."),
+              "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            people.reset_password(token=token, new_password=form.password.data)
+        except PeopleError as error:
+            db.session.rollback()
+            flash(str(error), "danger")
+            return redirect(url_for("auth.forgot_password"))
+        flash(_("Your password is changed. Log in with the new one."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            people.change_password(
+                user=current_user,
+                current_password=form.current_password.data,
+                new_password=form.password.data,
+            )
+        except PeopleError as error:
+            form.current_password.errors.append(str(error))
+        else:
+            flash(_("Your password is changed."), "success")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.locale.data = current_user.locale or ""
+    if form.validate_on_submit():
+        people.update_profile(
+            user=current_user, name=form.name.data, bio=form.bio.data or "",
+            locale=form.locale.data or None,
+        )
+        flash(_("Your profile is saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/language/<code>", methods=["POST"])
+def set_language(code: str):
+    """Switch language: saved on the profile when logged in, in a cookie otherwise."""
+    from timebank.i18n import LANGUAGES
+
+    if code not in LANGUAGES:
+        abort(404)
+    if current_user.is_authenticated:
+        current_user.locale = code
+    response = redirect(_safe_next())
+    response.set_cookie("locale", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response

@@ -1,0 +1,65 @@
+"""Configuration from environment variables, with safe defaults for development.
+
+Every setting can be overridden by an environment variable of the same name. With no
+``DATABASE_URL`` the app starts an embedded PostgreSQL under ``instance/`` (see
+:mod:`timebank.embedded`); with no ``REDIS_URL`` background jobs run in-process.
+"""
+
+import os
+from pathlib import Path
+
+INSTANCE_PATH = Path(os.environ.get("TIMEBANK_INSTANCE", Path.cwd() / "instance")).resolve()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-change-me")
+    BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost:5000")
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    # Behind nginx: how many proxies to trust for X-Forwarded-Host/-Proto (0 = none).
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
+
+    DATABASE_URL = os.environ.get("DATABASE_URL")  # None -> embedded PostgreSQL
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")  # None -> jobs run in-process
+
+    # Host-only cookies: no Domain attribute, so a login at a.example.org never reaches
+    # b.example.org (RFC 6265 section 4.1.2.3).
+    SESSION_COOKIE_DOMAIN = None
+    REMEMBER_COOKIE_DOMAIN = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent.parent / "translations")
+
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Timebank <no-reply@localhost>")
+    # Without a real MAIL_SERVER, mail is captured (logged and kept in memory), never sent.
+    MAIL_SUPPRESS_SEND = "MAIL_SERVER" not in os.environ
+
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", str(60 * 60)))
+    TRANSFERS_PER_PAGE = 25
+    BOOTSTRAP_SERVE_LOCAL = True
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    MAIL_SUPPRESS_SEND = True
+    RATELIMIT_ENABLED = False

@@ -1,0 +1,102 @@
+"""A seeded demo network: two groups in two languages, coordinators, members, a few weeks of trade.
+
+Idempotent: if the demo groups exist, it only prints the URLs and logins again.
+"""
+
+import random
+from collections.abc import Iterator
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from timebank.extensions import db
+from timebank.ledger import service as ledger
+from timebank.models import Group, JoinPolicy, Role, Transfer, utcnow
+from timebank.people import service as people
+from timebank.provisioning.service import create_group, make_network_admin
+from timebank.templating import group_url, network_url
+from timebank.tenants import group_context
+
+PASSWORD = "timebank-demo"
+ADMIN_EMAIL = "admin@example.org"
+GROUPS = [
+    {
+        "slug": "greenvale",
+        "name": "Greenvale Timebank",
+        "locale": "en",
+        "coordinator": ("Cora Green", "cora@greenvale.example.org"),
+        "members": [
+            ("Ann Baker", "ann@greenvale.example.org"),
+            ("Ben Carter", "ben@greenvale.example.org"),
+            ("Chloe Diaz", "chloe@greenvale.example.org"),
+            ("Dan Evans", "dan@greenvale.example.org"),
+        ],
+        "work": ["Gardening", "Bike repair", "Dog walking", "Maths tutoring", "Cooking lesson"],
+    },
+    {
+        "slug": "barrio",
+        "name": "Banco de Tiempo del Barrio",
+        "locale": "es",
+        "coordinator": ("Carmen Ruiz", "carmen@barrio.example.org"),
+        "members": [
+            ("Lucía Pérez", "lucia@barrio.example.org"),
+            ("Mateo García", "mateo@barrio.example.org"),
+            ("Sofía López", "sofia@barrio.example.org"),
+        ],
+        "work": ["Clases de guitarra", "Arreglo de ropa", "Cuidado de plantas", "Mudanza"],
+    },
+]
+
+
+def seed_demo() -> Iterator[str]:
+    """Create the demo network if missing, commit, and yield lines to print (URLs, logins)."""
+    exists = db.session.scalar(sa.select(Group.id).where(Group.slug == GROUPS[0]["slug"]))
+    if exists is None:
+        rng = random.Random(42)
+        make_network_admin(email=ADMIN_EMAIL, name="Network Admin", password=PASSWORD)
+        for spec in GROUPS:
+            _seed_group(spec, rng)
+        db.session.commit()
+    yield f"Network:  {network_url('/')}   (admin: {ADMIN_EMAIL} / {PASSWORD})"
+    for spec in GROUPS:
+        logins = ", ".join(email for _, email in [spec["coordinator"], *spec["members"]])
+        yield f"{spec['name']}: {group_url(spec['slug'])}"
+        yield f"    logins (password {PASSWORD}): {logins}"
+
+
+def _seed_group(spec: dict, rng: random.Random) -> None:
+    name, email = spec["coordinator"]
+    group = create_group(
+        name=spec["name"], slug=spec["slug"], default_locale=spec["locale"],
+        coordinator_email=email, coordinator_name=name, coordinator_password=PASSWORD,
+        join_policy=JoinPolicy.APPROVAL,
+    )
+    with group_context(group.id):
+        members = [people.membership_of(people.find_user_by_email(email), group)]
+        for member_name, member_email in spec["members"]:
+            user = people.register_user(
+                email=member_email, name=member_name, password=PASSWORD, locale=spec["locale"]
+            )
+            membership = people.join_group(user=user, group=group, role=Role.MEMBER)
+            people.approve(membership=membership)
+            members.append(membership)
+        currency = ledger.default_currency()
+        start = utcnow() - timedelta(days=28)
+        for day in range(28):
+            if rng.random() < 0.4:
+                continue
+            payer, payee = rng.sample(members, 2)
+            transfer = ledger.pay(
+                payer=payer, payee=payee, currency=currency,
+                amount=rng.choice([30, 45, 60, 90, 120, 180]),
+                description=rng.choice(spec["work"]), starter=payer,
+            )
+            when = start + timedelta(days=day, hours=rng.randint(8, 19))
+            _backdate(transfer, when)
+
+
+def _backdate(transfer: Transfer, when) -> None:
+    transfer.created_at = transfer.completed_at = when
+    for entry in transfer.entries:
+        entry.created_at = when
+    db.session.flush()

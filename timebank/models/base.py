@@ -1,0 +1,41 @@
+"""Shared column helpers and the tenant mixin."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime (stored as ``timestamptz``)."""
+    return datetime.now(UTC)
+
+
+class TenantMixin:
+    """Marks a table as owned by one group.
+
+    Queries on such tables are filtered to the current group automatically and new rows are
+    stamped with it (see :mod:`timebank.tenants.scoping`). Tables that other tenant tables point
+    at also carry a ``(group_id, id)`` unique key, so foreign keys can include ``group_id`` and
+    no row can point across groups.
+    """
+
+    @declared_attr
+    def group_id(cls) -> Mapped[int]:
+        return mapped_column(
+            sa.ForeignKey("groups.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+
+
+def tenant_fk(column: str, target: str, *, ondelete: str | None = None) -> sa.ForeignKeyConstraint:
+    """Return a composite foreign key ``(group_id, column) -> target(group_id, id)``.
+
+    ``target`` is a table name, e.g. ``"accounts"``.
+    """
+    return sa.ForeignKeyConstraint(
+        ["group_id", column], [f"{target}.group_id", f"{target}.id"], ondelete=ondelete
+    )
+
+
+def created_at_column() -> Mapped[datetime]:
+    return mapped_column(sa.DateTime(timezone=True), default=utcnow, nullable=False)

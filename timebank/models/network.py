@@ -1,0 +1,75 @@
+"""Network-level tables: groups (the tenants) and users (one person across the network)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from timebank.extensions import db
+from timebank.models.base import created_at_column
+
+
+class GroupStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class JoinPolicy(enum.StrEnum):
+    OPEN = "open"  # anyone who signs up becomes an active member
+    APPROVAL = "approval"  # a coordinator approves each request
+
+
+class Group(db.Model):
+    """A tenant: one timebank, LETS or mutual-credit circle, served at ``slug.BASE_DOMAIN``."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(63), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[GroupStatus] = mapped_column(
+        sa.Enum(GroupStatus, name="group_status", values_callable=lambda e: [m.value for m in e]),
+        default=GroupStatus.ACTIVE,
+    )
+    join_policy: Mapped[JoinPolicy] = mapped_column(
+        sa.Enum(JoinPolicy, name="join_policy", values_callable=lambda e: [m.value for m in e]),
+        default=JoinPolicy.APPROVAL,
+    )
+    default_locale: Mapped[str] = mapped_column(sa.String(10), default="en")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    created_at: Mapped[datetime] = created_at_column()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == GroupStatus.ACTIVE
+
+    def __repr__(self) -> str:
+        return f"<Group {self.slug}>"
+
+
+class User(UserMixin, db.Model):
+    """One person across the whole network; joins groups through memberships."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.Index("uq_users_email_lower", sa.text("lower(email)"), unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    locale: Mapped[str | None] = mapped_column(sa.String(10))
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    is_network_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+    memberships: Mapped[list[Membership]] = relationship(  # noqa: F821
+        back_populates="user", viewonly=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"

@@ -1,0 +1,177 @@
+"""People: users (one per person, network-wide) and their memberships in groups.
+
+Rules enforced here:
+
+* emails are unique case-insensitively;
+* joining follows the group's join policy: ``open`` activates at once, ``approval`` leaves the
+  membership pending until a coordinator approves it;
+* an active membership has an account in every active currency of its group;
+* password-reset links are signed, expire after ``PASSWORD_RESET_MAX_AGE`` seconds, and are
+  single-use (the token embeds a fingerprint of the current password hash, so it dies once the
+  password changes).
+
+Functions take keyword-only arguments, raise :class:`~timebank.people.errors.PeopleError`
+subclasses, and never commit.
+"""
+
+import hashlib
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from timebank.extensions import db
+from timebank.ledger.service import open_account
+from timebank.models import (
+    Currency,
+    Group,
+    JoinPolicy,
+    Membership,
+    MembershipStatus,
+    Role,
+    User,
+    utcnow,
+)
+from timebank.people.errors import (
+    AlreadyMember,
+    EmailTaken,
+    InvalidToken,
+    NotPending,
+    WrongPassword,
+)
+from timebank.people.passwords import check_password, hash_password
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    """Return the user with this email (case-insensitive), or None."""
+    return db.session.scalar(
+        sa.select(User).where(sa.func.lower(User.email) == normalize_email(email))
+    )
+
+
+def register_user(*, email: str, name: str, password: str, locale: str | None = None) -> User:
+    """Create a network-wide user. Raises :class:`EmailTaken`."""
+    if find_user_by_email(email) is not None:
+        raise EmailTaken()
+    user = User(
+        email=normalize_email(email),
+        name=name.strip(),
+        password_hash=hash_password(password),
+        locale=locale,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(*, email: str, password: str) -> User | None:
+    """Return the user if the email and password match, else None."""
+    user = find_user_by_email(email)
+    if user is None:
+        hash_password(password)  # same work either way: no timing hint that the email exists
+        return None
+    return user if check_password(user.password_hash, password) else None
+
+
+def membership_of(user: User, group: Group) -> Membership | None:
+    """Return ``user``'s membership in ``group`` (the group in context), or None."""
+    return db.session.scalar(
+        sa.select(Membership).where(
+            Membership.user_id == user.id, Membership.group_id == group.id
+        )
+    )
+
+
+def join_group(*, user: User, group: Group, role: Role = Role.MEMBER) -> Membership:
+    """Ask to join ``group``: active at once under an open policy, else pending.
+
+    Raises :class:`AlreadyMember` if the user already has a membership that is not ``left``.
+    """
+    membership = membership_of(user, group)
+    if membership is not None and membership.status != MembershipStatus.LEFT:
+        raise AlreadyMember()
+    if membership is None:
+        membership = Membership(user_id=user.id, group_id=group.id, user=user, role=role)
+        db.session.add(membership)
+    membership.status = MembershipStatus.PENDING
+    db.session.flush()
+    if group.join_policy == JoinPolicy.OPEN:
+        activate(membership=membership)
+    return membership
+
+
+def activate(*, membership: Membership) -> Membership:
+    """Make ``membership`` active and open its accounts in every active currency."""
+    membership.status = MembershipStatus.ACTIVE
+    membership.approved_at = utcnow()
+    currencies = db.session.scalars(sa.select(Currency).where(Currency.is_active)).all()
+    for currency in currencies:
+        open_account(membership=membership, currency=currency)
+    db.session.flush()
+    return membership
+
+
+def approve(*, membership: Membership) -> Membership:
+    """Approve a pending join request. Raises :class:`NotPending`."""
+    if membership.status != MembershipStatus.PENDING:
+        raise NotPending()
+    return activate(membership=membership)
+
+
+def decline(*, membership: Membership) -> Membership:
+    """Decline a pending join request (the membership is marked ``left``)."""
+    if membership.status != MembershipStatus.PENDING:
+        raise NotPending()
+    membership.status = MembershipStatus.LEFT
+    db.session.flush()
+    return membership
+
+
+def update_profile(*, user: User, name: str, bio: str, locale: str | None) -> User:
+    """Change a user's display name, short bio and preferred language."""
+    user.name = name.strip()
+    user.bio = bio.strip()
+    user.locale = locale or None
+    db.session.flush()
+    return user
+
+
+def change_password(*, user: User, current_password: str, new_password: str) -> User:
+    """Replace the password after checking the current one. Raises :class:`WrongPassword`."""
+    if not check_password(user.password_hash, current_password):
+        raise WrongPassword()
+    user.password_hash = hash_password(new_password)
+    db.session.flush()
+    return user
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def password_reset_token(user: User) -> str:
+    """Return a signed token that resets ``user``'s password once, until it expires."""
+    return _reset_serializer().dumps({"user": user.id, "fp": _fingerprint(user)})
+
+
+def reset_password(*, token: str, new_password: str) -> User:
+    """Set a new password from a reset token. Raises :class:`InvalidToken`."""
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired) as error:
+        raise InvalidToken() from error
+    user = db.session.get(User, data.get("user"))
+    if user is None or data.get("fp") != _fingerprint(user):
+        raise InvalidToken()
+    user.password_hash = hash_password(new_password)
+    db.session.flush()
+    return user

@@ -1,0 +1,90 @@
+"""Background jobs: enqueued after the current transaction commits, run with the group restored.
+
+``enqueue(func, *ids)`` records a job on the session; when the session commits, each recorded
+job goes to the rq queue on ``REDIS_URL`` (or, with no Redis configured, runs in-process right
+away). A rollback drops them. Jobs take ids, never ORM objects, and open their own app context
+(see :func:`run_job`).
+"""
+
+import logging
+from collections.abc import Callable
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from timebank.extensions import db
+
+log = logging.getLogger(__name__)
+_PENDING = "timebank_pending_jobs"
+
+
+def enqueue(func: Callable, *args, group_id: int | None = None) -> None:
+    """Schedule ``func(*args)`` to run after the current transaction commits.
+
+    ``args`` must be plain values (ids, strings). ``group_id`` is restored as the tenant while
+    the job runs.
+    """
+    app = current_app._get_current_object()
+    db.session.info.setdefault(_PENDING, []).append((app, func, args, group_id))
+
+
+def _dispatch(session: Session) -> None:
+    jobs = session.info.pop(_PENDING, [])
+    for app, func, args, group_id in jobs:
+        target = f"{func.__module__}.{func.__qualname__}"
+        if app.config.get("REDIS_URL") and not app.config.get("JOBS_INLINE"):
+            queue(app).enqueue(run_job, target, args, group_id)
+        else:
+            run_job(target, args, group_id, app=app)
+
+
+def _drop(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def queue(app=None):
+    """Return the rq queue bound to ``REDIS_URL``."""
+    from redis import Redis
+    from rq import Queue
+
+    app = app or current_app
+    return Queue("timebank", connection=Redis.from_url(app.config["REDIS_URL"]))
+
+
+def run_job(target: str, args: tuple, group_id: int | None, app=None) -> None:
+    """Run the job function named ``target`` in a fresh app context, as group ``group_id``.
+
+    This is what the rq worker executes; it is the job's transaction boundary (commit once).
+    """
+    import importlib
+
+    from timebank.tenants import group_context
+
+    module_name, _, name = target.rpartition(".")
+    func = getattr(importlib.import_module(module_name), name)
+    if app is None:
+        from timebank import create_app
+
+        app = create_app()
+    with app.app_context():
+        try:
+            if group_id is not None:
+                with group_context(group_id):
+                    func(*args)
+            else:
+                func(*args)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("job %s failed", target)
+            raise
+        finally:
+            db.session.remove()
+
+
+def install_job_hooks() -> None:
+    """Dispatch recorded jobs on commit and drop them on rollback (idempotent)."""
+    if not event.contains(Session, "after_commit", _dispatch):
+        event.listen(Session, "after_commit", _dispatch)
+        event.listen(Session, "after_soft_rollback", lambda session, tx: _drop(session))
