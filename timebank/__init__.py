@@ -56,7 +56,16 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from timebank.extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
+    from timebank.extensions import (
+        babel,
+        bootstrap,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        mail,
+        migrate,
+    )
     from timebank.i18n import select_locale, select_timezone
 
     db.init_app(app)

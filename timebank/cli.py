@@ -55,8 +55,8 @@ def create_admin_command(email: str, name: str, password: str) -> None:
 def create_group_command(**options) -> None:
     """Provision a group with its Hours currency and first coordinator."""
     from timebank.models import JoinPolicy
-    from timebank.provisioning.service import ProvisioningError, create_group
     from timebank.people.errors import PeopleError
+    from timebank.provisioning.service import ProvisioningError, create_group
 
     options["join_policy"] = JoinPolicy(options["join_policy"])
     try:
@@ -88,7 +88,7 @@ def serve_command(port: int) -> None:
 
     from timebank.demo import seed_demo
 
-    upgrade()
+    upgrade(revision="heads")
     for line in seed_demo():
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")

@@ -63,3 +63,4 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     MAIL_SUPPRESS_SEND = True
     RATELIMIT_ENABLED = False
+    JOBS_SYNC = True  # with REDIS_URL: jobs go through real Redis but run in the test process

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-22 00:50:02.182210
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '90ce6d10edda'

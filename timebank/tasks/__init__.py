@@ -33,7 +33,7 @@ def _dispatch(session: Session) -> None:
     jobs = session.info.pop(_PENDING, [])
     for app, func, args, group_id in jobs:
         target = f"{func.__module__}.{func.__qualname__}"
-        if app.config.get("REDIS_URL") and not app.config.get("JOBS_INLINE"):
+        if app.config.get("REDIS_URL"):
             queue(app).enqueue(run_job, target, args, group_id)
         else:
             run_job(target, args, group_id, app=app)
@@ -49,7 +49,12 @@ def queue(app=None):
     from rq import Queue
 
     app = app or current_app
-    return Queue("timebank", connection=Redis.from_url(app.config["REDIS_URL"]))
+    # JOBS_SYNC (tests): rq stores the job in Redis and runs it at once, in this process.
+    return Queue(
+        "timebank",
+        connection=Redis.from_url(app.config["REDIS_URL"]),
+        is_async=not app.config.get("JOBS_SYNC", False),
+    )
 
 
 def run_job(target: str, args: tuple, group_id: int | None, app=None) -> None:
@@ -64,9 +69,14 @@ def run_job(target: str, args: tuple, group_id: int | None, app=None) -> None:
     module_name, _, name = target.rpartition(".")
     func = getattr(importlib.import_module(module_name), name)
     if app is None:
-        from timebank import create_app
+        from flask import has_app_context
 
-        app = create_app()
+        if has_app_context():  # run synchronously inside the app that enqueued it
+            app = current_app._get_current_object()
+        else:  # an rq worker process
+            from timebank import create_app
+
+            app = create_app()
     with app.app_context():
         try:
             if group_id is not None:

@@ -87,7 +87,9 @@ def _money(amount, currency):
 def _entries_page(account: Account, *, page: int, per_page: int):
     """Return (rows, total) of ``account``'s entries, newest first, each with its running
     balance after the entry (a window function, so one query per page)."""
-    running = sa.func.sum(Entry.amount).over(order_by=Entry.id).label("running_balance")
+    # SUM over bigint is numeric in PostgreSQL; cast back so amounts stay integers.
+    running = sa.cast(sa.func.sum(Entry.amount).over(order_by=Entry.id), sa.BigInteger)
+    running = running.label("running_balance")
     inner = (
         sa.select(Entry.id.label("entry_id"), Entry.amount, running)
         .where(Entry.account_id == account.id)

@@ -1,0 +1,280 @@
+"""Test fixtures: real PostgreSQL (and Redis when REDIS_URL is set), migrated once per run.
+
+* ``DATABASE_URL`` set (CI): tests use that database; its ``public`` schema is rebuilt by
+  running the Alembic migrations. Unset: an embedded PostgreSQL (pgserver) under ``instance/``.
+* Each test runs inside one outer transaction that is rolled back at the end; the app's own
+  commits become savepoints. After every test the ledger invariants are verified.
+* Concurrency tests (marker ``concurrency``) commit for real: use the ``committing_app``
+  fixture, which truncates the tables afterwards.
+"""
+
+import os
+import re
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from timebank import create_app
+from timebank.config import INSTANCE_PATH, TestConfig
+from timebank.extensions import db
+from timebank.ledger.verify import verify_ledger
+from timebank.models import Group, JoinPolicy, Membership, MembershipStatus, Role, User
+from timebank.people import service as people
+from timebank.provisioning.service import create_group
+from timebank.tasks.mail import OUTBOX
+from timebank.tenants import group_context
+
+PASSWORD = "correct horse battery"
+BASE_DOMAIN = "localhost:5000"
+
+
+def _test_database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    import pgserver
+
+    server = pgserver.get_server(INSTANCE_PATH / "pgdata", cleanup_mode=None)
+    if "1 row" not in server.psql("SELECT 1 FROM pg_database WHERE datname = 'timebank_test';"):
+        server.psql("CREATE DATABASE timebank_test;")
+    return server.get_uri("timebank_test")
+
+
+class _BoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session ignores ``bind``; in tests every session uses our connection."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind if bind is not None else self.bind
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    app = create_app(
+        {
+            **{k: getattr(TestConfig, k) for k in dir(TestConfig) if k.isupper()},
+            "DATABASE_URL": _test_database_url(),
+            "REDIS_URL": os.environ.get("REDIS_URL"),
+            "BASE_DOMAIN": BASE_DOMAIN,
+        }
+    )
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+        from flask_migrate import upgrade
+
+        upgrade(revision="heads")
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _transaction(request, app: Flask) -> Iterator[None]:
+    """Run the test in one rolled-back transaction; check the ledger before rolling back."""
+    OUTBOX.clear()
+    if "committing_app" in request.fixturenames:
+        yield
+        return
+    original = db.session
+    with app.app_context():
+        connection = db.engine.connect()
+    outer = connection.begin()
+    db.session = db._make_scoped_session(
+        {
+            "bind": connection,
+            "join_transaction_mode": "create_savepoint",
+            "class_": _BoundSession,
+            # Factories hand detached rows to tests; keep their loaded attributes readable.
+            "expire_on_commit": False,
+        }
+    )
+    try:
+        yield
+        with app.app_context():
+            problems = verify_ledger()
+            assert not problems, "ledger invariants broken:\n" + "\n".join(map(str, problems))
+    finally:
+        with app.app_context():
+            db.session.remove()
+        db.session = original
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def committing_app(app: Flask) -> Iterator[Flask]:
+    """The app with real commits; every table is truncated afterwards."""
+    yield app
+    with app.app_context():
+        db.session.remove()
+        problems = verify_ledger()
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        assert not problems, "ledger invariants broken:\n" + "\n".join(map(str, problems))
+
+
+def host_for(slug: str | None) -> str:
+    return f"{slug}.{BASE_DOMAIN}" if slug else BASE_DOMAIN
+
+
+class HostClient(FlaskClient):
+    """A test client pinned to one host, like a browser tab on one subdomain."""
+
+    base_url = f"http://{BASE_DOMAIN}"
+
+    def open(self, *args, **kwargs):
+        if not (args and not isinstance(args[0], str)):
+            kwargs.setdefault("base_url", self.base_url)
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client_for(app: Flask):
+    """``client_for("greenvale")`` returns a test client on that group's subdomain
+    (``None`` for the apex). Each call is a separate browser with its own cookies."""
+
+    def make(slug: str | None = None) -> FlaskClient:
+        client = HostClient(app, app.response_class, use_cookies=True)
+        client.base_url = f"http://{host_for(slug)}"
+        return client
+
+    return make
+
+
+@pytest.fixture
+def make_group(app: Flask):
+    """Create a group (committed to the test transaction) and return its id-bearing row."""
+    counter = iter(range(1, 10_000))
+
+    def make(slug: str | None = None, *, locale: str = "en", join_policy: str = "approval",
+             coordinator_email: str | None = None) -> Group:
+        number = next(counter)
+        slug = slug or f"group{number}"
+        with app.app_context():
+            group = create_group(
+                name=f"{slug.title()} Timebank", slug=slug, default_locale=locale,
+                join_policy=JoinPolicy(join_policy),
+                coordinator_email=coordinator_email or f"coordinator@{slug}.example.org",
+                coordinator_name=f"Coordinator {slug.title()}",
+                coordinator_password=PASSWORD,
+            )
+            db.session.commit()
+            db.session.expunge(group)
+        return group
+
+    return make
+
+
+@pytest.fixture
+def make_member(app: Flask):
+    """``make_member(group, name="Ann", role="treasurer", min_balance=-600)`` adds an active
+    member (or ``status="pending"``) and returns the membership (detached, attributes loaded).
+    ``min_balance`` is in subunits (minutes)."""
+    counter = iter(range(1, 10_000))
+
+    def make(group: Group, *, name: str | None = None, email: str | None = None,
+             role: str = "member", status: str = "active",
+             min_balance: int | None = None, max_balance: int | None = None) -> Membership:
+        number = next(counter)
+        name = name or f"Member {number}"
+        email = email or re.sub(r"\W+", ".", name.lower()) + f".{number}@{group.slug}.example.org"
+        with app.app_context(), group_context(group.id):
+            user = people.find_user_by_email(email) or people.register_user(
+                email=email, name=name, password=PASSWORD
+            )
+            membership = Membership(user_id=user.id, group_id=group.id, user=user,
+                                    role=Role[role.upper()], status=MembershipStatus.PENDING)
+            db.session.add(membership)
+            db.session.flush()
+            if status == "active":
+                people.activate(membership=membership)
+                if min_balance is not None or max_balance is not None:
+                    from timebank.ledger import service as ledger
+
+                    account = ledger.account_for(membership, ledger.default_currency())
+                    ledger.set_limits(account=account, min_balance=min_balance,
+                                      max_balance=max_balance)
+            else:
+                membership.status = MembershipStatus(status)
+            db.session.commit()
+            membership.user  # load before detaching
+            db.session.expunge_all()
+        return membership
+
+    return make
+
+
+def coordinator_of(app: Flask, group: Group) -> Membership:
+    with app.app_context(), group_context(group.id):
+        membership = db.session.scalar(
+            sa.select(Membership).where(Membership.role == Role.COORDINATOR)
+        )
+        membership.user
+        db.session.expunge_all()
+        return membership
+
+
+@pytest.fixture
+def login():
+    """``login(client, email)`` logs in through the real form and asserts it worked."""
+
+    def do(client: FlaskClient, email: str, password: str = PASSWORD) -> FlaskClient:
+        response = client.post("/login", data={"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        return client
+
+    return do
+
+
+@pytest.fixture
+def outbox() -> list:
+    """Messages captured by the mail job during this test."""
+    return OUTBOX
+
+
+@pytest.fixture
+def count_queries(app: Flask):
+    """``with count_queries() as counter: ...`` then ``counter.count``: SQL statements run."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        class Counter:
+            count = 0
+            statements: list[str] = []
+
+        counter = Counter()
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE")):
+                counter.count += 1
+                counter.statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", before)
+
+    return counting
+
+
+def ledger_state(app: Flask, group: Group) -> dict:
+    """Return ``{member name: balance}`` for the group's default currency (for assertions)."""
+    from timebank.models import Account
+
+    with app.app_context(), group_context(group.id):
+        rows = db.session.execute(
+            sa.select(User.name, Account.balance)
+            .join(Membership, Membership.id == Account.membership_id)
+            .join(User, User.id == Membership.user_id)
+        ).all()
+    return {name: balance for name, balance in rows}
