@@ -33,4 +33,5 @@ class AmountField(StringField):
             )
         except AmountError as error:
             self.subunits = None
-            raise ValidationError(str(AMOUNT_MESSAGES.get(str(error), AMOUNT_MESSAGES["invalid"])))
+            message = AMOUNT_MESSAGES.get(str(error), AMOUNT_MESSAGES["invalid"])
+            raise ValidationError(str(message)) from error
