@@ -83,16 +83,21 @@ def seed_command() -> None:
 @click.option("--port", default=5000)
 def serve_command(port: int) -> None:
     """Migrate, seed the demo network and serve it on http://localhost:PORT."""
+    import os
+
     from flask import current_app
     from flask_migrate import upgrade
+    from werkzeug.serving import run_simple
 
     from timebank.demo import seed_demo
 
+    if "BASE_DOMAIN" not in os.environ:
+        current_app.config["BASE_DOMAIN"] = f"localhost:{port}"
     upgrade(revision="heads")
     for line in seed_demo():
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")
-    current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False, threaded=True)
+    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
 
 
 @translate_cli.command("update")
