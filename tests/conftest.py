@@ -113,6 +113,7 @@ def committing_app(app: Flask) -> Iterator[Flask]:
     with app.app_context():
         db.session.remove()
         problems = verify_ledger()
+        db.session.remove()  # end verify's read transaction: TRUNCATE would wait for its locks
         tables = ", ".join(t.name for t in db.metadata.sorted_tables)
         with db.engine.begin() as connection:
             connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
@@ -165,6 +166,7 @@ def make_group(app: Flask):
                 coordinator_password=PASSWORD,
             )
             db.session.commit()
+            db.session.refresh(group)  # under committing_app a commit expires it: reload first
             db.session.expunge(group)
         return group
 
@@ -278,3 +280,50 @@ def ledger_state(app: Flask, group: Group) -> dict:
             .join(User, User.id == Membership.user_id)
         ).all()
     return {name: balance for name, balance in rows}
+
+
+@pytest.fixture
+def make_transfer(app: Flask):
+    """``make_transfer(payer, payee, 90, "Gardening")`` pays through the ledger service (as the
+    payer, in the payer's group) and returns the transfer id. Amounts are in subunits."""
+
+    def make(payer: Membership, payee: Membership, amount: int = 60,
+             description: str = "Help") -> int:
+        from timebank.ledger import service as ledger
+
+        with app.app_context(), group_context(payer.group_id):
+            payer_row = db.session.get(Membership, payer.id)
+            payee_row = db.session.get(Membership, payee.id)
+            transfer = ledger.pay(
+                payer=payer_row, payee=payee_row, currency=ledger.default_currency(),
+                amount=amount, description=description, starter=payer_row,
+            )
+            db.session.commit()
+            return transfer.id
+
+    return make
+
+
+@pytest.fixture
+def make_network_admin(app: Flask):
+    """``make_network_admin(email)`` creates a network admin (password ``PASSWORD``)."""
+
+    def make(email: str = "admin@example.org") -> User:
+        from timebank.provisioning.service import make_network_admin as promote
+
+        with app.app_context():
+            user = promote(email=email, name="Network Admin", password=PASSWORD)
+            db.session.commit()
+            db.session.expunge(user)
+        return user
+
+    return make
+
+
+def row_counts(app: Flask) -> dict[str, int]:
+    """Return the number of rows in each table that a write could touch, across all groups."""
+    tables = ("groups", "users", "memberships", "currencies", "accounts", "transfers", "entries")
+    with app.app_context():
+        return {
+            table: db.session.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in tables
+        }

@@ -58,7 +58,6 @@ def register_proxy(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from timebank.extensions import (
-        babel,
         bootstrap,
         csrf,
         db,
@@ -67,13 +66,13 @@ def register_extensions(app: Flask) -> None:
         mail,
         migrate,
     )
-    from timebank.i18n import select_locale, select_timezone
+    from timebank.i18n import init_i18n
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    init_i18n(app)  # compiles stale catalogs, binds babel with the locale/time zone selectors
     bootstrap.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
@@ -115,13 +114,17 @@ def register_transaction_boundary(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from timebank.blueprints.auth import bp as auth_bp
     from timebank.blueprints.ledger import bp as ledger_bp
+    from timebank.blueprints.marketplace import bp as marketplace_bp
     from timebank.blueprints.members import bp as members_bp
     from timebank.blueprints.network import bp as network_bp
+    from timebank.blueprints.settings import bp as settings_bp
 
     app.register_blueprint(network_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(ledger_bp)
     app.register_blueprint(members_bp)
+    app.register_blueprint(settings_bp)
+    app.register_blueprint(marketplace_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -4,11 +4,13 @@ Each command is a transaction boundary: it commits once at the end, or rolls bac
 """
 
 import sys
+from typing import NoReturn
 
 import click
 import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from timebank.extensions import db
 
@@ -62,12 +64,23 @@ def create_group_command(**options) -> None:
     try:
         group = create_group(**options)
     except (ProvisioningError, PeopleError) as error:
-        db.session.rollback()
-        raise click.ClickException(str(error)) from error
+        _fail(error)
     db.session.commit()
     from timebank.templating import group_url
 
     click.echo(f"created {group.slug}: {group_url(group.slug)}")
+
+
+def _fail(error: Exception) -> NoReturn:
+    """Roll back and exit 1 with the error's message.
+
+    Messages are lazy translations; a command has no request to choose a locale from, so they
+    are rendered in English.
+    """
+    db.session.rollback()
+    with force_locale("en"):
+        message = str(error)
+    raise click.ClickException(message) from error
 
 
 @demo_cli.command("seed")

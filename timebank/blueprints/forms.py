@@ -5,7 +5,7 @@ from wtforms import StringField
 from wtforms.validators import ValidationError
 
 from timebank.i18n import current_locale
-from timebank.ledger.amounts import AmountError, parse_amount
+from timebank.ledger.amounts import AmountError, format_amount, parse_amount
 
 AMOUNT_MESSAGES = {
     "empty": _l("Enter an amount."),
@@ -20,18 +20,41 @@ AMOUNT_MESSAGES = {
 class AmountField(StringField):
     """A text field holding an amount; after validation ``.subunits`` is the integer value.
 
-    The form sets ``subunits_per_unit`` before validating (60 for hours).
+    The form sets ``subunits_per_unit`` (60 for hours) and optionally ``symbol`` before
+    validating, or calls :meth:`use_currency`. Input is parsed in the current locale (see
+    :mod:`timebank.ledger.amounts`); a problem becomes a field error in the user's language.
     """
 
     subunits_per_unit = 60
+    symbol: str | None = None
     subunits: int | None = None
 
+    def use_currency(self, currency) -> None:
+        """Parse amounts of ``currency``: its subunits and its symbol (``1:30 h``)."""
+        self.subunits_per_unit = currency.subunits_per_unit
+        self.symbol = currency.symbol
+
     def pre_validate(self, form) -> None:
+        locale = current_locale()
         try:
             self.subunits = parse_amount(
-                self.data or "", subunits_per_unit=self.subunits_per_unit, locale=current_locale()
+                self.data or "",
+                subunits_per_unit=self.subunits_per_unit,
+                locale=locale,
+                symbol=self.symbol,
             )
         except AmountError as error:
             self.subunits = None
-            message = AMOUNT_MESSAGES.get(str(error), AMOUNT_MESSAGES["invalid"])
-            raise ValidationError(str(message)) from error
+            raise ValidationError(str(self.message_for(str(error), locale))) from error
+
+    def message_for(self, reason: str, locale: str):
+        """Return the (lazy) error message for an :class:`AmountError` reason."""
+        if reason == "invalid" and self.subunits_per_unit != 60:
+            # Not counted in minutes: show 1.5 units formatted for the locale (1.50, 1,50).
+            example = format_amount(
+                self.subunits_per_unit * 3 // 2 or 1,
+                subunits_per_unit=self.subunits_per_unit,
+                locale=locale,
+            )
+            return _l("Enter an amount like %(example)s.", example=example)
+        return AMOUNT_MESSAGES.get(reason, AMOUNT_MESSAGES["invalid"])

@@ -42,19 +42,31 @@ class CreditLimitExceeded(LedgerError):
 
     field = "amount"
 
-    def __init__(self, *, available: int, currency):
+    side = "payer"
+
+    def __init__(self, *, available: int, currency, name: str | None = None):
         self.available = available
         self.currency = currency
+        self.name = name
         super().__init__()
 
     def __str__(self) -> str:
         from timebank.i18n import format_money
 
+        available = format_money(self.available, self.currency)
+        if self.name:
+            return str(
+                _l(
+                    "This would take the payer, %(name)s, below their credit limit. "
+                    "They can still spend %(available)s.",
+                    name=self.name, available=available,
+                )
+            )
         return str(
             _l(
                 "This would take the payer below their credit limit. "
                 "They can still spend %(available)s.",
-                available=format_money(self.available, self.currency),
+                available=available,
             )
         )
 
@@ -64,18 +76,130 @@ class CeilingExceeded(LedgerError):
 
     field = "amount"
 
-    def __init__(self, *, available: int, currency):
+    side = "payee"
+
+    def __init__(self, *, available: int, currency, name: str | None = None):
         self.available = available
         self.currency = currency
+        self.name = name
         super().__init__()
 
     def __str__(self) -> str:
         from timebank.i18n import format_money
 
+        available = format_money(self.available, self.currency)
+        if self.name:
+            return str(
+                _l(
+                    "This would take the payee, %(name)s, above their balance ceiling. "
+                    "They can still receive %(available)s.",
+                    name=self.name, available=available,
+                )
+            )
         return str(
             _l(
                 "This would take the payee above their balance ceiling. "
                 "They can still receive %(available)s.",
-                available=format_money(self.available, self.currency),
+                available=available,
             )
         )
+
+
+class IssuedCurrencyFloor(LedgerError):
+    """In an issued currency, only the issuer account may go below zero."""
+
+    field = "min_balance"
+    message = _l("In an issued currency only the issuer account may go below zero.")
+
+
+class NotPending(LedgerError):
+    message = _l("This transfer is no longer waiting: it was already completed or cancelled.")
+
+
+class NotYourTurn(LedgerError):
+    """The person acting is not the side the rule names (starter, other side, payer)."""
+
+    message = _l("You cannot do this with this transfer.")
+
+
+class CannotReverse(LedgerError):
+    message = _l("Only a completed transfer that is not itself a reversal can be reversed.")
+
+
+class ReasonRequired(LedgerError):
+    field = "reason"
+    message = _l("Give a reason.")
+
+
+class ReversalWouldOverdraw(LedgerError):
+    """Reversing would take a holder of an issued currency below zero."""
+
+    message = _l(
+        "This reversal would take an account below zero, which an issued currency never allows."
+    )
+
+
+class InvalidRating(LedgerError):
+    field = "rating"
+    message = _l("Choose a rating on the group's scale.")
+
+
+class AlreadyRated(LedgerError):
+    field = "rating"
+    message = _l("This transfer has already been rated.")
+
+
+class NotRateable(LedgerError):
+    field = "rating"
+    message = _l("Only the payer can rate a completed payment.")
+
+
+class BulkInvalid(LedgerError):
+    field = "legs"
+    message = _l("List at least one other account, each once, with an amount greater than zero.")
+
+
+class BulkLegRefused(LedgerError):
+    """One leg of a bulk entry was refused; nothing was written. ``error`` says why."""
+
+    field = "legs"
+
+    def __init__(self, *, name: str, error: LedgerError):
+        self.name = name
+        self.error = error
+        super().__init__()
+
+    def __str__(self) -> str:
+        return str(_l("%(name)s: %(problem)s", name=self.name, problem=str(self.error)))
+
+
+class NotIssued(LedgerError):
+    message = _l("Only an issued currency can be issued.")
+
+
+class InactiveCurrency(LedgerError):
+    field = "currency"
+    message = _l("This currency is retired.")
+
+
+class CurrencyCodeTaken(LedgerError):
+    field = "code"
+    message = _l("This group already has a currency with this code.")
+
+
+class InvalidCurrency(LedgerError):
+    field = "code"
+    message = _l("Use 1 to 12 capital letters or digits for the code.")
+
+
+class CurrencyInUse(LedgerError):
+    message = _l("This currency has transfers: it can be retired but never deleted.")
+
+
+class LastActiveCurrency(LedgerError):
+    message = _l("A group needs at least one active currency.")
+
+
+class CannotChangeKind(LedgerError):
+    field = "kind"
+    message = _l("The kind and subunits of a currency cannot change once it has transfers.")

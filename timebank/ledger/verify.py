@@ -1,8 +1,16 @@
 """Check the ledger invariants of DESIGN.md across every group.
 
-Used by ``flask ledger verify`` (exit status 1 when anything is wrong) and by the test suite
-after every test. Reads with plain SQL across all groups on purpose: this is the network-wide
-auditor, so it must not be narrowed by tenant scoping.
+Used by ``flask ledger verify`` (exit status 1 when anything is wrong), by the nightly
+``rq cron`` job (:mod:`timebank.ledger.jobs`) and by the test suite after every test. Reads
+with plain SQL across all groups on purpose: this is the network-wide auditor, so it must not
+be narrowed by tenant scoping.
+
+Beyond the double-entry rules it checks issued currencies (holders never below zero, the
+issuer never above it, issuance only from the issuer), reversals (the exact opposite of a
+completed transfer) and limits: no transfer other than a reversal took an account below the
+floor or above the ceiling in force when it was written. The limits in force at any moment
+are rebuilt from ``limit_changes``, so a balance left outside a lowered limit is explained
+and a limit broken by a transfer is not.
 """
 
 from dataclasses import dataclass
@@ -82,10 +90,113 @@ CHECKS: list[tuple[str, str, str]] = [
 ]
 
 
-def verify_ledger() -> list[Problem]:
-    """Return every broken invariant in every group (an empty list means the ledger is sound)."""
+
+def _limit_at(column: str, scope: str) -> str:
+    """SQL for the value of limit ``column`` (min/max_balance) in force at ``r.created_at``.
+
+    ``scope`` selects the limit_changes rows (an account's, or its currency's defaults). With
+    a change at or before the moment: its new value; else, with later changes: the first
+    one's old value; else the current value.
+    """
+    current = f"a.{column}" if scope == "account" else f"c.default_{column}"
+    where = (
+        "lc.account_id = a.id" if scope == "account"
+        else "lc.account_id IS NULL AND lc.currency_id = c.id"
+    )
+    return f"""CASE
+        WHEN EXISTS (SELECT 1 FROM limit_changes lc WHERE {where}
+                      AND lc.created_at <= r.created_at)
+        THEN (SELECT lc.new_{column} FROM limit_changes lc WHERE {where}
+               AND lc.created_at <= r.created_at
+             ORDER BY lc.created_at DESC, lc.id DESC LIMIT 1)
+        WHEN EXISTS (SELECT 1 FROM limit_changes lc WHERE {where})
+        THEN (SELECT lc.old_{column} FROM limit_changes lc WHERE {where}
+             ORDER BY lc.created_at, lc.id LIMIT 1)
+        ELSE {current} END"""
+
+
+LIMITS_SQL = f"""
+WITH running AS (
+    SELECT e.group_id, e.account_id, e.amount, e.created_at, t.id AS transfer_id, t.kind,
+           SUM(e.amount) OVER (PARTITION BY e.account_id ORDER BY e.id) AS after
+      FROM entries e JOIN transfers t ON t.id = e.transfer_id
+), limits AS (
+    SELECT r.*, a.is_issuer, c.kind AS currency_kind,
+           {_limit_at("min_balance", "account")} AS account_min,
+           {_limit_at("min_balance", "currency")} AS default_min,
+           {_limit_at("max_balance", "account")} AS account_max,
+           {_limit_at("max_balance", "currency")} AS default_max
+      FROM running r
+      JOIN accounts a ON a.id = r.account_id
+      JOIN currencies c ON c.id = a.currency_id
+     WHERE r.kind <> 'reversal'
+), effective AS (
+    SELECT l.*,
+           CASE WHEN l.is_issuer THEN l.account_min
+                WHEN l.currency_kind = 'issued'
+                THEN GREATEST(0, COALESCE(l.account_min, l.default_min, 0))
+                ELSE COALESCE(l.account_min, l.default_min) END AS floor,
+           COALESCE(l.account_max, l.default_max) AS ceiling
+      FROM limits l
+)
+SELECT group_id, transfer_id, account_id, after, floor, ceiling
+  FROM effective
+ WHERE (amount < 0 AND floor IS NOT NULL AND after < floor)
+    OR (amount > 0 AND ceiling IS NOT NULL AND after > ceiling)
+"""
+
+CHECKS += [
+    (
+        "issued currencies: no holder but the issuer goes below zero",
+        """SELECT a.group_id, a.id, c.code, a.balance
+             FROM accounts a JOIN currencies c ON c.id = a.currency_id
+            WHERE c.kind = 'issued' AND NOT a.is_issuer AND a.balance < 0""",
+        "group {0} account {1} holds {3} of issued currency {2}",
+    ),
+    (
+        "issued currencies: the issuer's balance is minus what is in circulation",
+        """SELECT a.group_id, a.id, c.code, a.balance
+             FROM accounts a JOIN currencies c ON c.id = a.currency_id
+            WHERE a.is_issuer AND (c.kind <> 'issued' OR a.balance > 0)""",
+        "group {0} issuer account {1} of {2} has balance {3}",
+    ),
+    (
+        "issuance comes from the issuer account of an issued currency",
+        """SELECT t.group_id, t.id
+             FROM transfers t
+             JOIN accounts a ON a.id = t.payer_account_id
+             JOIN currencies c ON c.id = t.currency_id
+            WHERE t.kind = 'issuance' AND (NOT a.is_issuer OR c.kind <> 'issued')""",
+        "group {0} transfer {1} is an issuance not paid by the issuer",
+    ),
+    (
+        "a reversal is the exact opposite of a completed transfer",
+        """SELECT r.group_id, r.id, o.id
+             FROM transfers r JOIN transfers o ON o.id = r.reverses_id
+            WHERE r.state <> 'completed' OR o.state <> 'completed' OR o.kind = 'reversal'
+               OR r.amount <> o.amount OR r.currency_id <> o.currency_id
+               OR r.payer_account_id <> o.payee_account_id
+               OR r.payee_account_id <> o.payer_account_id""",
+        "group {0} reversal {1} does not mirror transfer {2}",
+    ),
+    (
+        "no transfer broke a limit in force when it was written",
+        LIMITS_SQL,
+        "group {0} transfer {1} left account {2} at {3} (floor {4}, ceiling {5})"
+        " with no limit change to explain it",
+    ),
+]
+
+
+def verify_ledger(*, group_id: int | None = None) -> list[Problem]:
+    """Return every broken invariant (an empty list means the ledger is sound).
+
+    Every group by default; ``group_id`` narrows the report to one group.
+    """
     problems: list[Problem] = []
     for rule, sql, template in CHECKS:
-        for row in db.session.execute(sa.text(sql)):
+        if group_id is not None:
+            sql = f"SELECT * FROM ({sql}) AS checked WHERE checked.group_id = :group_id"
+        for row in db.session.execute(sa.text(sql), {"group_id": group_id}):
             problems.append(Problem(rule, template.format(*row)))
     return problems

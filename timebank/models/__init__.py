@@ -11,12 +11,42 @@ from timebank.models.ledger import (
     TransferKind,
     TransferState,
 )
+from timebank.models.marketplace import (
+    Ad,
+    AdKind,
+    AdStatus,
+    Block,
+    Category,
+    Conversation,
+    DigestFrequency,
+    FavouriteAd,
+    FavouriteMember,
+    GoodsOrService,
+    MarketplaceSettings,
+    Message,
+    MessageReport,
+    PriceUnit,
+)
 from timebank.models.membership import Membership, MembershipStatus, Role
 from timebank.models.network import Group, GroupStatus, JoinPolicy, User
 
 __all__ = [
     "Account",
     "AccountKind",
+    "Ad",
+    "AdKind",
+    "AdStatus",
+    "Block",
+    "Category",
+    "Conversation",
+    "DigestFrequency",
+    "FavouriteAd",
+    "FavouriteMember",
+    "GoodsOrService",
+    "MarketplaceSettings",
+    "Message",
+    "MessageReport",
+    "PriceUnit",
     "Currency",
     "CurrencyKind",
     "Entry",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,26 +36,56 @@ class Currency(TenantMixin, db.Model):
         sa.UniqueConstraint("group_id", "id"),
         sa.UniqueConstraint("group_id", "code"),
         sa.CheckConstraint("subunits_per_unit > 0", name="subunits_positive"),
+        sa.CheckConstraint("code ~ '^[A-Z0-9]{1,12}$'", name="code_format"),
+        sa.CheckConstraint(
+            "display_format IN ('time', 'decimal')"
+            " AND (display_format <> 'time' OR subunits_per_unit = 60)",
+            name="display_format_valid",
+        ),
+        sa.CheckConstraint("hour_value > 0", name="hour_value_positive"),
+        sa.CheckConstraint(
+            "default_min_balance IS NULL OR default_max_balance IS NULL"
+            " OR default_min_balance <= default_max_balance",
+            name="default_limits_ordered",
+        ),
+        # An issued currency floors every holder at zero (the issuer is exempt per account).
+        sa.CheckConstraint(
+            "kind <> 'issued' OR (default_min_balance IS NOT NULL AND default_min_balance >= 0)",
+            name="issued_floor_at_zero",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(12))
     name: Mapped[str] = mapped_column(sa.String(60))
     symbol: Mapped[str] = mapped_column(sa.String(8), default="h")
+    purpose: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     kind: Mapped[CurrencyKind] = mapped_column(
         _enum(CurrencyKind, "currency_kind"), default=CurrencyKind.MUTUAL_CREDIT
     )
     subunits_per_unit: Mapped[int] = mapped_column(default=60)
+    # "time" shows 1:30 (only with 60 subunits); "decimal" shows 1.50.
+    display_format: Mapped[str] = mapped_column(
+        sa.String(16), default="time", server_default="time"
+    )
     # Defaults for new accounts, in subunits; null means unbounded on that side.
     default_min_balance: Mapped[int | None] = mapped_column(sa.BigInteger, default=-20 * 60)
     default_max_balance: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # What one unit is worth in network hours (for trade between groups); exact decimal.
+    hour_value: Mapped[Decimal] = mapped_column(
+        sa.Numeric(12, 4), default=Decimal(1), server_default="1"
+    )
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = created_at_column()
 
     @property
     def is_time(self) -> bool:
         """Whether amounts read as hours and minutes (``1:30``)."""
-        return self.subunits_per_unit == 60
+        return self.subunits_per_unit == 60 and self.display_format == "time"
+
+    @property
+    def is_issued(self) -> bool:
+        return self.kind == CurrencyKind.ISSUED
 
 
 class AccountKind(enum.StrEnum):
@@ -79,6 +110,16 @@ class Account(TenantMixin, db.Model):
         sa.CheckConstraint(
             "(kind = 'member') = (membership_id IS NOT NULL)", name="owner_matches_kind"
         ),
+        sa.CheckConstraint(
+            "min_balance IS NULL OR max_balance IS NULL OR min_balance <= max_balance",
+            name="limits_ordered",
+        ),
+        sa.CheckConstraint("NOT is_issuer OR kind = 'group'", name="issuer_is_group_account"),
+        # One issuer account per currency.
+        sa.Index(
+            "uq_accounts_issuer_currency_id", "currency_id", unique=True,
+            postgresql_where=sa.text("is_issuer"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +132,8 @@ class Account(TenantMixin, db.Model):
     min_balance: Mapped[int | None] = mapped_column(sa.BigInteger)
     max_balance: Mapped[int | None] = mapped_column(sa.BigInteger)
     balance: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # The account an issued currency is issued from: may go negative by what it issued.
+    is_issuer: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = created_at_column()
 
     currency: Mapped[Currency] = relationship(
@@ -104,10 +147,19 @@ class Account(TenantMixin, db.Model):
 
     @property
     def effective_min_balance(self) -> int | None:
-        """The credit limit in force, in subunits (null = no floor)."""
-        if self.min_balance is not None:
+        """The credit limit in force, in subunits (null = no floor).
+
+        In an issued currency every account but the issuer is floored at zero whatever its
+        own limit says; the issuer has no floor unless one is set on it.
+        """
+        if self.is_issuer:
             return self.min_balance
-        return self.currency.default_min_balance
+        floor = self.min_balance if self.min_balance is not None else (
+            self.currency.default_min_balance
+        )
+        if self.currency.kind == CurrencyKind.ISSUED:
+            return max(0, floor or 0)
+        return floor
 
     @property
     def effective_max_balance(self) -> int | None:
@@ -118,7 +170,10 @@ class Account(TenantMixin, db.Model):
 
     @property
     def can_still_spend(self) -> int | None:
-        """How much more this account may pay out, in subunits (None = unlimited)."""
+        """How much more this account may pay out, in subunits (None = unlimited).
+
+        Ignores pending transfers; :func:`timebank.ledger.limits.position` counts them.
+        """
         floor = self.effective_min_balance
         return None if floor is None else max(0, self.balance - floor)
 
@@ -144,6 +199,15 @@ class TransferKind(enum.StrEnum):
     ISSUANCE = "issuance"
 
 
+class CancelCode(enum.StrEnum):
+    """Why a transfer ended cancelled (shown translated; the person's note is separate)."""
+
+    WITHDRAWN = "withdrawn"  # by its starter
+    DECLINED = "declined"  # by the other side
+    REFUSED_CREDIT_LIMIT = "refused_credit_limit"  # on acceptance, the payer's limit refused
+    REFUSED_CEILING = "refused_ceiling"  # on acceptance, the payee's ceiling refused
+
+
 class Transfer(TenantMixin, db.Model):
     """The header of one movement of value from a payer account to a payee account.
 
@@ -161,10 +225,50 @@ class Transfer(TenantMixin, db.Model):
         tenant_fk("payee_account_id", "accounts"),
         tenant_fk("starter_id", "memberships"),
         tenant_fk("completer_id", "memberships"),
+        tenant_fk("cancelled_by_id", "memberships"),
         tenant_fk("reverses_id", "transfers"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("payer_account_id <> payee_account_id", name="distinct_accounts"),
+        sa.CheckConstraint(
+            "(state = 'completed') = (completed_at IS NOT NULL)", name="completed_at_matches"
+        ),
+        sa.CheckConstraint(
+            "(state = 'cancelled') = (cancelled_at IS NOT NULL)", name="cancelled_at_matches"
+        ),
+        sa.CheckConstraint(
+            "cancel_reason IS NULL OR state = 'cancelled'", name="cancel_reason_when_cancelled"
+        ),
+        sa.CheckConstraint(
+            "(state = 'cancelled') = (cancel_code IS NOT NULL)", name="cancel_code_matches"
+        ),
+        sa.CheckConstraint(
+            "(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_links_original"
+        ),
+        sa.CheckConstraint("reverses_id IS NULL OR reverses_id <> id", name="not_self_reversal"),
+        sa.CheckConstraint(
+            "rating IS NULL OR (rating BETWEEN 1 AND 10 AND state = 'completed')",
+            name="rating_range",
+        ),
+        sa.CheckConstraint(
+            "kind NOT IN ('reversal', 'on_behalf', 'bulk', 'issuance') OR state <> 'pending'",
+            name="only_payments_and_requests_wait",
+        ),
         sa.Index("ix_transfers_group_id_created_at", "group_id", "created_at"),
+        sa.Index("ix_transfers_batch_key", "batch_key"),
+        # A transfer is reversed at most once.
+        sa.Index(
+            "uq_transfers_reverses_id", "reverses_id", unique=True,
+            postgresql_where=sa.text("reverses_id IS NOT NULL"),
+        ),
+        # Pending items are read on every dashboard and every limit check.
+        sa.Index(
+            "ix_transfers_pending_payer", "payer_account_id",
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
+        sa.Index(
+            "ix_transfers_pending_payee", "payee_account_id",
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,7 +287,15 @@ class Transfer(TenantMixin, db.Model):
     completer_id: Mapped[int | None]
     reverses_id: Mapped[int | None]
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # The legs of one bulk entry share a key (all written in one database transaction).
+    batch_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # Why a transfer was cancelled: a CancelCode value, and the person's own words if any.
+    cancel_code: Mapped[str | None] = mapped_column(sa.String(32))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    cancelled_by_id: Mapped[int | None]
+    # The payer's rating of the work, 1..group.rating_scale, set once after completion.
+    rating: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    rated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -208,11 +320,40 @@ class Transfer(TenantMixin, db.Model):
         primaryjoin="Transfer.completer_id == Membership.id",
         foreign_keys="Transfer.completer_id"
     )
+    cancelled_by: Mapped[Membership | None] = relationship(
+        primaryjoin="Transfer.cancelled_by_id == Membership.id",
+        foreign_keys="Transfer.cancelled_by_id"
+    )
     entries: Mapped[list[Entry]] = relationship(
         primaryjoin="Transfer.id == Entry.transfer_id",
         foreign_keys="Entry.transfer_id",
         viewonly=True,
     )
+    reverses: Mapped[Transfer | None] = relationship(
+        primaryjoin="Transfer.reverses_id == Transfer.id",
+        foreign_keys="Transfer.reverses_id",
+        remote_side="Transfer.id",
+        viewonly=True,
+    )
+    reversed_by: Mapped[Transfer | None] = relationship(
+        primaryjoin="Transfer.id == Transfer.reverses_id",
+        foreign_keys="Transfer.reverses_id",
+        viewonly=True,
+        uselist=False,
+    )
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state == TransferState.PENDING
+
+    @property
+    def is_completed(self) -> bool:
+        return self.state == TransferState.COMPLETED
+
+    @property
+    def waits_for_payer(self) -> bool:
+        """Whether the payer is the side that must accept (a request / invoice)."""
+        return self.kind == TransferKind.REQUEST
 
 
 class Entry(TenantMixin, db.Model):
@@ -239,4 +380,52 @@ class Entry(TenantMixin, db.Model):
     account: Mapped[Account] = relationship(
         primaryjoin="Entry.account_id == Account.id",
         foreign_keys="Entry.account_id"
+    )
+
+
+class LimitChange(TenantMixin, db.Model):
+    """One recorded change of limits: who, when, old -> new (amounts in subunits).
+
+    ``account_id`` set: that account's ``min_balance`` / ``max_balance`` changed (null values
+    mean "the currency's default"). ``account_id`` null: the currency's defaults changed.
+    ``flask ledger verify`` uses these rows to tell a balance left outside a lowered limit
+    (allowed) from a transfer that broke a limit (never allowed).
+    """
+
+    __tablename__ = "limit_changes"
+    __table_args__ = (
+        tenant_fk("currency_id", "currencies"),
+        tenant_fk("account_id", "accounts"),
+        tenant_fk("changed_by_id", "memberships"),
+        sa.CheckConstraint(
+            "new_min_balance IS NULL OR new_max_balance IS NULL"
+            " OR new_min_balance <= new_max_balance",
+            name="new_limits_ordered",
+        ),
+        sa.Index("ix_limit_changes_account_id_created_at", "account_id", "created_at"),
+        sa.Index("ix_limit_changes_currency_id_created_at", "currency_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    currency_id: Mapped[int]
+    account_id: Mapped[int | None]
+    changed_by_id: Mapped[int | None]
+    old_min_balance: Mapped[int | None] = mapped_column(sa.BigInteger)
+    old_max_balance: Mapped[int | None] = mapped_column(sa.BigInteger)
+    new_min_balance: Mapped[int | None] = mapped_column(sa.BigInteger)
+    new_max_balance: Mapped[int | None] = mapped_column(sa.BigInteger)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = created_at_column()
+
+    currency: Mapped[Currency] = relationship(
+        primaryjoin="LimitChange.currency_id == Currency.id",
+        foreign_keys="LimitChange.currency_id",
+    )
+    account: Mapped[Account | None] = relationship(
+        primaryjoin="LimitChange.account_id == Account.id",
+        foreign_keys="LimitChange.account_id",
+    )
+    changed_by: Mapped[Membership | None] = relationship(
+        primaryjoin="LimitChange.changed_by_id == Membership.id",
+        foreign_keys="LimitChange.changed_by_id",
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from timebank.extensions import db
@@ -21,6 +22,11 @@ class GroupStatus(enum.StrEnum):
 class JoinPolicy(enum.StrEnum):
     OPEN = "open"  # anyone who signs up becomes an active member
     APPROVAL = "approval"  # a coordinator approves each request
+
+
+def _default_languages(context) -> list[str]:
+    """A group made without a language list offers its default language only."""
+    return [context.get_current_parameters().get("default_locale") or "en"]
 
 
 class Group(db.Model):
@@ -42,6 +48,24 @@ class Group(db.Model):
     )
     default_locale: Mapped[str] = mapped_column(sa.String(10), default="en")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    # Languages the group's site offers (codes from timebank.i18n.LANGUAGES); the default
+    # language is always one of them. Provisioning enables every shipped language.
+    languages: Mapped[list[str]] = mapped_column(
+        ARRAY(sa.String(10)),
+        sa.CheckConstraint("default_locale = ANY (languages)", name="default_locale_enabled"),
+        default=_default_languages,
+    )
+    # Ledger settings (DESIGN.md, "Ledger"): whether a payment waits for the payee to accept
+    # it, and the scale a payer rates completed work on (1..rating_scale).
+    payments_need_confirmation: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
+    rating_scale: Mapped[int] = mapped_column(
+        sa.SmallInteger,
+        sa.CheckConstraint("rating_scale BETWEEN 2 AND 10", name="rating_scale_range"),
+        default=5,
+        server_default="5",
+    )
     created_at: Mapped[datetime] = created_at_column()
 
     @property
@@ -66,6 +90,11 @@ class User(UserMixin, db.Model):
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     is_network_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = created_at_column()
+    # Marketplace digest email across all the user's groups (timebank.tasks.digest).
+    digest_frequency: Mapped[str] = mapped_column(
+        sa.Enum("daily", "weekly", "never", name="digest_frequency"), default="weekly"
+    )
+    digest_sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     memberships: Mapped[list[Membership]] = relationship(  # noqa: F821
         back_populates="user", viewonly=True

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from timebank.extensions import db
+from timebank.marketplace import service as marketplace
 from timebank.models import Currency, CurrencyKind, Group, JoinPolicy, Role, User
 from timebank.people import service as people
 from timebank.tenants import group_context
@@ -88,18 +89,26 @@ def create_group(
     coordinator_password: str | None = None,
     join_policy: JoinPolicy = JoinPolicy.APPROVAL,
     timezone: str = "UTC",
+    languages: list[str] | None = None,
 ) -> Group:
     """Create a group, its Hours currency and its first coordinator; return the group.
 
     An existing user with ``coordinator_email`` becomes the coordinator; otherwise a user is
-    created with ``coordinator_password`` (required then). Raises :class:`ProvisioningError`
-    subclasses or :class:`~timebank.people.errors.PeopleError`.
+    created with ``coordinator_password`` (required then). The group offers ``languages``
+    (default: every shipped language; a coordinator narrows them later) and always its
+    ``default_locale``, which must be shipped. Raises :class:`ProvisioningError` subclasses or
+    :class:`~timebank.people.errors.PeopleError`.
     """
+    from timebank.i18n import LANGUAGES, shipped
+
+    if default_locale not in LANGUAGES:
+        raise ProvisioningError()
     slug = check_slug(slug)
     group = Group(
         name=name.strip(),
         slug=slug,
         default_locale=default_locale,
+        languages=shipped([*(LANGUAGES if languages is None else languages), default_locale]),
         join_policy=join_policy,
         timezone=timezone,
     )
@@ -122,6 +131,7 @@ def create_group(
     with group_context(group.id):
         with force_locale(default_locale):
             currency_name = _("Hours")
+            marketplace.create_default_categories()
         db.session.add(
             Currency(
                 group_id=group.id,

@@ -1,10 +1,12 @@
 """Log in/out, sign up and join, password reset and change, profile."""
 
+from urllib.parse import urlsplit
+
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
-from timebank.auth_loader import remember_login_host
+from timebank.auth_loader import log_in
 from timebank.blueprints.auth import bp
 from timebank.blueprints.auth.forms import (
     ChangePasswordForm,
@@ -25,9 +27,20 @@ from timebank.tasks.mail import send_templated_mail
 
 
 def _safe_next() -> str:
+    """Return the ``next`` argument if it is a path on this host, else the home page.
+
+    Browsers read ``/\\evil.example`` as ``//evil.example`` and drop tabs and newlines, so
+    those are refused along with anything naming a scheme or a host: no open redirect.
+    """
     target = request.args.get("next", "")
-    # Only same-host relative paths: no open redirect.
-    if target.startswith("/") and not target.startswith("//"):
+    parts = urlsplit(target)
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not (parts.scheme or parts.netloc)
+        and "\\" not in target
+        and not any(ord(char) < 32 or ord(char) == 127 for char in target)
+    ):
         return target
     return url_for("network.index")
 
@@ -43,8 +56,7 @@ def login():
         if user is None:
             form.password.errors.append(_("Email or password is not right."))
         else:
-            login_user(user, remember=form.remember.data)
-            remember_login_host()
+            log_in(user, remember=form.remember.data)
             return redirect(_safe_next())
     return render_template("auth/login.html", form=form)
 
@@ -76,8 +88,7 @@ def signup():
             db.session.rollback()
             getattr(form, error.field or "email").errors.append(str(error))
         else:
-            login_user(user)
-            remember_login_host()
+            log_in(user)
             _announce(membership)
             return redirect(url_for("network.index"))
     return render_template("auth/signup.html", form=form)
@@ -183,13 +194,23 @@ def profile():
 
 @bp.route("/language/<code>", methods=["POST"])
 def set_language(code: str):
-    """Switch language: saved on the profile when logged in, in a cookie otherwise."""
-    from timebank.i18n import LANGUAGES
+    """Switch to ``code``, one of the languages this site offers (else 404).
 
-    if code not in LANGUAGES:
+    Logged in: saved as the member's preference (it follows them to every group that offers
+    it). Always: remembered in a host-only cookie, so a visitor keeps the choice on this site
+    and it outlives a logout. :mod:`timebank.i18n` says how the two rank.
+    """
+    from timebank.i18n import LOCALE_COOKIE, LOCALE_COOKIE_MAX_AGE, enabled_languages
+
+    if code not in enabled_languages(g.group):
         abort(404)
     if current_user.is_authenticated:
-        current_user.locale = code
+        people.update_profile(
+            user=current_user, name=current_user.name, bio=current_user.bio, locale=code
+        )
     response = redirect(_safe_next())
-    response.set_cookie("locale", code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie(
+        LOCALE_COOKIE, code, max_age=LOCALE_COOKIE_MAX_AGE, samesite="Lax", httponly=True,
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
     return response

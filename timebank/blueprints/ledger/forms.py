@@ -1,12 +1,45 @@
+"""Ledger forms. Every write form carries an idempotency key (a hidden field set on GET), so a
+resubmitted or retried form returns the first result instead of writing twice."""
+
+import uuid
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from timebank.blueprints.forms import AmountField
+from timebank.blueprints.members.forms import LimitField
 
 
-class PayForm(FlaskForm):
+class LedgerForm(FlaskForm):
+    """A write form with an idempotency key."""
+
+    idempotency_key = HiddenField()
+
+    def fill_key(self) -> None:
+        """Give a fresh key to a form being shown for the first time."""
+        if not self.idempotency_key.data:
+            self.idempotency_key.data = uuid.uuid4().hex
+
+    @property
+    def key(self) -> str | None:
+        return (self.idempotency_key.data or "").strip()[:64] or None
+
+
+class PayForm(LedgerForm):
+    currency = SelectField(_l("Currency"), validate_choice=False)
     payee = SelectField(_l("Pay to"), coerce=int, validators=[DataRequired()])
     amount = AmountField(
         _l("Amount"), description=_l("For example 1:30, 1.5 or 90 min")
@@ -14,5 +47,143 @@ class PayForm(FlaskForm):
     description = StringField(
         _l("What for"), validators=[DataRequired(), Length(max=500)]
     )
-    idempotency_key = HiddenField()
     submit = SubmitField(_l("Pay"))
+
+
+class RequestForm(LedgerForm):
+    currency = SelectField(_l("Currency"), validate_choice=False)
+    payer = SelectField(_l("Ask"), coerce=int, validators=[DataRequired()])
+    amount = AmountField(_l("Amount"), description=_l("For example 1:30, 1.5 or 90 min"))
+    description = StringField(_l("What for"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Send request"))
+
+
+class OnBehalfForm(LedgerForm):
+    currency = SelectField(_l("Currency"), validate_choice=False)
+    payer = SelectField(_l("Payer"), coerce=int, validators=[DataRequired()])
+    payee = SelectField(_l("Payee"), coerce=int, validators=[DataRequired()])
+    amount = AmountField(_l("Amount"), description=_l("For example 1:30, 1.5 or 90 min"))
+    description = StringField(_l("What for"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Record payment"))
+
+
+class EditTransferForm(LedgerForm):
+    amount = AmountField(_l("Amount"), description=_l("For example 1:30, 1.5 or 90 min"))
+    description = StringField(_l("What for"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Save changes"))
+
+
+class DecisionForm(LedgerForm):
+    """Accept, decline or withdraw a pending transfer (one button each)."""
+
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+    accept = SubmitField(_l("Accept"))
+    decline = SubmitField(_l("Decline"))
+    withdraw = SubmitField(_l("Withdraw"))
+
+
+class ReverseForm(LedgerForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Reverse this transfer"))
+
+
+class RateForm(LedgerForm):
+    rating = RadioField(_l("Your rating"), coerce=int, validators=[InputRequired()])
+    submit = SubmitField(_l("Rate"))
+
+
+class BulkForm(LedgerForm):
+    currency = SelectField(_l("Currency"), validate_choice=False)
+    direction = RadioField(
+        _l("Direction"),
+        choices=[("pay", _l("One pays many")), ("collect", _l("Many pay one"))],
+        default="pay",
+    )
+    counterpart = SelectField(_l("The one"), coerce=int, validators=[DataRequired()])
+    legs = TextAreaField(
+        _l("The many"),
+        description=_l("One per line: the member's name, a comma, the amount. "
+                       "For example: Ann Baker, 1:30"),
+        validators=[DataRequired()],
+        render_kw={"rows": 6},
+    )
+    description = StringField(_l("What for"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Record all"))
+
+
+class IssueForm(LedgerForm):
+    payee = SelectField(_l("Issue to"), coerce=int, validators=[DataRequired()])
+    amount = AmountField(_l("Amount"))
+    description = StringField(_l("What for"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Issue"))
+
+
+class AccountLimitsForm(LedgerForm):
+    min_balance = LimitField(
+        _l("Credit limit (how far below zero)"),
+        description=_l("Leave empty to use the currency's default."),
+    )
+    max_balance = LimitField(
+        _l("Ceiling (highest balance)"),
+        description=_l("Leave empty to use the currency's default."),
+    )
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Save limits"))
+
+
+class CurrencyForm(LedgerForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=12)],
+                       description=_l("Capital letters or digits, like HOUR or SEEDS."))
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
+    symbol = StringField(_l("Symbol"), validators=[DataRequired(), Length(max=8)])
+    purpose = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=2000)],
+                            render_kw={"rows": 2})
+    kind = SelectField(_l("Kind"), choices=[
+        ("mutual_credit", _l("Mutual credit (balances start at zero and may go below)")),
+        ("issued", _l("Issued (a treasurer issues it; holders never go below zero)")),
+    ])
+    subunits_per_unit = SelectField(_l("Counted in"), coerce=int, choices=[
+        (60, _l("minutes (60 per unit)")), (4, _l("quarters (4 per unit)")),
+        (100, _l("hundredths (100 per unit)")), (1, _l("whole units")),
+    ])
+    display_format = SelectField(_l("Display"), choices=[
+        ("time", _l("as time: 1:30")), ("decimal", _l("as a number: 1.50")),
+    ])
+    default_min_balance = LimitField(_l("Default credit limit (how far below zero)"),
+                                     description=_l("Empty: no limit."))
+    default_max_balance = LimitField(_l("Default ceiling"), description=_l("Empty: no ceiling."))
+    hour_value = DecimalField(_l("Value of one unit in network hours"), places=4, default=1,
+                              validators=[InputRequired(), NumberRange(min=0.0001)])
+    submit = SubmitField(_l("Save currency"))
+
+
+class CurrencyActionForm(LedgerForm):
+    retire = SubmitField(_l("Retire"))
+    reactivate = SubmitField(_l("Make active again"))
+    delete = SubmitField(_l("Delete"))
+
+
+class SettingsForm(LedgerForm):
+    payments_need_confirmation = BooleanField(
+        _l("Payments wait for the payee's confirmation")
+    )
+    rating_scale = IntegerField(_l("Rating scale (highest mark)"), default=5,
+                                validators=[InputRequired(), NumberRange(min=2, max=10)])
+    submit = SubmitField(_l("Save settings"))
+
+
+class StatementFilterForm(FlaskForm):
+    """GET filters of a statement or the group's ledger (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    currency = SelectField(_l("Currency"), validate_choice=False)
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    counterparty = SelectField(_l("With"), coerce=int, validate_choice=False, default=0)
+    state = SelectField(_l("State"), choices=[
+        ("completed", _l("completed")), ("pending", _l("pending")),
+        ("cancelled", _l("cancelled")),
+    ], default="completed", validate_choice=False)
+    kind = SelectField(_l("Kind"), validate_choice=False, default="")

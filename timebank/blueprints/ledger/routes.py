@@ -1,55 +1,78 @@
-"""Ledger pages. Reads are scoped to the current group; writes go through ledger.service."""
+"""Member-facing ledger pages: dashboard, pay, request, a transfer's page and its actions.
 
-import uuid
+Reads are scoped to the current group; writes go through the ledger service inside
+:func:`~timebank.ledger.boundary.commit_with_retry` (commit once, retry a transient abort).
+"""
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.ledger import bp
-from timebank.blueprints.ledger.forms import PayForm
+from timebank.blueprints.ledger.forms import (
+    DecisionForm,
+    EditTransferForm,
+    PayForm,
+    RateForm,
+    RequestForm,
+    ReverseForm,
+)
+from timebank.blueprints.ledger.helpers import (
+    currency_choices,
+    field_error,
+    member_choices,
+    money,
+    my_account,
+    selected_currency,
+    transfer_or_404,
+)
 from timebank.extensions import db
+from timebank.ledger import reports
 from timebank.ledger import service as ledger
+from timebank.ledger.boundary import commit_with_retry
 from timebank.ledger.errors import LedgerError
-from timebank.models import Account, Entry, Membership, MembershipStatus, Transfer, User
+from timebank.ledger.transfers import may_accept, may_change
+from timebank.models import Account, Membership, TransferKind, TransferState
 from timebank.policy import can, current_membership, require
-
-
-def _my_account() -> Account | None:
-    currency = ledger.default_currency()
-    return ledger.account_for(current_membership(), currency) if currency else None
 
 
 @bp.route("/dashboard")
 @require("dashboard.view")
 def dashboard():
-    account = _my_account()
-    recent = _entries_page(account, page=1, per_page=5)[0] if account else []
-    return render_template("ledger/dashboard.html", account=account, recent=recent)
-
-
-def _payee_choices() -> list[tuple[int, str]]:
     me = current_membership()
-    rows = db.session.execute(
-        sa.select(Membership.id, User.name)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.status == MembershipStatus.ACTIVE, Membership.id != me.id)
-        .order_by(User.name)
-    ).all()
-    return [(row.id, row.name) for row in rows]
+    accounts = ledger.accounts_of(me)
+    positions = ledger.positions(accounts)
+    account = accounts[0] if accounts else None
+    recent = []
+    if account is not None:
+        recent = reports.statement_rows(account, reports.StatementFilter(),
+                                        timezone=g.group.timezone, limit=5)[0]
+    pending = reports.pending_for(accounts)
+    waiting_for_me = [t for t in pending if may_accept(me, t)]
+    waiting_for_others = [t for t in pending if t not in waiting_for_me]
+    return render_template(
+        "ledger/dashboard.html", account=account, positions=positions, recent=recent,
+        waiting_for_me=waiting_for_me, waiting_for_others=waiting_for_others,
+        decision_form=DecisionForm(),
+    )
+
+
+def _prepare(form, currency) -> None:
+    form.currency.choices = currency_choices()
+    form.amount.subunits_per_unit = currency.subunits_per_unit
+    if request.method == "GET":
+        form.fill_key()
+        form.currency.data = currency.code
 
 
 @bp.route("/pay", methods=["GET", "POST"])
 @require("ledger.pay")
 def pay():
-    currency = ledger.default_currency()
-    if currency is None:
-        abort(404)
+    currency = selected_currency()
     form = PayForm()
-    form.payee.choices = [(0, _("Choose a member"))] + _payee_choices()
-    form.amount.subunits_per_unit = currency.subunits_per_unit
+    _prepare(form, currency)
+    form.payee.choices = [(0, _("Choose a member"))] + member_choices(exclude=current_membership())
     if request.method == "GET":
-        form.idempotency_key.data = uuid.uuid4().hex
         form.payee.data = request.args.get("to", type=int) or 0
     if form.validate_on_submit():
         payee = db.session.get(Membership, form.payee.data)
@@ -57,103 +80,202 @@ def pay():
             form.payee.errors.append(_("Choose a member of this group."))
         else:
             try:
-                transfer = ledger.pay(
-                    payer=current_membership(),
-                    payee=payee,
-                    currency=currency,
-                    amount=form.amount.subunits,
-                    description=form.description.data,
-                    starter=current_membership(),
-                    idempotency_key=form.idempotency_key.data or None,
-                )
+                transfer = commit_with_retry(lambda: ledger.pay(
+                    payer=current_membership(), payee=payee, currency=currency,
+                    amount=form.amount.subunits, description=form.description.data,
+                    starter=current_membership(), idempotency_key=form.key,
+                    require_confirmation=g.group.payments_need_confirmation,
+                ))
             except LedgerError as error:
-                db.session.rollback()
-                getattr(form, error.field or "amount").errors.append(str(error))
+                field_error(form, error)
             else:
-                flash(_("Paid %(amount)s to %(name)s.",
-                        amount=_money(transfer.amount, currency), name=payee.user.name),
-                      "success")
+                if transfer.state == TransferState.PENDING:
+                    flash(_("%(name)s is asked to confirm your payment of %(amount)s.",
+                            name=payee.user.name, amount=money(transfer.amount, currency)),
+                          "info")
+                else:
+                    flash(_("Paid %(amount)s to %(name)s.",
+                            amount=money(transfer.amount, currency), name=payee.user.name),
+                          "success")
                 return redirect(url_for("ledger.transfer", transfer_id=transfer.id))
     account = ledger.account_for(current_membership(), currency)
-    return render_template("ledger/pay.html", form=form, account=account, currency=currency)
+    position = ledger.position(account) if account else None
+    return render_template("ledger/pay.html", form=form, account=account, position=position,
+                           currency=currency,
+                           needs_confirmation=g.group.payments_need_confirmation)
 
 
-def _money(amount, currency):
-    from timebank.i18n import format_money
-
-    return format_money(amount, currency)
-
-
-def _entries_page(account: Account, *, page: int, per_page: int):
-    """Return (rows, total) of ``account``'s entries, newest first, each with its running
-    balance after the entry (a window function, so one query per page)."""
-    # SUM over bigint is numeric in PostgreSQL; cast back so amounts stay integers.
-    running = sa.cast(sa.func.sum(Entry.amount).over(order_by=Entry.id), sa.BigInteger)
-    running = running.label("running_balance")
-    inner = (
-        sa.select(Entry.id.label("entry_id"), Entry.amount, running)
-        .where(Entry.account_id == account.id)
-        .subquery()
-    )
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Entry).where(Entry.account_id == account.id)
-    )
-    rows = db.session.execute(
-        sa.select(Entry, Transfer, inner.c.running_balance)
-        .join(inner, inner.c.entry_id == Entry.id)
-        .join(Transfer, Transfer.id == Entry.transfer_id)
-        .order_by(Entry.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return rows, total
+@bp.route("/request", methods=["GET", "POST"])
+@require("ledger.request")
+def request_payment():
+    currency = selected_currency()
+    form = RequestForm()
+    _prepare(form, currency)
+    form.payer.choices = [(0, _("Choose a member"))] + member_choices(exclude=current_membership())
+    if request.method == "GET":
+        form.payer.data = request.args.get("from", type=int) or 0
+    if form.validate_on_submit():
+        payer = db.session.get(Membership, form.payer.data)
+        if payer is None:
+            form.payer.errors.append(_("Choose a member of this group."))
+        else:
+            try:
+                transfer = commit_with_retry(lambda: ledger.request_payment(
+                    payer=payer, payee=current_membership(), currency=currency,
+                    amount=form.amount.subunits, description=form.description.data,
+                    starter=current_membership(), idempotency_key=form.key,
+                ))
+            except LedgerError as error:
+                field_error(form, error, fallback="payer")
+            else:
+                flash(_("You asked %(name)s to pay %(amount)s.", name=payer.user.name,
+                        amount=money(transfer.amount, currency)), "success")
+                return redirect(url_for("ledger.transfer", transfer_id=transfer.id))
+    return render_template("ledger/request.html", form=form, currency=currency)
 
 
-def _counterparties(rows, account) -> dict[int, str]:
-    """Map account id -> display name for the other side of each row (one query)."""
-    ids = {t.payee_account_id if t.payer_account_id == account.id else t.payer_account_id
-           for _, t, _ in rows}
-    if not ids:
-        return {}
-    result = db.session.execute(
-        sa.select(Account.id, User.name, Account.name)
-        .outerjoin(Membership, Membership.id == Account.membership_id)
-        .outerjoin(User, User.id == Membership.user_id)
-        .where(Account.id.in_(ids))
-    ).all()
-    return {row[0]: row[1] or row[2] for row in result}
-
-
-@bp.route("/statement")
-@require("ledger.view_own")
-def statement():
-    account = _my_account()
-    if account is None:
-        abort(404)
-    page = max(1, request.args.get("page", 1, type=int))
-    per_page = current_app.config["TRANSFERS_PER_PAGE"]
-    rows, total = _entries_page(account, page=page, per_page=per_page)
-    pages = max(1, -(-total // per_page))
-    return render_template(
-        "ledger/statement.html",
-        account=account,
-        rows=rows,
-        names=_counterparties(rows, account),
-        page=page,
-        pages=pages,
-    )
+def _sees(me: Membership, transfer) -> bool:
+    mine = set(db.session.scalars(sa.select(Account.id).where(Account.membership_id == me.id)))
+    involved = transfer.payer_account_id in mine or transfer.payee_account_id in mine
+    return involved or transfer.starter_id == me.id or can(me, "ledger.view_all")
 
 
 @bp.route("/transfers/<int:transfer_id>")
 @require("transfer.view")
 def transfer(transfer_id: int):
-    transfer = db.session.get(Transfer, transfer_id)
-    if transfer is None:
-        abort(404)
+    transfer = transfer_or_404(transfer_id)
     me = current_membership()
-    mine = {a.id for a in db.session.scalars(
-        sa.select(Account).where(Account.membership_id == me.id))}
-    involved = transfer.payer_account_id in mine or transfer.payee_account_id in mine
-    if not involved and not can(me, "ledger.view_all"):
+    if not _sees(me, transfer):
         abort(404)
-    return render_template("ledger/transfer.html", transfer=transfer)
+    rate_form = None
+    if (
+        transfer.is_completed
+        and transfer.rating is None
+        and transfer.kind in (TransferKind.PAYMENT, TransferKind.REQUEST, TransferKind.ON_BEHALF)
+        and transfer.payer_account.membership_id == me.id
+    ):
+        rate_form = RateForm()
+        rate_form.rating.choices = [(n, str(n)) for n in range(1, g.group.rating_scale + 1)]
+        rate_form.fill_key()
+    reverse_form = None
+    reversal = ledger.reversal_of(transfer)
+    if (
+        transfer.is_completed
+        and transfer.kind != TransferKind.REVERSAL
+        and reversal is None
+        and can(me, "ledger.reverse")
+    ):
+        reverse_form = ReverseForm()
+        reverse_form.fill_key()
+    decision_form = DecisionForm()
+    decision_form.fill_key()
+    return render_template(
+        "ledger/transfer.html", transfer=transfer, reversal=reversal,
+        may_accept=may_accept(me, transfer), may_change=may_change(me, transfer),
+        decision_form=decision_form, rate_form=rate_form, reverse_form=reverse_form,
+    )
+
+
+@bp.route("/transfers/<int:transfer_id>/decision", methods=["POST"])
+@require("transfer.view")
+def decide(transfer_id: int):
+    """Accept, decline or withdraw a pending transfer (the button pressed says which)."""
+    transfer = transfer_or_404(transfer_id)
+    me = current_membership()
+    if not _sees(me, transfer):
+        abort(404)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    reason = form.reason.data or ""
+    try:
+        if form.accept.data:
+            result = commit_with_retry(
+                lambda: ledger.accept_transfer(transfer=transfer, by=current_membership())
+            )
+            if result.state == TransferState.COMPLETED:
+                flash(_("Transfer completed."), "success")
+            else:
+                flash(_("The transfer could not be completed: the limits no longer allow it. "
+                        "It has been cancelled and both sides are told."), "warning")
+        elif form.decline.data:
+            commit_with_retry(lambda: ledger.decline_transfer(
+                transfer=transfer, by=current_membership(), reason=reason))
+            flash(_("Transfer declined."), "info")
+        elif form.withdraw.data:
+            commit_with_retry(lambda: ledger.withdraw_transfer(
+                transfer=transfer, by=current_membership(), reason=reason))
+            flash(_("Transfer withdrawn."), "info")
+        else:
+            abort(400)
+    except LedgerError as error:
+        flash(str(error), "danger")
+    return redirect(request.form.get("next") or url_for("ledger.transfer",
+                                                         transfer_id=transfer_id))
+
+
+@bp.route("/transfers/<int:transfer_id>/edit", methods=["GET", "POST"])
+@require("transfer.view")
+def edit(transfer_id: int):
+    transfer = transfer_or_404(transfer_id)
+    me = current_membership()
+    if not may_change(me, transfer):
+        abort(404 if not _sees(me, transfer) else 403)
+    form = EditTransferForm()
+    form.amount.subunits_per_unit = transfer.currency.subunits_per_unit
+    if request.method == "GET":
+        form.fill_key()
+        form.amount.data = money(transfer.amount, transfer.currency, with_symbol=False)
+        form.description.data = transfer.description
+    if form.validate_on_submit():
+        try:
+            commit_with_retry(lambda: ledger.edit_transfer(
+                transfer=transfer, by=current_membership(), amount=form.amount.subunits,
+                description=form.description.data))
+        except LedgerError as error:
+            field_error(form, error)
+        else:
+            flash(_("Transfer changed."), "success")
+            return redirect(url_for("ledger.transfer", transfer_id=transfer_id))
+    return render_template("ledger/edit.html", form=form, transfer=transfer)
+
+
+@bp.route("/transfers/<int:transfer_id>/rate", methods=["POST"])
+@require("transfer.view")
+def rate(transfer_id: int):
+    transfer = transfer_or_404(transfer_id)
+    me = current_membership()
+    if not _sees(me, transfer):
+        abort(404)
+    form = RateForm()
+    form.rating.choices = [(n, str(n)) for n in range(1, g.group.rating_scale + 1)]
+    if form.validate_on_submit():
+        try:
+            commit_with_retry(lambda: ledger.rate_transfer(
+                transfer=transfer, by=current_membership(), rating=form.rating.data))
+        except LedgerError as error:
+            flash(str(error), "danger")
+        else:
+            flash(_("Thank you for your rating."), "success")
+    else:
+        flash(_("Choose a rating on the group's scale."), "danger")
+    return redirect(url_for("ledger.transfer", transfer_id=transfer_id))
+
+
+@bp.route("/transfers/<int:transfer_id>/reverse", methods=["POST"])
+@require("ledger.reverse")
+def reverse(transfer_id: int):
+    transfer = transfer_or_404(transfer_id)
+    form = ReverseForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason."), "danger")
+        return redirect(url_for("ledger.transfer", transfer_id=transfer_id))
+    try:
+        reversal = commit_with_retry(lambda: ledger.reverse_transfer(
+            transfer=transfer, by=current_membership(), reason=form.reason.data,
+            idempotency_key=form.key))
+    except LedgerError as error:
+        flash(str(error), "danger")
+        return redirect(url_for("ledger.transfer", transfer_id=transfer_id))
+    flash(_("Transfer reversed."), "success")
+    return redirect(url_for("ledger.transfer", transfer_id=reversal.id))

@@ -1,13 +1,15 @@
 """Members directory, a member's profile, approvals and limits."""
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.members import bp
 from timebank.blueprints.members.forms import DecisionForm, LimitsForm
 from timebank.extensions import db
+from timebank.i18n import current_locale
 from timebank.ledger import service as ledger
+from timebank.ledger.amounts import format_amount
 from timebank.ledger.errors import LedgerError
 from timebank.models import Membership, MembershipStatus, User
 from timebank.people import service as people
@@ -61,6 +63,11 @@ def limits(membership_id: int):
     form = LimitsForm()
     form.min_balance.subunits_per_unit = currency.subunits_per_unit
     form.max_balance.subunits_per_unit = currency.subunits_per_unit
+    if request.method == "GET":
+        # Show the limits in force, so saving one field does not reset the other.
+        floor = None if account.min_balance is None else -account.min_balance
+        form.min_balance.data = _limit_text(floor, currency)
+        form.max_balance.data = _limit_text(account.max_balance, currency)
     if form.validate_on_submit():
         minimum = None if form.min_balance.subunits is None else -form.min_balance.subunits
         try:
@@ -73,6 +80,15 @@ def limits(membership_id: int):
             flash(_("Limits saved for %(name)s.", name=membership.user.name), "success")
             return redirect(url_for("members.profile", membership_id=membership.id))
     return render_template("members/limits.html", form=form, member=membership, account=account)
+
+
+def _limit_text(subunits: int | None, currency) -> str:
+    """Return a limit as the form shows it (``7:30``), or ``""`` for "currency default"."""
+    if subunits is None:
+        return ""
+    return format_amount(
+        subunits, subunits_per_unit=currency.subunits_per_unit, locale=current_locale()
+    )
 
 
 @bp.route("/members/pending", methods=["GET"])

@@ -1,0 +1,199 @@
+"""Database guarantees: CHECK constraints, the deferred balance trigger, immutable entries.
+
+These go around the service on purpose (raw SQL), as a buggy script or a careless console
+session would: PostgreSQL itself must refuse.
+"""
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from tests.ledger_support import fresh, in_group
+from timebank.extensions import db
+from timebank.ledger import service as ledger
+from timebank.models import Account, Group
+
+
+@pytest.fixture
+def paid(app, make_group, make_member):
+    """A group where Ann paid Ben 60 minutes; returns (group, transfer id, ann, ben)."""
+    group = make_group()
+    ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
+    with in_group(app, group):
+        transfer = ledger.pay(payer=fresh(ann), payee=fresh(ben),
+                              currency=ledger.default_currency(), amount=60,
+                              description="Gardening", starter=fresh(ann))
+        db.session.commit()
+        return group, transfer.id, ann, ben
+
+
+def _sql(statement: str, **params):
+    return db.session.execute(sa.text(statement), params)
+
+
+def _fails(statement: str, *, immediate: bool = False, **params) -> str:
+    """Run ``statement`` in a savepoint and return the database's error message."""
+    savepoint = db.session.begin_nested()
+    try:
+        _sql(statement, **params)
+        if immediate:
+            _sql("SET CONSTRAINTS ALL IMMEDIATE")
+    except DBAPIError as error:
+        savepoint.rollback()
+        return str(error.orig)
+    savepoint.rollback()
+    raise AssertionError(f"the database accepted: {statement}")
+
+
+def test_entries_cannot_be_updated(app, paid):
+    group, transfer_id, *_ = paid
+    with in_group(app, group):
+        message = _fails("UPDATE entries SET amount = amount * 2 WHERE transfer_id = :t",
+                         t=transfer_id)
+        assert "immutable" in message
+        assert "immutable" in _fails("UPDATE entries SET created_at = now() WHERE transfer_id = :t",
+                                     t=transfer_id)
+
+
+def test_entries_cannot_be_deleted(app, paid):
+    group, transfer_id, *_ = paid
+    with in_group(app, group):
+        assert "immutable" in _fails("DELETE FROM entries WHERE transfer_id = :t", t=transfer_id)
+
+
+def test_completed_transfers_are_final(app, paid):
+    group, transfer_id, *_ = paid
+    with in_group(app, group):
+        assert "final" in _fails("UPDATE transfers SET amount = 1 WHERE id = :t", t=transfer_id)
+        assert "final" in _fails("UPDATE transfers SET description = 'x' WHERE id = :t",
+                                 t=transfer_id)
+        assert "never deleted" in _fails("DELETE FROM transfers WHERE id = :t", t=transfer_id)
+        # The payer's rating may be added once, and not changed afterwards.
+        _sql("UPDATE transfers SET rating = 4, rated_at = now() WHERE id = :t", t=transfer_id)
+        assert "final" in _fails("UPDATE transfers SET rating = 5 WHERE id = :t", t=transfer_id)
+
+
+def test_an_unbalanced_completed_transfer_is_refused_at_commit(app, paid):
+    group, transfer_id, ann, ben = paid
+    with in_group(app, group):
+        row = _sql("SELECT payer_account_id, payee_account_id, currency_id FROM transfers"
+                   " WHERE id = :t", t=transfer_id).one()
+        insert = """
+            WITH t AS (
+                INSERT INTO transfers (group_id, currency_id, payer_account_id, payee_account_id,
+                    amount, description, state, kind, created_at, completed_at)
+                VALUES (:g, :c, :payer, :payee, 10, 'forged', 'completed', 'payment', now(), now())
+                RETURNING id)
+            INSERT INTO entries (group_id, transfer_id, account_id, amount, created_at)
+            SELECT :g, t.id, :payee, 10, now() FROM t"""
+        params = dict(g=group.id, c=row.currency_id, payer=row.payer_account_id,
+                      payee=row.payee_account_id)
+        # Deferred: the statement itself passes; the check fires when constraints are checked
+        # (at COMMIT, or here by asking for it at once).
+        savepoint = db.session.begin_nested()
+        _sql(insert, **params)
+        savepoint.rollback()
+        message = _fails(insert, immediate=True, **params)
+        assert "unbalanced" in message
+
+
+def test_a_completed_transfer_without_entries_is_refused(app, paid):
+    group, transfer_id, *_ = paid
+    with in_group(app, group):
+        row = _sql("SELECT payer_account_id, payee_account_id, currency_id FROM transfers"
+                   " WHERE id = :t", t=transfer_id).one()
+        message = _fails(
+            """INSERT INTO transfers (group_id, currency_id, payer_account_id, payee_account_id,
+                   amount, description, state, kind, created_at, completed_at)
+               VALUES (:g, :c, :payer, :payee, 10, 'forged', 'completed', 'payment', now(),
+                   now())""",
+            immediate=True, g=group.id, c=row.currency_id, payer=row.payer_account_id,
+            payee=row.payee_account_id,
+        )
+        assert "unbalanced" in message
+
+
+def test_a_pending_transfer_with_entries_is_refused(app, paid):
+    group, transfer_id, ann, ben = paid
+    with in_group(app, group):
+        pending = ledger.request_payment(payer=fresh(ann), payee=fresh(ben),
+                                         currency=ledger.default_currency(), amount=5,
+                                         description="x", starter=fresh(ben))
+        db.session.commit()
+        message = _fails(
+            """INSERT INTO entries (group_id, transfer_id, account_id, amount, created_at)
+               VALUES (:g, :t, :a, 5, now()), (:g, :t, :b, -5, now())""",
+            immediate=True, g=group.id, t=pending.id, a=pending.payee_account_id,
+            b=pending.payer_account_id,
+        )
+        assert "pending transfer" in message
+
+
+@pytest.mark.parametrize("statement, constraint", [
+    ("UPDATE transfers SET amount = 0 WHERE state = 'pending'", "amount_positive"),
+    ("UPDATE accounts SET min_balance = 10, max_balance = 5", "limits_ordered"),
+    ("UPDATE currencies SET code = 'bad code'", "code_format"),
+    ("UPDATE currencies SET display_format = 'time', subunits_per_unit = 100",
+     "display_format_valid"),
+    ("UPDATE currencies SET hour_value = 0", "hour_value_positive"),
+    ("UPDATE currencies SET kind = 'issued', default_min_balance = -5",
+     "issued_floor_at_zero"),
+    ("UPDATE groups SET rating_scale = 11", "rating_scale_range"),
+    ("UPDATE transfers SET state = 'cancelled', cancel_code = 'declined'"
+     " WHERE state = 'pending'", "cancelled_at_matches"),
+    ("UPDATE transfers SET state = 'cancelled', cancelled_at = now() WHERE state = 'pending'",
+     "cancel_code_matches"),
+    ("UPDATE transfers SET state = 'completed' WHERE state = 'pending'",
+     "completed_at_matches"),
+    ("UPDATE transfers SET kind = 'bulk' WHERE state = 'pending'",
+     "only_payments_and_requests_wait"),
+    ("UPDATE transfers SET reverses_id = (SELECT min(id) FROM transfers) WHERE state = 'pending'",
+     "reversal_links_original"),
+])
+def test_check_constraints(app, paid, statement, constraint):
+    group, transfer_id, ann, ben = paid
+    with in_group(app, group):
+        ledger.request_payment(payer=fresh(ann), payee=fresh(ben),
+                               currency=ledger.default_currency(), amount=5, description="x",
+                               starter=fresh(ben))
+        db.session.commit()
+        savepoint = db.session.begin_nested()
+        with pytest.raises(IntegrityError) as raised:
+            _sql(statement)
+        savepoint.rollback()
+        assert constraint in str(raised.value.orig)
+
+
+def test_an_entry_amount_is_never_zero(app, paid):
+    group, transfer_id, *_ = paid
+    with in_group(app, group):
+        account_id = db.session.scalar(sa.select(Account.id).limit(1))
+        assert "amount_nonzero" in _fails(
+            "INSERT INTO entries (group_id, transfer_id, account_id, amount, created_at)"
+            " VALUES (:g, :t, :a, 0, now())", g=group.id, t=transfer_id, a=account_id)
+
+
+def test_a_transfer_is_reversed_at_most_once(app, paid):
+    group, transfer_id, *_ = paid
+    with in_group(app, group):
+        row = _sql("SELECT * FROM transfers WHERE id = :t", t=transfer_id).one()
+        reversal = """INSERT INTO transfers (group_id, currency_id, payer_account_id,
+                payee_account_id, amount, description, state, kind, reverses_id, created_at)
+            VALUES (:g, :c, :payee, :payer, 60, 'r', 'cancelled', 'reversal', :t, now())"""
+        params = dict(g=group.id, c=row.currency_id, payer=row.payer_account_id,
+                      payee=row.payee_account_id, t=transfer_id)
+        # (cancelled_at missing trips a CHECK first; give it, then the second one trips.)
+        reversal = reversal.replace("created_at)", "created_at, cancelled_at, cancel_code)")
+        reversal = reversal.replace("now())", "now(), now(), 'withdrawn')")
+        _sql(reversal, **params)
+        assert "uq_transfers_reverses_id" in _fails(reversal, **params)
+
+
+def test_deleting_a_whole_group_removes_its_ledger(app, paid):
+    group, *_ = paid
+    with app.app_context():
+        db.session.execute(sa.delete(Group).where(Group.id == group.id))
+        db.session.flush()
+        left = db.session.execute(sa.text("SELECT count(*) FROM entries WHERE group_id = :g"),
+                                  {"g": group.id}).scalar()
+        assert left == 0

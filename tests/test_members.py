@@ -1,0 +1,126 @@
+"""The members directory, member profiles, and who may set a member's credit limit."""
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import coordinator_of
+from timebank.extensions import db
+from timebank.models import Account
+from timebank.tenants import group_context
+
+
+def _account(app, member) -> Account:
+    with app.app_context(), group_context(member.group_id):
+        account = db.session.scalar(
+            sa.select(Account).where(Account.membership_id == member.id)
+        )
+        db.session.expunge(account)
+        return account
+
+
+def test_directory_lists_active_members_by_name(make_group, make_member, client_for, login):
+    group = make_group("alder")
+    zoe = make_member(group, name="Zoe")
+    make_member(group, name="Adam")
+    make_member(group, name="Paul Pending", status="pending")
+    make_member(group, name="Sam Suspended", status="suspended")
+    page = login(client_for("alder"), zoe.user.email).get("/members/").get_data(as_text=True)
+    body = page.split('class="list-group"', 1)[1]  # the list, not the navigation bar
+    assert body.index("Adam") < body.index("Coordinator Alder") < body.index("Zoe")
+    assert "Paul Pending" not in body and "Sam Suspended" not in body
+
+
+def test_profile_of_pending_member_is_for_coordinators_only(app, make_group, make_member,
+                                                            client_for, login):
+    group = make_group("birch")
+    member = make_member(group)
+    waiting = make_member(group, name="Paul Pending", status="pending")
+    assert login(client_for("birch"), member.user.email).get(
+        f"/members/{waiting.id}").status_code == 404
+    coordinator = login(client_for("birch"), coordinator_of(app, group).user.email)
+    response = coordinator.get(f"/members/{waiting.id}")
+    assert response.status_code == 200 and "Paul Pending" in response.get_data(as_text=True)
+    assert coordinator.get("/members/999999").status_code == 404
+
+
+def test_profile_shows_the_account_only_to_treasurers(make_group, make_member, client_for,
+                                                      login):
+    group = make_group("cedar")
+    bob = make_member(group, name="Bob", min_balance=-300)
+    member = make_member(group)
+    treasurer = make_member(group, role="treasurer")
+    as_member = login(client_for("cedar"), member.user.email).get(f"/members/{bob.id}")
+    assert "Bob" in as_member.get_data(as_text=True)
+    assert "Credit limit" not in as_member.get_data(as_text=True)
+    as_treasurer = login(client_for("cedar"), treasurer.user.email).get(f"/members/{bob.id}")
+    body = as_treasurer.get_data(as_text=True)
+    assert "Credit limit" in body and "-5:00" in body
+    assert f"/members/{bob.id}/limits" in body
+
+
+@pytest.mark.parametrize("role,status", [("member", 403), ("organizer", 403),
+                                         ("treasurer", 302), ("coordinator", 302)])
+def test_who_may_set_limits(app, make_group, make_member, client_for, login, role, status):
+    group = make_group("dogwood")
+    bob = make_member(group, name="Bob")
+    actor = make_member(group, role=role)
+    client = login(client_for("dogwood"), actor.user.email)
+    response = client.post(f"/members/{bob.id}/limits", data={"min_balance": "5",
+                                                              "max_balance": ""})
+    assert response.status_code == status
+    expected = -300 if status == 302 else None
+    assert _account(app, bob).min_balance == expected
+
+
+def test_limits_form_sets_credit_limit_and_ceiling(app, make_group, make_member, client_for,
+                                                   login):
+    group = make_group("elder")
+    bob = make_member(group, name="Bob")
+    client = login(client_for("elder"), coordinator_of(app, group).user.email)
+    response = client.post(f"/members/{bob.id}/limits",
+                           data={"min_balance": "7:30", "max_balance": "40"},
+                           follow_redirects=True)
+    assert "Limits saved for Bob." in response.get_data(as_text=True)
+    account = _account(app, bob)
+    assert (account.min_balance, account.max_balance) == (-450, 2400)
+    # A leading minus on the credit limit means the same thing; empty means the default.
+    client.post(f"/members/{bob.id}/limits", data={"min_balance": "-2", "max_balance": ""})
+    account = _account(app, bob)
+    assert (account.min_balance, account.max_balance) == (-120, None)
+    # Zero: no credit at all.
+    client.post(f"/members/{bob.id}/limits", data={"min_balance": "0", "max_balance": ""})
+    assert _account(app, bob).min_balance == 0
+
+
+def test_limits_form_shows_the_current_limits(app, make_group, make_member, client_for,
+                                              login):
+    """Saving the form unchanged must not wipe a limit the treasurer did not touch."""
+    group = make_group("fir")
+    bob = make_member(group, name="Bob", min_balance=-450, max_balance=2400)
+    client = login(client_for("fir"), coordinator_of(app, group).user.email)
+    page = client.get(f"/members/{bob.id}/limits").get_data(as_text=True)
+    assert 'value="7:30"' in page and 'value="40:00"' in page
+    client.post(f"/members/{bob.id}/limits", data={"min_balance": "10", "max_balance": "40:00"})
+    account = _account(app, bob)
+    assert (account.min_balance, account.max_balance) == (-600, 2400)
+
+
+@pytest.mark.parametrize("field,text", [("min_balance", "lots"), ("min_balance", "1e3"),
+                                        ("max_balance", "-5"), ("max_balance", "ten")])
+def test_limits_form_rejects_junk(app, make_group, make_member, client_for, login, field, text):
+    group = make_group("gum")
+    bob = make_member(group, name="Bob", min_balance=-300)
+    client = login(client_for("gum"), coordinator_of(app, group).user.email)
+    data = {"min_balance": "5", "max_balance": ""} | {field: text}
+    response = client.post(f"/members/{bob.id}/limits", data=data)
+    assert response.status_code == 200
+    assert "Enter a number of hours" in response.get_data(as_text=True)
+    account = _account(app, bob)
+    assert (account.min_balance, account.max_balance) == (-300, None)
+
+
+def test_limits_of_a_pending_member_are_404(app, make_group, make_member, client_for, login):
+    group = make_group("hazel")
+    waiting = make_member(group, status="pending")
+    client = login(client_for("hazel"), coordinator_of(app, group).user.email)
+    assert client.get(f"/members/{waiting.id}/limits").status_code == 404

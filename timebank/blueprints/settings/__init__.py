@@ -1,0 +1,7 @@
+"""Group settings pages for coordinators: the languages the group offers and its default."""
+
+from flask import Blueprint
+
+bp = Blueprint("settings", __name__)
+
+from timebank.blueprints.settings import routes  # noqa: E402,F401

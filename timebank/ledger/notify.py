@@ -1,0 +1,98 @@
+"""Tell the people on both sides of a transfer by email, after the transaction commits.
+
+Each message is an rq job (:func:`timebank.tasks.enqueue` of
+:func:`timebank.tasks.mail.send_templated_mail`) rendered in the recipient's language from
+``mail/ledger_transfer.txt``. Jobs take plain values only: the amount is formatted here in the
+recipient's locale. Group accounts (community pot, issuer) have no inbox and are skipped.
+"""
+
+from timebank.extensions import db
+from timebank.i18n import N_
+from timebank.ledger.amounts import format_amount
+from timebank.models import AccountKind, Group, Transfer, TransferKind, TransferState
+from timebank.tasks import enqueue
+from timebank.tasks.mail import send_templated_mail
+
+STARTED = "started"  # a pending payment or request was made
+EDITED = "edited"
+ACCEPTED = "accepted"
+CANCELLED = "cancelled"  # withdrawn, declined or refused (see transfer.cancel_code)
+COMPLETED = "completed"  # completed at once (payment, on-behalf, bulk leg, issuance)
+REVERSED = "reversed"
+
+SUBJECTS = {
+    (STARTED, "payment"): N_("%(payer)s wants to pay you %(amount)s: please confirm"),
+    (STARTED, "request"): N_("%(payee)s asks you to pay %(amount)s"),
+    (EDITED, "any"): N_("A pending transfer of %(amount)s was changed"),
+    (ACCEPTED, "any"): N_("Transfer completed: %(amount)s from %(payer)s to %(payee)s"),
+    (CANCELLED, "any"): N_("Transfer cancelled: %(amount)s from %(payer)s to %(payee)s"),
+    (COMPLETED, "any"): N_("%(amount)s from %(payer)s to %(payee)s"),
+    (REVERSED, "any"): N_("A transfer of %(amount)s was reversed"),
+}
+
+
+def _subject(event: str, transfer: Transfer) -> str:
+    kind = "request" if transfer.kind == TransferKind.REQUEST else "payment"
+    return SUBJECTS.get((event, kind)) or SUBJECTS[(event, "any")]
+
+
+def _recipients(event: str, transfer: Transfer) -> list:
+    """The member accounts' memberships to tell, without duplicates."""
+    sides = [transfer.payer_account, transfer.payee_account]
+    if event == COMPLETED and transfer.kind in (TransferKind.PAYMENT, TransferKind.ISSUANCE):
+        # The payer did it themself (or it is an issuance): only the payee needs telling.
+        sides = [transfer.payee_account]
+    seen, memberships = set(), []
+    for account in sides:
+        if account.kind == AccountKind.MEMBER and account.membership_id not in seen:
+            seen.add(account.membership_id)
+            memberships.append(account.membership)
+    return memberships
+
+
+def transfer_event(transfer: Transfer, event: str) -> None:
+    """Enqueue one email per person on the transfer's sides about ``event`` (sent after
+    commit, dropped on rollback)."""
+    from timebank.templating import group_url
+
+    group = db.session.get(Group, transfer.group_id)
+    currency = transfer.currency
+    for membership in _recipients(event, transfer):
+        user = membership.user
+        locale = user.locale or group.default_locale or "en"
+        context = {
+            "event": event,
+            "kind": transfer.kind.value,
+            "state": transfer.state.value,
+            "amount": format_amount(
+                transfer.amount, subunits_per_unit=currency.subunits_per_unit, locale=locale,
+                symbol=currency.symbol,
+            ),
+            "description": transfer.description,
+            "payer": transfer.payer_account.display_name,
+            "payee": transfer.payee_account.display_name,
+            "starter": transfer.starter.user.name if transfer.starter else "",
+            "is_payer": transfer.payer_account.membership_id == membership.id,
+            "is_acceptor": _is_acceptor(transfer, membership.id),
+            "cancel_code": transfer.cancel_code or "",
+            "reason": transfer.cancel_reason or (
+                transfer.description if transfer.kind == TransferKind.REVERSAL else ""
+            ),
+            "group_name": group.name,
+            "link": group_url(group.slug, f"/transfers/{transfer.id}"),
+            "locale": locale,
+        }
+        enqueue(
+            send_templated_mail, user.id, "ledger_transfer", _subject(event, transfer), context,
+            group_id=transfer.group_id,
+        )
+
+
+def _is_acceptor(transfer: Transfer, membership_id: int) -> bool:
+    if transfer.state != TransferState.PENDING:
+        return False
+    account = (
+        transfer.payer_account if transfer.kind == TransferKind.REQUEST
+        else transfer.payee_account
+    )
+    return account.membership_id == membership_id
