@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tests.conftest import PASSWORD, row_counts
 from timebank.extensions import db
-from timebank.models import Account, MembershipStatus, User
+from timebank.models import Account, MembershipStatus, Role, User
 from timebank.people import service as people
 from timebank.tenants import group_context
 
@@ -127,7 +127,7 @@ def test_email_is_unique_case_insensitively(app, make_group, client_for):
 
 def test_login_is_case_insensitive_and_logout_works(make_group, make_member, client_for, login):
     group = make_group("beech")
-    member = make_member(group, name="Lena", email="lena@example.org")
+    make_member(group, name="Lena", email="lena@example.org")
     client = login(client_for("beech"), "LENA@Example.org")
     assert client.get("/dashboard").status_code == 200
     response = client.post("/logout", follow_redirects=True)
@@ -165,6 +165,10 @@ def test_remembered_login_survives_the_end_of_the_browser_session(app, make_grou
     other = client_for("sorb")
     other.set_cookie("remember_token", remember.value, domain="sorb.localhost")
     assert other.get("/dashboard").status_code == 302
+    # Logging out forgets the remembered login too.
+    client.post("/logout")
+    client.delete_cookie(app.config["SESSION_COOKIE_NAME"], domain="rowan.localhost")
+    assert client.get("/dashboard").status_code == 302
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x",
@@ -305,3 +309,27 @@ def test_profile_refuses_an_empty_name(app, make_group, make_member, client_for,
     assert response.status_code == 200
     with app.app_context():
         assert db.session.get(User, member.user_id).name == "Kept Name"
+
+
+def test_simultaneous_signups_with_one_email_make_one_user(app, monkeypatch):
+    """The check-then-insert race: the unique index on lower(email) turns it into EmailTaken."""
+    from timebank.people.errors import EmailTaken
+
+    with app.app_context():
+        people.register_user(email="race@example.org", name="First", password=PASSWORD)
+        monkeypatch.setattr(people, "find_user_by_email", lambda email: None)  # lost the race
+        with pytest.raises(EmailTaken):
+            people.register_user(email="RACE@example.org", name="Second", password=PASSWORD)
+        names = db.session.scalars(sa.select(User.name).where(User.email.ilike("race@%"))).all()
+        assert names == ["First"]  # the session is still usable, the first user kept
+
+
+def test_former_treasurer_rejoins_as_a_member(app, make_group, make_member, client_for, login):
+    group = make_group("aspen", join_policy="open")
+    treasurer = make_member(group, name="Tess", role="treasurer", status="left")
+    client = login(client_for("aspen"), treasurer.user.email)
+    assert client.post("/join").status_code == 302
+    with app.app_context(), group_context(group.id):
+        membership = people.membership_of(db.session.get(User, treasurer.user_id), group)
+        assert (membership.status, membership.role) == (MembershipStatus.ACTIVE, Role.MEMBER)
+    assert client.get(f"/members/{treasurer.id}/limits").status_code == 403

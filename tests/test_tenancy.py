@@ -123,7 +123,7 @@ def test_session_cookie_from_a_is_anonymous_on_b(groups, app, client_for, login,
     cookie_name = app.config["SESSION_COOKIE_NAME"]
     cookie = alder.get_cookie(cookie_name, domain="alder.localhost")
     assert cookie is not None, "logging in must set a host-only session cookie"
-    assert cookie.domain == "alder.localhost"  # no Domain attribute: host-only
+    assert cookie.domain == "alder.localhost" and cookie.origin_only  # no Domain: host-only
 
     birch = client_for("birch")
     birch.set_cookie(cookie_name, cookie.value, domain="birch.localhost")

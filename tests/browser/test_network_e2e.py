@@ -149,11 +149,6 @@ def test_unknown_subdomain_shows_a_friendly_404(live_server, page):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tenant resolution exempts only the 'static' endpoint, not 'bootstrap.static': on an "
-    "unknown slug Bootstrap's CSS and JS are 404s too, so the error page is unstyled",
-)
 def test_the_unknown_subdomain_page_is_styled(live_server, page):
     broken = watch_assets(page)
     page.goto(live_server.url("/", slug="nowhere"))

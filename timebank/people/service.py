@@ -63,8 +63,11 @@ def register_user(*, email: str, name: str, password: str, locale: str | None = 
         password_hash=hash_password(password),
         locale=locale,
     )
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except sa.exc.IntegrityError as error:  # signed up twice at once: the unique index decides
+        raise EmailTaken() from error
     return user
 
 
@@ -87,9 +90,11 @@ def membership_of(user: User, group: Group) -> Membership | None:
 
 
 def join_group(*, user: User, group: Group, role: Role = Role.MEMBER) -> Membership:
-    """Ask to join ``group``: active at once under an open policy, else pending.
+    """Ask to join ``group`` as ``role``: active at once under an open policy, else pending.
 
-    Raises :class:`AlreadyMember` if the user already has a membership that is not ``left``.
+    Someone who left (or was declined) may ask again; they come back with ``role``, not with
+    the role they had before. Raises :class:`AlreadyMember` if the user already has a
+    membership that is not ``left``.
     """
     membership = membership_of(user, group)
     if membership is not None and membership.status != MembershipStatus.LEFT:
@@ -97,6 +102,7 @@ def join_group(*, user: User, group: Group, role: Role = Role.MEMBER) -> Members
     if membership is None:
         membership = Membership(user_id=user.id, group_id=group.id, user=user, role=role)
         db.session.add(membership)
+    membership.role = role
     membership.status = MembershipStatus.PENDING
     db.session.flush()
     if group.join_policy == JoinPolicy.OPEN:

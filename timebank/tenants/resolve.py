@@ -35,7 +35,8 @@ def resolve_tenant() -> None:
     """``before_request`` hook: set ``g.group`` and the tenant context, or abort."""
     set_group(None)
     g.group = None
-    if request.endpoint == "static":
+    endpoint = request.endpoint or ""
+    if endpoint == "static" or endpoint.endswith(".static"):  # CSS/JS, also on error pages
         return
     slug = slug_from_host(request.host, current_app.config["BASE_DOMAIN"])
     if slug is None:
