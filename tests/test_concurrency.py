@@ -206,11 +206,6 @@ def test_service_refuses_overspending_under_contention(committing_app, make_grou
         assert verify_ledger() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "timebank/tasks/__init__.py _dispatch runs in-process jobs (no REDIS_URL, or JOBS_SYNC) "
-    "inside the session's after_commit, before the session gives its connection back: the "
-    "job's own app context checks out a second connection, so N simultaneous payments need "
-    "2N pooled connections and starve the pool"))
 def test_a_commit_and_its_jobs_need_only_one_connection(committing_app, make_group,
                                                         make_member, outbox):
     app = committing_app

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import coordinator_of
-from tests.marketplace_support import ad_ids, image_bytes, make_ad
+from tests.marketplace_support import ad_ids, image_bytes
 from timebank.extensions import db
 from timebank.models import (
     Ad,

@@ -154,7 +154,8 @@ def test_foreign_host_is_404(app, groups):
     assert client.get("/", base_url="http://a.b.localhost:5000").status_code == 404
 
 
-def test_suspended_group_is_410(app, groups, client_for, login):
+def test_suspended_group_is_read_only(app, groups, client_for, login):
+    """A suspended group stays readable with a notice; every write is refused (423)."""
     client = login(client_for("birch"), groups.bob.user.email)
     with app.app_context():
         db.session.execute(
@@ -163,9 +164,24 @@ def test_suspended_group_is_410(app, groups, client_for, login):
         )
         db.session.commit()
     response = client.get("/members/")
-    assert response.status_code == 410
-    assert "suspended" in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Suspended: read only" in response.get_data(as_text=True)
+    refused = client.post("/pay", data={})
+    assert refused.status_code == 423
+    assert "suspended" in refused.get_data(as_text=True)
     assert client_for("alder").get("/").status_code == 200
+
+
+def test_archived_group_is_410(app, groups, client_for):
+    with app.app_context():
+        db.session.execute(
+            sa.text("UPDATE groups SET status = 'archived' WHERE id = :id"),
+            {"id": groups.birch.id},
+        )
+        db.session.commit()
+    response = client_for("birch").get("/")
+    assert response.status_code == 410
+    assert "closed" in response.get_data(as_text=True)
 
 
 def test_tenant_queries_fail_closed_without_a_group(app, groups):

@@ -94,7 +94,7 @@ def register_transaction_boundary(app: Flask) -> None:
     from timebank.tasks import install_job_hooks
     from timebank.tenants.context import set_group
 
-    install_job_hooks()
+    install_job_hooks(app)
 
     @app.after_request
     def commit(response):
@@ -125,6 +125,21 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(members_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(marketplace_bp)
+    register_group_administration(app)
+
+
+def register_group_administration(app: Flask) -> None:
+    """Running a group (issue 6): audit trail, coordinator dashboard, volunteering; the
+    audit hook that puts the ledger's administrative acts on the trail."""
+    from timebank.audit.ledger_hooks import install_ledger_hooks
+    from timebank.blueprints.audit import bp as audit_bp
+    from timebank.blueprints.coordinator import bp as coordinator_bp
+    from timebank.blueprints.volunteering import bp as volunteering_bp
+
+    install_ledger_hooks()
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(coordinator_bp)
+    app.register_blueprint(volunteering_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

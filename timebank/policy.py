@@ -5,6 +5,7 @@ rules live here and nowhere else. Roles order ``member < organizer < treasurer <
 (DESIGN.md, "Identity and roles").
 """
 
+from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, g
@@ -38,13 +39,78 @@ PERMISSIONS: dict[str, Role] = {
     "marketplace.message": Role.MEMBER,
     "marketplace.moderate": Role.COORDINATOR,
     "marketplace.categories": Role.COORDINATOR,
+    "group.export": Role.COORDINATOR,
+    # Running a group (issue 6).
+    "members.change_role": Role.COORDINATOR,  # object rule: never demote the last coordinator
+    "members.suspend": Role.COORDINATOR,  # suspend and reactivate; object rule: not oneself
+    "members.invite": Role.COORDINATOR,
+    "members.add_offline": Role.COORDINATOR,
+    "members.leave": Role.MEMBER,  # object rule: one's own membership only
+    "members.settle": Role.TREASURER,  # move a leaving member's balance to the group account
+    "members.view_balances": Role.TREASURER,  # group rule: members too if balances are public
+    "transfers.view_all": Role.TREASURER,  # group rule: members too if the group says so
+    "audit.view": Role.COORDINATOR,
+    "settings.general": Role.COORDINATOR,
+    "coordinator.dashboard": Role.COORDINATOR,
+    "volunteering.view": Role.MEMBER,
+    "volunteering.pledge": Role.MEMBER,  # pledge, and withdraw one's own pledge
+    "volunteering.post": Role.ORGANIZER,
+    "volunteering.complete": Role.ORGANIZER,  # mark a volunteer's part done: kudos
+    "volunteering.cancel": Role.ORGANIZER,
+    "kudos.view": Role.MEMBER,
 }
 
 
-def can(membership: Membership | None, action: str) -> bool:
-    """Return whether ``membership`` may perform ``action`` (unknown actions: never)."""
+# Group rules: a group setting (a boolean on Group) that lowers an action's least role.
+GROUP_RULES: dict[str, tuple[str, Role]] = {
+    "members.view_balances": ("balances_public", Role.MEMBER),
+    "transfers.view_all": ("members_see_all_transfers", Role.MEMBER),
+}
+
+
+def _own_membership(membership: Membership, target) -> bool:
+    return getattr(target, "id", None) == membership.id
+
+
+def _not_oneself(membership: Membership, target) -> bool:
+    return getattr(target, "id", None) != membership.id
+
+
+def _own_pledge(membership: Membership, target) -> bool:
+    return getattr(target, "membership_id", None) == membership.id
+
+
+# Object rules: action -> predicate(acting membership, target object), asked on top of the
+# role when a target is given. Rules that depend on other rows (the last coordinator, a
+# non-zero balance) are checked by the services, which raise typed errors.
+OBJECT_RULES: dict[str, Callable[[Membership, object], bool]] = {
+    "members.leave": _own_membership,
+    "members.suspend": _not_oneself,
+    "volunteering.pledge": _own_pledge,  # with a pledge as target: withdrawing it
+}
+
+
+def can(membership: Membership | None, action: str, target: object | None = None) -> bool:
+    """Return whether ``membership`` may perform ``action`` (on ``target``, if given).
+
+    Unknown actions: never. A target of another group: never. Then the least role in
+    :data:`PERMISSIONS` (lowered by :data:`GROUP_RULES` when the group's setting is on) and,
+    with a target, the action's :data:`OBJECT_RULES` predicate.
+    """
     least = PERMISSIONS.get(action)
-    return least is not None and membership is not None and membership.has_role(least)
+    if least is None or membership is None:
+        return False
+    target_group = getattr(target, "group_id", None)
+    if target is not None and target_group is not None and target_group != membership.group_id:
+        return False
+    rule = GROUP_RULES.get(action)
+    if rule is not None and getattr(membership.group, rule[0], False):
+        least = min(least, rule[1])
+    if not membership.has_role(least):
+        return False
+    if target is not None and action in OBJECT_RULES:
+        return OBJECT_RULES[action](membership, target)
+    return True
 
 
 def current_membership() -> Membership | None:
@@ -83,6 +149,7 @@ def require(action: str):
             return view(*args, **kwargs)
 
         wrapped.required_action = action
+        wrapped.policy_scope = "group"
         return wrapped
 
     return decorator
@@ -109,6 +176,7 @@ def apex_only(view):
             abort(404)
         return view(*args, **kwargs)
 
+    wrapped.policy_scope = "apex"
     return wrapped
 
 
@@ -127,4 +195,28 @@ def network_admin_required(view):
             abort(403)
         return view(*args, **kwargs)
 
+    wrapped.policy_scope = "apex"
     return wrapped
+
+
+# Endpoints that take no @require, each with the reason; the policy matrix test
+# (tests/test_policy_matrix.py) fails on any route that neither requires an action, nor is
+# apex-only (apex_only, network_admin_required: 404 on a group's site), nor is listed here.
+PUBLIC_ENDPOINTS: dict[str, str] = {
+    "static": "static files",
+    "bootstrap.static": "static files",
+    "network.index": "the network's landing page, or a group's public home page",
+    "auth.login": "logging in, on any site",
+    "auth.logout": "logging out",
+    "auth.signup": "a visitor signs up and asks to join",
+    "auth.join": "a logged-in user asks to join (login required)",
+    "auth.forgot_password": "password reset, for anyone",
+    "auth.reset_password": "password reset link (signed token)",
+    "auth.change_password": "the user's own password (login required)",
+    "auth.profile": "the user's own profile (login required)",
+    "auth.set_language": "choosing a language",
+    "ledger.issuance": "an issued currency's public issuance record",
+    "network.redeem_handoff": "single-use cross-host login token",
+    "members.invitation": "an invitation link (whoever holds the token)",
+    "settings.logo": "the group's logo image",
+}

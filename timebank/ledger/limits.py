@@ -26,8 +26,15 @@ from timebank.ledger.errors import (
     InvalidLimits,
     IssuedCurrencyFloor,
 )
-from timebank.models import Account, Currency, CurrencyKind, Membership, Transfer, TransferState
-from timebank.models import utcnow
+from timebank.models import (
+    Account,
+    Currency,
+    CurrencyKind,
+    Membership,
+    Transfer,
+    TransferState,
+    utcnow,
+)
 from timebank.models.ledger import LimitChange
 
 

@@ -22,6 +22,7 @@ from timebank.marketplace.search import (
     trigram_available,
     use_similarity_threshold,
     visible_ads,
+    word_prefix,
 )
 from timebank.models import Ad, Membership
 from timebank.tenants import current_group_id
@@ -63,7 +64,8 @@ def matches_for(
     """Return the best counterparts of ``ads`` among the group's visible ads of the other kind
     (not by ``exclude_author_id``), best first. With ``since``, only pairs in which one of the
     two ads was posted after that time (new matches, for the digest)."""
-    rows = [(ad.id, ad.kind.opposite.value, term) for ad in ads for term in match_terms(ad)]
+    rows = [(ad.id, ad.kind.opposite.value, term, word_prefix(term) + ":*")
+            for ad in ads for term in match_terms(ad)]
     if not rows:
         return []
     trigram = trigram_available()
@@ -73,6 +75,7 @@ def matches_for(
         sa.column("ad_id", sa.Integer),
         sa.column("wanted_kind", sa.String),
         sa.column("term", sa.Text),
+        sa.column("prefix", sa.Text),
         name="terms",
     ).data(rows)
     other = (
@@ -82,9 +85,7 @@ def matches_for(
         .where(Ad.group_id == current_group_id())
         .subquery("other")
     )
-    tsquery = sa.func.to_tsquery(
-        sa.literal_column("'simple'::regconfig"), terms.c.term + sa.literal(":*")
-    )
+    tsquery = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), terms.c.prefix)
     word_matches = other.c.search_vector.op("@@")(tsquery)
     if trigram:
         word_matches = sa.or_(word_matches, other.c.search_text.op("%>")(terms.c.term))

@@ -4,8 +4,9 @@ How text search works (DESIGN.md, "Marketplace and kudos"):
 
 * The query is folded like the stored columns (lower case, accents removed) and split into
   words: ``"Organic-Vegetables"`` -> ``organic``, ``vegetables``.
-* An ad matches when any word matches, either by **full text** (``search_vector``, prefix match:
-  ``veg`` finds "vegetables") or, where the ``pg_trgm`` extension exists, by **trigram word
+* An ad matches when any word matches, either by **full text** (``search_vector``, prefix match
+  on the word less its last two letters when long: ``veg`` finds "vegetables", ``vegetables``
+  finds "vegetable") or, where the ``pg_trgm`` extension exists, by **trigram word
   similarity** on the title and tags (``search_text %> word``, threshold
   :data:`WORD_SIMILARITY_THRESHOLD`): ``vegetalbes`` finds "vegetables". Results are ordered by
   relevance (full-text rank plus similarity) unless another order is chosen.
@@ -86,10 +87,17 @@ def _like_pattern(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def word_prefix(term: str) -> str:
+    """Return the prefix a word is matched by: long words lose their last two letters, so
+    plurals and other endings meet (``vegetables`` -> ``vegetabl``, ``clases`` -> ``clas``)."""
+    return term[: max(4, len(term) - 2)] if len(term) > 5 else term
+
+
 def _prefix_tsquery(terms: list[str]):
     # Terms are \w+ only, so they cannot carry tsquery operators.
     return sa.func.to_tsquery(
-        sa.literal_column("'simple'::regconfig"), " | ".join(f"{t}:*" for t in terms)
+        sa.literal_column("'simple'::regconfig"),
+        " | ".join(f"{word_prefix(t)}:*" for t in terms),
     )
 
 
@@ -112,7 +120,7 @@ def text_match(terms: list[str], *, trigram: bool):
             arms.append(sa.and_(Ad.group_id == group_id, Ad.search_text.op("%>")(term)))
             score = score + sa.func.word_similarity(term, Ad.search_text)
         elif not trigram:
-            like = Ad.search_text.ilike(_like_pattern(term), escape="\\")
+            like = Ad.search_text.ilike(_like_pattern(word_prefix(term)), escape="\\")
             arms.append(sa.and_(Ad.group_id == group_id, like))
             score = score + sa.case((like, 1.0), else_=0.0)
     return sa.or_(*arms), score
@@ -185,9 +193,6 @@ def search_ads(
     if author_id:
         statement = statement.where(Ad.author_id == author_id)
 
-    total = db.session.scalar(
-        statement.with_only_columns(sa.func.count(Ad.id)).order_by(None)
-    ) or 0
     if sort not in SORTS or (sort == "relevance" and score is None):
         sort = "relevance" if score is not None else "newest"
     if sort == "relevance":
@@ -202,21 +207,39 @@ def search_ads(
         ).order_by(Account.balance.asc().nulls_last(), Ad.created_at.desc(), Ad.id.desc())
     else:
         statement = statement.order_by(Ad.created_at.desc(), Ad.id.desc())
+    return paginate(statement, page=page, per_page=per_page, sort=sort)
 
+
+def paginate(statement: sa.Select, *, page: int, per_page: int, sort: str = "") -> SearchResult:
+    """Run an ordered select of ads for one page, counting all matches in the same query
+    (``count(*) OVER ()``: the filter is evaluated once); a page past the end shows the last.
+    """
     per_page = max(1, min(per_page, 100))
-    pages = max(1, -(-total // per_page))
-    page = max(1, min(page, pages))
-    statement = (
-        statement.options(
-            contains_eager(Ad.author),
-            selectinload(Ad.category),
-            selectinload(Ad.price_currency),
-        )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    page = max(1, page)
+    statement = statement.add_columns(sa.func.count().over().label("total")).options(
+        contains_eager(Ad.author),
+        selectinload(Ad.category),
+        selectinload(Ad.price_currency),
     )
-    ads = list(db.session.scalars(statement).unique())
-    return SearchResult(ads=ads, total=total, page=page, pages=pages, sort=sort)
+
+    def fetch(number: int) -> list:
+        return db.session.execute(
+            statement.limit(per_page).offset((number - 1) * per_page)
+        ).all()
+
+    rows = fetch(page)
+    if not rows and page > 1:
+        total = db.session.scalar(
+            sa.select(sa.func.count()).select_from(
+                statement.order_by(None).limit(None).subquery()
+            )
+        ) or 0
+        page = max(1, -(-total // per_page))
+        rows = fetch(page) if total else []
+    total = rows[0].total if rows else 0
+    pages = max(1, -(-total // per_page))
+    return SearchResult(ads=[row[0] for row in rows], total=total, page=page, pages=pages,
+                        sort=sort)
 
 
 def search_members(*, query: str = "", limit: int = 50) -> list[Membership]:

@@ -1,6 +1,17 @@
 """All tables, importable from one place: ``from timebank.models import Transfer``."""
 
+from timebank.models.audit import AuditEvent
 from timebank.models.base import TenantMixin, utcnow
+from timebank.models.console import (
+    ExportStatus,
+    GroupExport,
+    GroupRequest,
+    GroupRequestStatus,
+    LedgerCheck,
+    LoginHandoff,
+    NetworkAuditEvent,
+    NetworkSettings,
+)
 from timebank.models.ledger import (
     Account,
     AccountKind,
@@ -29,8 +40,23 @@ from timebank.models.marketplace import (
 )
 from timebank.models.membership import Membership, MembershipStatus, Role
 from timebank.models.network import Group, GroupStatus, JoinPolicy, User
+from timebank.models.invitation import Invitation  # noqa: E402,I001
+from timebank.models.volunteering import (  # noqa: E402,I001
+    KudosAward,
+    Pledge,
+    PledgeStatus,
+    TaskStatus,
+    VolunteerTask,
+)
 
 __all__ = [
+    "AuditEvent",
+    "Invitation",
+    "KudosAward",
+    "Pledge",
+    "PledgeStatus",
+    "TaskStatus",
+    "VolunteerTask",
     "Account",
     "AccountKind",
     "Ad",
@@ -50,11 +76,19 @@ __all__ = [
     "Currency",
     "CurrencyKind",
     "Entry",
+    "ExportStatus",
     "Group",
+    "GroupExport",
+    "GroupRequest",
+    "GroupRequestStatus",
     "GroupStatus",
     "JoinPolicy",
+    "LedgerCheck",
+    "LoginHandoff",
     "Membership",
     "MembershipStatus",
+    "NetworkAuditEvent",
+    "NetworkSettings",
     "Role",
     "TenantMixin",
     "Transfer",

@@ -16,12 +16,14 @@ from timebank.models.base import created_at_column
 
 class GroupStatus(enum.StrEnum):
     ACTIVE = "active"
-    SUSPENDED = "suspended"
+    SUSPENDED = "suspended"  # readable with a notice; every write refused
+    ARCHIVED = "archived"  # closed: the site answers 410; deletable once exported
 
 
 class JoinPolicy(enum.StrEnum):
     OPEN = "open"  # anyone who signs up becomes an active member
     APPROVAL = "approval"  # a coordinator approves each request
+    INVITATION = "invitation"  # only people a coordinator invited by email may join
 
 
 def _default_languages(context) -> list[str]:
@@ -48,6 +50,10 @@ class Group(db.Model):
     )
     default_locale: Mapped[str] = mapped_column(sa.String(10), default="en")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    # Where the group meets (town, area), shown and searched on the network's landing page.
+    place: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    # When a network admin last suspended, reactivated or archived the group.
+    status_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Languages the group's site offers (codes from timebank.i18n.LANGUAGES); the default
     # language is always one of them. Provisioning enables every shipped language.
     languages: Mapped[list[str]] = mapped_column(
@@ -65,6 +71,23 @@ class Group(db.Model):
         sa.CheckConstraint("rating_scale BETWEEN 2 AND 10", name="rating_scale_range"),
         default=5,
         server_default="5",
+    )
+    # Group settings a coordinator controls (issue 6, timebank.settings.general): who sees
+    # whose transfers and balances, the logo (a re-encoded PNG, deferred: loaded only when
+    # served), and thank-you minutes the community pot pays a volunteer (0 = kudos only).
+    members_see_all_transfers: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
+    balances_public: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    logo_png: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
+    logo_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    volunteer_thanks_minutes: Mapped[int] = mapped_column(
+        sa.Integer,
+        sa.CheckConstraint(
+            "volunteer_thanks_minutes BETWEEN 0 AND 6000", name="volunteer_thanks_range"
+        ),
+        default=0,
+        server_default="0",
     )
     created_at: Mapped[datetime] = created_at_column()
 
@@ -89,6 +112,10 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     is_network_admin: Mapped[bool] = mapped_column(default=False)
+    # A member without email, added by a coordinator: the email is a placeholder under the
+    # reserved ``.invalid`` domain, no mail is sent, nobody can log in as them; a treasurer
+    # records their trades on their behalf.
+    is_offline: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = created_at_column()
     # Marketplace digest email across all the user's groups (timebank.tasks.digest).
     digest_frequency: Mapped[str] = mapped_column(

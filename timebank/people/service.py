@@ -4,7 +4,10 @@ Rules enforced here:
 
 * emails are unique case-insensitively;
 * joining follows the group's join policy: ``open`` activates at once, ``approval`` leaves the
-  membership pending until a coordinator approves it;
+  membership pending until a coordinator approves it, ``invitation`` refuses anyone who has
+  no invitation (:mod:`timebank.people.invitations`);
+* a coordinator's decision on a join request is recorded in the audit trail and emailed to
+  the person, with the coordinator's message;
 * an active membership has an account in every active currency of its group;
 * password-reset links are signed, expire after ``PASSWORD_RESET_MAX_AGE`` seconds, and are
   single-use (the token embeds a fingerprint of the current password hash, so it dies once the
@@ -21,6 +24,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from timebank.extensions import db
+from timebank.i18n import N_
 from timebank.ledger.service import open_account
 from timebank.models import (
     Currency,
@@ -36,6 +40,7 @@ from timebank.people.errors import (
     AlreadyMember,
     EmailTaken,
     InvalidToken,
+    InvitationOnly,
     NotPending,
     WrongPassword,
 )
@@ -110,6 +115,21 @@ def join_group(*, user: User, group: Group, role: Role = Role.MEMBER) -> Members
     return membership
 
 
+def request_membership(*, user: User, group: Group) -> Membership:
+    """Ask to join ``group`` on one's own (sign-up and join pages), as a member.
+
+    Like :func:`join_group`, but a group that takes members by invitation only refuses it:
+    raises :class:`InvitationOnly` (and :class:`AlreadyMember` as :func:`join_group` does).
+    Provisioning and invitations call :func:`join_group` directly.
+    """
+    if group.join_policy == JoinPolicy.INVITATION:
+        membership = membership_of(user, group)
+        if membership is not None and membership.status != MembershipStatus.LEFT:
+            raise AlreadyMember()
+        raise InvitationOnly()
+    return join_group(user=user, group=group)
+
+
 def activate(*, membership: Membership) -> Membership:
     """Make ``membership`` active and open its accounts in every active currency."""
     membership.status = MembershipStatus.ACTIVE
@@ -121,20 +141,54 @@ def activate(*, membership: Membership) -> Membership:
     return membership
 
 
-def approve(*, membership: Membership) -> Membership:
-    """Approve a pending join request. Raises :class:`NotPending`."""
+def approve(
+    *, membership: Membership, by: Membership | None = None, message: str = ""
+) -> Membership:
+    """Approve a pending join request ``by`` a coordinator, with an optional ``message``.
+
+    The decision is recorded in the audit trail and emailed to the person (after commit).
+    Raises :class:`NotPending`.
+    """
     if membership.status != MembershipStatus.PENDING:
         raise NotPending()
-    return activate(membership=membership)
+    activate(membership=membership)
+    _decided(membership, by=by, approved=True, message=message)
+    return membership
 
 
-def decline(*, membership: Membership) -> Membership:
-    """Decline a pending join request (the membership is marked ``left``)."""
+def decline(
+    *, membership: Membership, by: Membership | None = None, message: str = ""
+) -> Membership:
+    """Decline a pending join request (the membership is marked ``left``), with a message.
+
+    Recorded and emailed like :func:`approve`. Raises :class:`NotPending`.
+    """
     if membership.status != MembershipStatus.PENDING:
         raise NotPending()
     membership.status = MembershipStatus.LEFT
     db.session.flush()
+    _decided(membership, by=by, approved=False, message=message)
     return membership
+
+
+def _decided(membership: Membership, *, by: Membership | None, approved: bool,
+             message: str) -> None:
+    from timebank.audit.service import record
+    from timebank.people.notify import tell_member
+
+    message = (message or "").strip()[:2000]
+    record(
+        action="members.approve" if approved else "members.decline",
+        object_type="membership", object_id=membership.id, actor=by,
+        before={"status": MembershipStatus.PENDING.value},
+        after={"status": membership.status.value, "message": message},
+    )
+    tell_member(
+        membership, "membership_decision",
+        N_("Welcome to %(group_name)s") if approved
+        else N_("Your request to join %(group_name)s"),
+        {"approved": approved, "message": message},
+    )
 
 
 def update_profile(*, user: User, name: str, bio: str, locale: str | None) -> User:

@@ -90,14 +90,19 @@ def create_group(
     join_policy: JoinPolicy = JoinPolicy.APPROVAL,
     timezone: str = "UTC",
     languages: list[str] | None = None,
+    place: str = "",
+    description: str = "",
+    default_min_balance: int | None = DEFAULT_MIN_BALANCE,
 ) -> Group:
     """Create a group, its Hours currency and its first coordinator; return the group.
 
     An existing user with ``coordinator_email`` becomes the coordinator; otherwise a user is
     created with ``coordinator_password`` (required then). The group offers ``languages``
     (default: every shipped language; a coordinator narrows them later) and always its
-    ``default_locale``, which must be shipped. Raises :class:`ProvisioningError` subclasses or
-    :class:`~timebank.people.errors.PeopleError`.
+    ``default_locale``, which must be shipped. ``place`` and ``description`` (the welcome text
+    on the group's home page) are optional; ``default_min_balance`` is the Hours currency's
+    default credit limit in minutes (None: no floor, as an import starts with). Raises
+    :class:`ProvisioningError` subclasses or :class:`~timebank.people.errors.PeopleError`.
     """
     from timebank.i18n import LANGUAGES, shipped
 
@@ -111,6 +116,8 @@ def create_group(
         languages=shipped([*(LANGUAGES if languages is None else languages), default_locale]),
         join_policy=join_policy,
         timezone=timezone,
+        place=(place or "").strip()[:120],
+        description=(description or "").strip(),
     )
     try:
         with db.session.begin_nested():
@@ -140,7 +147,7 @@ def create_group(
                 symbol="h",
                 kind=CurrencyKind.MUTUAL_CREDIT,
                 subunits_per_unit=60,
-                default_min_balance=DEFAULT_MIN_BALANCE,
+                default_min_balance=default_min_balance,
             )
         )
         db.session.flush()

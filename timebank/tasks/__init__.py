@@ -1,15 +1,17 @@
 """Background jobs: enqueued after the current transaction commits, run with the group restored.
 
 ``enqueue(func, *ids)`` records a job on the session; when the session commits, each recorded
-job goes to the rq queue on ``REDIS_URL`` (or, with no Redis configured, runs in-process right
-away). A rollback drops them. Jobs take ids, never ORM objects, and open their own app context
-(see :func:`run_job`).
+job goes to the rq queue on ``REDIS_URL``. With no Redis configured (or ``JOBS_SYNC`` in tests)
+the job instead runs in-process when the app context ends, after the transaction is over and its
+connection is back in the pool; a failure there is logged, never raised into a request whose data
+is already committed. A rollback drops recorded jobs. Jobs take ids, never ORM objects, and open
+their own app context (see :func:`run_job`).
 """
 
 import logging
 from collections.abc import Callable
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -30,13 +32,30 @@ def enqueue(func: Callable, *args, group_id: int | None = None) -> None:
 
 
 def _dispatch(session: Session) -> None:
-    jobs = session.info.pop(_PENDING, [])
-    for app, func, args, group_id in jobs:
+    for app, func, args, group_id in session.info.pop(_PENDING, []):
         target = f"{func.__module__}.{func.__qualname__}"
-        if app.config.get("REDIS_URL"):
+        if app.config.get("REDIS_URL") and not app.config.get("JOBS_SYNC"):
+            queue(app).enqueue(run_job, target, args, group_id)
+        elif has_app_context():
+            g.setdefault("ready_jobs", []).append((app, target, args, group_id))
+        else:
+            _run_now(app, target, args, group_id)
+
+
+def _run_ready_jobs(error: BaseException | None = None) -> None:
+    """``teardown_appcontext``: run the jobs whose transaction committed in this context."""
+    for app, target, args, group_id in g.pop("ready_jobs", []):
+        _run_now(app, target, args, group_id)
+
+
+def _run_now(app, target: str, args: tuple, group_id: int | None) -> None:
+    try:
+        if app.config.get("REDIS_URL"):  # JOBS_SYNC: through real Redis, run at once
             queue(app).enqueue(run_job, target, args, group_id)
         else:
             run_job(target, args, group_id, app=app)
+    except Exception:  # already logged by run_job; the caller's data is committed
+        log.warning("in-process job %s failed", target)
 
 
 def _drop(session: Session) -> None:
@@ -93,8 +112,10 @@ def run_job(target: str, args: tuple, group_id: int | None, app=None) -> None:
             db.session.remove()
 
 
-def install_job_hooks() -> None:
-    """Dispatch recorded jobs on commit and drop them on rollback (idempotent)."""
+def install_job_hooks(app) -> None:
+    """Dispatch recorded jobs on commit, drop them on rollback, run in-process ones at the end
+    of the app context."""
+    app.teardown_appcontext(_run_ready_jobs)
     if not event.contains(Session, "after_commit", _dispatch):
         event.listen(Session, "after_commit", _dispatch)
         event.listen(Session, "after_soft_rollback", lambda session, tx: _drop(session))

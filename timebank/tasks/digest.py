@@ -37,7 +37,6 @@ SLACK = timedelta(hours=1)  # a cron run a little early still counts as the next
 ADS_PER_GROUP = 10
 MATCHES_PER_GROUP = 5
 SUBJECT = N_("What is new in your timebanks")
-FREQUENCY_LABELS = {"daily": N_("every day"), "weekly": N_("every week")}
 
 
 def send_digests(frequency: str) -> int:
@@ -148,7 +147,7 @@ def send_digest(user_id: int, frequency: str) -> bool:
         SUBJECT,
         {
             "sections": sections,
-            "frequency_label": FREQUENCY_LABELS[frequency.value],
+            "frequency": frequency.value,
             "settings_slug": sections[0]["group_slug"],
         },
     )

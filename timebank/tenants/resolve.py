@@ -1,12 +1,14 @@
 """Resolve the tenant from the ``Host`` header before anything else runs.
 
 ``slug.BASE_DOMAIN`` serves that group, ``BASE_DOMAIN`` itself the network site. An unknown
-slug, or any other host, is a 404; a suspended group is a 410. The result is on ``g.group``
-(None on the apex) and in the tenant context var.
+slug, or any other host, is a 404. A suspended group stays readable (its pages show a notice)
+but every write (POST, PUT, PATCH, DELETE) gets a 423 page, except logging in and out and
+choosing a language, which write nothing of the group's; an archived group is a 410. The result
+is on ``g.group`` (None on the apex) and in the tenant context var.
 """
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, g, jsonify, render_template, request
 
 from timebank.extensions import db
 from timebank.models import Group, GroupStatus
@@ -32,7 +34,8 @@ def slug_from_host(host: str, base_domain: str) -> str | None:
 
 
 def resolve_tenant() -> None:
-    """``before_request`` hook: set ``g.group`` and the tenant context, or abort."""
+    """``before_request`` hook: set ``g.group`` and the tenant context, or abort (or answer
+    for a suspended or archived group)."""
     set_group(None)
     g.group = None
     endpoint = request.endpoint or ""
@@ -47,11 +50,35 @@ def resolve_tenant() -> None:
     if group is None:
         g.unknown_slug = slug
         abort(404)
-    if group.status == GroupStatus.SUSPENDED:
-        g.group = group
-        abort(410)
     g.group = group
+    if group.status == GroupStatus.ARCHIVED:
+        return _refusal(410, "network/group_closed.html")
     set_group(group.id)
+    if (
+        group.status == GroupStatus.SUSPENDED
+        and request.method in WRITE_METHODS
+        and endpoint not in WRITES_WHILE_SUSPENDED
+    ):
+        return _refusal(423, "network/group_suspended.html")
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Writes that touch no group data (the session, the user's own language), allowed while a
+# group is suspended so members can still log in and read.
+WRITES_WHILE_SUSPENDED = frozenset({"auth.login", "auth.logout", "auth.set_language"})
+
+
+def _refusal(status: int, template: str):
+    """Answer a suspended group's write (423) or an archived group's page (410): a page for
+    people, an RFC 9457 problem body for API clients."""
+    from flask_babel import gettext as _
+
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        title = (_("This timebank is suspended: nothing can be changed now.") if status == 423
+                 else _("This timebank is closed."))
+        body = {"type": "about:blank", "title": title, "status": status}
+        return jsonify(body), status, {"Content-Type": "application/problem+json"}
+    return render_template(template, group=g.group), status
 
 
 def register_tenancy(app: Flask) -> None:

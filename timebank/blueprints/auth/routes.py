@@ -83,7 +83,7 @@ def signup():
                 password=form.password.data,
                 locale=None,
             )
-            membership = people.join_group(user=user, group=g.group)
+            membership = people.request_membership(user=user, group=g.group)
         except PeopleError as error:
             db.session.rollback()
             getattr(form, error.field or "email").errors.append(str(error))
@@ -103,9 +103,11 @@ def join():
     form = JoinForm()
     if form.validate_on_submit():
         try:
-            membership = people.join_group(user=current_user, group=g.group)
+            membership = people.request_membership(user=current_user, group=g.group)
         except AlreadyMember:
             pass
+        except PeopleError as error:  # invitation only
+            flash(str(error), "warning")
         else:
             _announce(membership)
         return redirect(url_for("network.index"))

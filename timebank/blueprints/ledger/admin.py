@@ -27,8 +27,8 @@ from timebank.blueprints.ledger.helpers import (
 from timebank.extensions import db
 from timebank.i18n import current_locale
 from timebank.ledger import currencies as currency_service
-from timebank.ledger import settings as ledger_settings
 from timebank.ledger import service as ledger
+from timebank.ledger import settings as ledger_settings
 from timebank.ledger.amounts import AmountError, format_amount, parse_amount
 from timebank.ledger.boundary import commit_with_retry
 from timebank.ledger.errors import LedgerError

@@ -2,7 +2,6 @@
 
 import sqlalchemy as sa
 from flask import abort, request
-from flask_babel import gettext as _
 
 from timebank.extensions import db
 from timebank.i18n import format_money
@@ -63,7 +62,3 @@ def field_error(form, error: LedgerError, *, fallback: str = "amount") -> None:
         form.form_errors.append(str(error))
     else:
         field.errors = list(field.errors) + [str(error)]
-
-
-def not_found_message() -> str:
-    return _("Choose a member of this group.")

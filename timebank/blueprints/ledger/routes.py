@@ -22,7 +22,6 @@ from timebank.blueprints.ledger.helpers import (
     field_error,
     member_choices,
     money,
-    my_account,
     selected_currency,
     transfer_or_404,
 )

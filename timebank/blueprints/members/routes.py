@@ -44,11 +44,14 @@ def profile(membership_id: int):
         abort(404)
     currency = ledger.default_currency()
     account = ledger.account_for(membership, currency) if currency else None
+    from timebank.blueprints.members.manage import profile_context
+
     return render_template(
         "members/profile.html",
         member=membership,
         account=account,
         limits_form=LimitsForm(formdata=None, obj=None),
+        **profile_context(membership),
     )
 
 
@@ -72,7 +75,8 @@ def limits(membership_id: int):
         minimum = None if form.min_balance.subunits is None else -form.min_balance.subunits
         try:
             ledger.set_limits(
-                account=account, min_balance=minimum, max_balance=form.max_balance.subunits
+                account=account, min_balance=minimum, max_balance=form.max_balance.subunits,
+                changed_by=current_membership(),  # the audit trail names who changed them
             )
         except LedgerError as error:
             form.min_balance.errors.append(str(error))
@@ -108,13 +112,18 @@ def decide(membership_id: int):
     membership = _member_or_404(membership_id)
     form = DecisionForm()
     if form.validate_on_submit():
+        message = form.message.data or ""
         try:
             if form.approve.data:
-                people.approve(membership=membership)
+                people.approve(membership=membership, by=current_membership(), message=message)
                 flash(_("%(name)s is now a member.", name=membership.user.name), "success")
             else:
-                people.decline(membership=membership)
+                people.decline(membership=membership, by=current_membership(), message=message)
                 flash(_("Request from %(name)s declined.", name=membership.user.name), "info")
         except PeopleError as error:
             flash(str(error), "warning")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "warning")
     return redirect(url_for("members.pending"))

@@ -1,7 +1,16 @@
-"""The network site at the apex: landing page and the network admin's provisioning pages."""
+"""The network site at the apex: landing page, starting a timebank, "my timebanks", the network
+console (network admins), and the few group-site routes that belong to the network (home page,
+cross-host login, the coordinator's export)."""
 
 from flask import Blueprint
 
 bp = Blueprint("network", __name__)
 
-from timebank.blueprints.network import routes  # noqa: E402,F401
+from timebank.blueprints.network import (  # noqa: E402,F401
+    api,
+    console,
+    exports,
+    mine,
+    routes,
+    signup,
+)

@@ -1,9 +1,20 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from timebank.i18n import LANGUAGES
+from timebank.provisioning.requests import TIMEZONES
 
 
 class CreateGroupForm(FlaskForm):
@@ -34,3 +45,114 @@ class CreateGroupForm(FlaskForm):
         description=_l("Needed only if this person has no account yet."),
     )
     submit = SubmitField(_l("Create group"))
+
+
+class StartTimebankForm(FlaskForm):
+    """"Start a timebank" on the apex. The account fields are dropped for a logged-in user."""
+
+    name = StringField(_l("Name of the timebank"), validators=[DataRequired(), Length(max=120)])
+    slug = StringField(
+        _l("Address (subdomain)"),
+        validators=[DataRequired(), Length(max=63)],
+        description=_l("Lower-case letters, digits and hyphens, e.g. greenvale"),
+    )
+    default_locale = SelectField(
+        _l("Default language"), choices=list(LANGUAGES.items()), default="en"
+    )
+    timezone = SelectField(
+        _l("Time zone"), choices=[(zone, zone) for zone in TIMEZONES], default="UTC"
+    )
+    place = StringField(
+        _l("Place"), validators=[Optional(), Length(max=120)],
+        description=_l("The town or area where your members live, e.g. Greenvale"),
+    )
+    description = TextAreaField(
+        _l("Welcome text"), validators=[Optional(), Length(max=2000)],
+        description=_l("Shown on your timebank's home page. You can change it later."),
+    )
+    your_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    email = EmailField(_l("Your email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(), Length(min=8, max=200)],
+        description=_l("At least 8 characters."),
+    )
+    confirm = PasswordField(
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    submit = SubmitField(_l("Start my timebank"))
+
+    def drop_account_fields(self) -> None:
+        """Remove the account fields: the logged-in user asks for themself."""
+        for name in ("your_name", "email", "password", "confirm"):
+            delattr(self, name)
+
+
+class RetryForm(FlaskForm):
+    slug = StringField(
+        _l("Address (subdomain)"), validators=[DataRequired(), Length(max=63)],
+        description=_l("Choose another address if this one was taken."),
+    )
+    submit = SubmitField(_l("Try again"))
+
+
+class DecisionForm(FlaskForm):
+    message = TextAreaField(
+        _l("Message to the requester"), validators=[Optional(), Length(max=2000)]
+    )
+    approve = SubmitField(_l("Approve"))
+    decline = SubmitField(_l("Decline"))
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason (kept in the audit trail)"),
+                         validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class DeleteGroupForm(FlaskForm):
+    confirm_slug = StringField(
+        _l("Type the group's address to confirm"), validators=[DataRequired(), Length(max=63)]
+    )
+    submit = SubmitField(_l("Delete this group for ever"))
+
+
+class SettingsForm(FlaskForm):
+    groups_need_approval = BooleanField(_l("New timebanks need a network admin's approval"))
+    submit = SubmitField(_l("Save"))
+
+
+class AdminForm(FlaskForm):
+    email = EmailField(_l("Email of an existing account"),
+                       validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Make network admin"))
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for one-button actions."""
+
+    target = HiddenField()
+    submit = SubmitField(_l("Go"))
+
+
+class ImportForm(FlaskForm):
+    members_file = FileField(
+        _l("Members (CSV)"), validators=[FileRequired()],
+        description=_l("Columns: email, name, and balance (hours like 1:30 or 1.5) — or no "
+                       "balance when you also give the transfers."),
+    )
+    transfers_file = FileField(
+        _l("Transfers (CSV, optional)"),
+        description=_l("Columns: date, payer_email, payee_email, amount, description."),
+    )
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
+    slug = StringField(_l("Address (subdomain)"), validators=[DataRequired(), Length(max=63)])
+    default_locale = SelectField(
+        _l("Default language"), choices=list(LANGUAGES.items()), default="en"
+    )
+    coordinator_email = EmailField(
+        _l("Coordinator's email (one of the members)"),
+        validators=[DataRequired(), Email(), Length(max=254)],
+    )
+    dry_run = SubmitField(_l("Check (dry run)"))
+    submit = SubmitField(_l("Import"))

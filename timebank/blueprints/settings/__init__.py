@@ -5,3 +5,4 @@ from flask import Blueprint
 bp = Blueprint("settings", __name__)
 
 from timebank.blueprints.settings import routes  # noqa: E402,F401
+from timebank.blueprints.settings import general  # noqa: E402,F401

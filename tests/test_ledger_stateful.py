@@ -1,0 +1,341 @@
+"""Random sequences of ledger operations, checked against a model after every step.
+
+A Hypothesis state machine pays, requests, accepts, declines, withdraws, edits, reverses,
+enters bulk legs and changes limits across a few accounts. A plain-Python model predicts each
+outcome (which operations succeed, which limit refuses and with what room left, which
+acceptances are refused) and the balances. After every step: the database agrees with the
+model, ``flask ledger verify`` finds nothing wrong, and no account is outside its limits unless
+a limit change or a reversal put it there.
+
+``LEDGER_STATEFUL_EXAMPLES`` (default 15) and ``LEDGER_STATEFUL_STEPS`` (default 25) scale it.
+"""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from tests.ledger_support import deferred_constraints_hold, fresh, in_group  # noqa: F401
+from timebank.extensions import db
+from timebank.ledger import service as ledger
+from timebank.ledger.errors import (
+    BulkLegRefused,
+    CannotReverse,
+    CeilingExceeded,
+    CreditLimitExceeded,
+    LedgerError,
+    NotPending,
+    NotYourTurn,
+)
+from timebank.ledger.verify import verify_ledger
+from timebank.models import Account, Group, Transfer
+
+pytestmark = pytest.mark.usefixtures("deferred_constraints_hold")
+
+NAMES = ("ann", "ben", "cat", "dan")
+DEFAULT_FLOOR = -20 * 60
+FLOORS = (None, 0, -30, -60, -600)  # None = the currency default (-20 h)
+CEILINGS = (None, 60, 300, 1200)
+amounts = st.integers(min_value=1, max_value=900)
+names = st.sampled_from(NAMES)
+
+
+def _limit_error(model, payer, payee, amount, *, pending=True, exclude=None):
+    """The error the model expects for moving ``amount`` from payer to payee, or None."""
+    out = model.pending_out(payer, exclude) if pending else 0
+    incoming = model.pending_in(payee, exclude) if pending else 0
+    floor = model.floor(payer)
+    if floor is not None and model.balance[payer] - out - amount < floor:
+        return CreditLimitExceeded, max(0, model.balance[payer] - out - floor)
+    ceiling = model.ceiling(payee)
+    if ceiling is not None and model.balance[payee] + incoming + amount > ceiling:
+        return CeilingExceeded, max(0, ceiling - model.balance[payee] - incoming)
+    return None
+
+
+class Model:
+    """What the ledger should look like, in plain Python (minutes)."""
+
+    def __init__(self):
+        self.balance = {name: 0 for name in NAMES}
+        self.limits = {name: (None, None) for name in NAMES}
+        self.pending: dict[int, dict] = {}  # id -> payer, payee, amount, starter, kind
+        self.completed: dict[int, dict] = {}  # id -> payer, payee, amount, kind
+        self.reversed: set[int] = set()
+        self.explained: set[str] = set()  # accounts a limit change or reversal moved out
+
+    def floor(self, name):
+        low = self.limits[name][0]
+        return DEFAULT_FLOOR if low is None else low
+
+    def ceiling(self, name):
+        return self.limits[name][1]
+
+    def pending_out(self, name, exclude=None):
+        return sum(t["amount"] for i, t in self.pending.items()
+                   if t["payer"] == name and i != exclude)
+
+    def pending_in(self, name, exclude=None):
+        return sum(t["amount"] for i, t in self.pending.items()
+                   if t["payee"] == name and i != exclude)
+
+    def move(self, payer, payee, amount):
+        self.balance[payer] -= amount
+        self.balance[payee] += amount
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_random_operations_keep_every_invariant(app, make_group, make_member):
+    examples = int(os.environ.get("LEDGER_STATEFUL_EXAMPLES", "15"))
+    steps = int(os.environ.get("LEDGER_STATEFUL_STEPS", "25"))
+
+    class LedgerMachine(RuleBasedStateMachine):
+        @initialize()
+        def setup(self):
+            self.group = make_group()
+            self.members = {name: make_member(self.group, name=name.title()) for name in NAMES}
+            self.treasurer = make_member(self.group, name="Treasurer", role="treasurer")
+            self.model = Model()
+            self.context = in_group(app, self.group)
+            self.context.__enter__()
+            self.currency = ledger.default_currency()
+            self.accounts = {
+                name: ledger.account_for(fresh(m), self.currency).id
+                for name, m in self.members.items()
+            }
+
+        def teardown(self):
+            if hasattr(self, "context"):
+                db.session.rollback()
+                self.context.__exit__(None, None, None)
+
+        # --- helpers -----------------------------------------------------------------------
+        def m(self, name):
+            return fresh(self.members[name]) if name != "tre" else fresh(self.treasurer)
+
+        def run(self, operation, expected_error=None):
+            """Run ``operation``; commit on success, roll back on error; check the outcome."""
+            try:
+                result = operation()
+            except LedgerError as error:
+                db.session.rollback()
+                assert expected_error is not None, f"unexpected refusal: {error!r}"
+                kind, available = expected_error
+                assert isinstance(error, kind), (error, expected_error)
+                if available is not None:
+                    assert error.available == available
+                return None
+            db.session.commit()
+            assert expected_error is None, f"expected {expected_error}, it succeeded"
+            return result
+
+        def transfer(self, transfer_id):
+            return db.session.get(Transfer, transfer_id)
+
+        # --- rules -------------------------------------------------------------------------
+        @rule(confirm=st.booleans())
+        def set_confirmation(self, confirm):
+            db.session.get(Group, self.group.id).payments_need_confirmation = confirm
+            db.session.commit()
+
+        @rule(payer=names, payee=names, amount=amounts)
+        def pay(self, payer, payee, amount):
+            if payer == payee:
+                return
+            confirm = db.session.get(Group, self.group.id).payments_need_confirmation
+            expected = _limit_error(self.model, payer, payee, amount)
+            result = self.run(lambda: ledger.pay(
+                payer=self.m(payer), payee=self.m(payee), currency=self.currency,
+                amount=amount, description="pay", starter=self.m(payer),
+                require_confirmation=confirm), expected)
+            if result is None:
+                return
+            record = {"payer": payer, "payee": payee, "amount": amount, "starter": payer,
+                      "kind": "payment"}
+            if confirm:
+                assert result.state == "pending"
+                self.model.pending[result.id] = record
+            else:
+                assert result.state == "completed"
+                self.model.completed[result.id] = record
+                self.model.move(payer, payee, amount)
+
+        @rule(payer=names, payee=names, amount=amounts)
+        def request(self, payer, payee, amount):
+            if payer == payee:
+                return
+            expected = _limit_error(self.model, payer, payee, amount)
+            result = self.run(lambda: ledger.request_payment(
+                payer=self.m(payer), payee=self.m(payee), currency=self.currency,
+                amount=amount, description="request", starter=self.m(payee)), expected)
+            if result is not None:
+                assert result.state == "pending"
+                self.model.pending[result.id] = {"payer": payer, "payee": payee,
+                                                 "amount": amount, "starter": payee,
+                                                 "kind": "request"}
+
+        def _acceptor(self, record):
+            return record["payer"] if record["kind"] == "request" else record["payee"]
+
+        @precondition(lambda self: self.model.pending)
+        @rule(data=st.data(), right_person=st.booleans())
+        def accept(self, data, right_person):
+            transfer_id = data.draw(st.sampled_from(sorted(self.model.pending)))
+            record = self.model.pending[transfer_id]
+            by = self._acceptor(record) if right_person else record["starter"]
+            if not right_person:
+                self.run(lambda: ledger.accept_transfer(transfer=self.transfer(transfer_id),
+                                                        by=self.m(by)), (NotYourTurn, None))
+                return
+            refusal = _limit_error(self.model, record["payer"], record["payee"],
+                                   record["amount"], pending=False)
+            result = self.run(lambda: ledger.accept_transfer(
+                transfer=self.transfer(transfer_id), by=self.m(by)))
+            del self.model.pending[transfer_id]
+            if refusal is None:
+                assert result.state == "completed"
+                self.model.completed[transfer_id] = record
+                self.model.move(record["payer"], record["payee"], record["amount"])
+            else:
+                assert result.state == "cancelled"
+                assert result.cancel_code == ("refused_credit_limit"
+                                              if refusal[0] is CreditLimitExceeded
+                                              else "refused_ceiling")
+
+        @precondition(lambda self: self.model.pending)
+        @rule(data=st.data(), withdraw=st.booleans())
+        def cancel(self, data, withdraw):
+            transfer_id = data.draw(st.sampled_from(sorted(self.model.pending)))
+            record = self.model.pending[transfer_id]
+            if withdraw:
+                result = self.run(lambda: ledger.withdraw_transfer(
+                    transfer=self.transfer(transfer_id), by=self.m(record["starter"])))
+            else:
+                result = self.run(lambda: ledger.decline_transfer(
+                    transfer=self.transfer(transfer_id), by=self.m(self._acceptor(record))))
+            assert result.state == "cancelled"
+            del self.model.pending[transfer_id]
+
+        @precondition(lambda self: self.model.pending)
+        @rule(data=st.data(), amount=amounts)
+        def edit(self, data, amount):
+            transfer_id = data.draw(st.sampled_from(sorted(self.model.pending)))
+            record = self.model.pending[transfer_id]
+            expected = None
+            if amount > record["amount"]:
+                expected = _limit_error(self.model, record["payer"], record["payee"], amount,
+                                        exclude=transfer_id)
+            result = self.run(lambda: ledger.edit_transfer(
+                transfer=self.transfer(transfer_id), by=self.m(record["starter"]),
+                amount=amount, description="edited"), expected)
+            if result is not None:
+                record["amount"] = amount
+
+        @precondition(lambda self: self.model.completed)
+        @rule(data=st.data())
+        def reverse(self, data):
+            transfer_id = data.draw(st.sampled_from(sorted(self.model.completed)))
+            record = self.model.completed[transfer_id]
+            if record["kind"] == "reversal":
+                self.run(lambda: ledger.reverse_transfer(
+                    transfer=self.transfer(transfer_id), by=self.m("tre"), reason="r"),
+                    (CannotReverse, None))
+                return
+            result = self.run(lambda: ledger.reverse_transfer(
+                transfer=self.transfer(transfer_id), by=self.m("tre"), reason="fix"))
+            if transfer_id in self.model.reversed:
+                assert result.reverses_id == transfer_id  # the first reversal, again
+                return
+            self.model.reversed.add(transfer_id)
+            self.model.completed[result.id] = {"payer": record["payee"],
+                                               "payee": record["payer"],
+                                               "amount": record["amount"],
+                                               "kind": "reversal"}
+            self.model.move(record["payee"], record["payer"], record["amount"])
+            self.model.explained.update((record["payee"], record["payer"]))
+
+        @rule(one=names, many=st.lists(st.tuples(names, amounts), min_size=1, max_size=3,
+                                       unique_by=lambda leg: leg[0]),
+              collect=st.booleans())
+        def bulk(self, one, many, collect):
+            legs = [(name, amount) for name, amount in many if name != one]
+            if not legs:
+                return
+            # The model checks legs in order against running balances.
+            simulated = Model()
+            simulated.balance = dict(self.model.balance)
+            simulated.limits = self.model.limits
+            simulated.pending = self.model.pending
+            expected = None
+            for name, amount in legs:
+                payer, payee = (name, one) if collect else (one, name)
+                error = _limit_error(simulated, payer, payee, amount)
+                if error is not None:
+                    expected = (BulkLegRefused, None)
+                    break
+                simulated.move(payer, payee, amount)
+            result = self.run(lambda: ledger.bulk_transfer(
+                counterpart=db.session.get(Account, self.accounts[one]),
+                legs=[(db.session.get(Account, self.accounts[name]), amount)
+                      for name, amount in legs],
+                collect=collect, description="bulk", starter=self.m("tre")), expected)
+            if result is None:
+                return
+            assert len(result) == len(legs)
+            for transfer, (name, amount) in zip(result, legs, strict=True):
+                payer, payee = (name, one) if collect else (one, name)
+                self.model.completed[transfer.id] = {"payer": payer, "payee": payee,
+                                                     "amount": amount, "kind": "bulk"}
+                self.model.move(payer, payee, amount)
+
+        @rule(who=names, floor=st.sampled_from(FLOORS), ceiling=st.sampled_from(CEILINGS))
+        def change_limits(self, who, floor, ceiling):
+            self.run(lambda: ledger.set_limits(
+                account=db.session.get(Account, self.accounts[who]), min_balance=floor,
+                max_balance=ceiling, changed_by=self.m("tre")))
+            self.model.limits[who] = (floor, ceiling)
+            self.model.explained.add(who)
+
+        # --- invariants --------------------------------------------------------------------
+        @invariant()
+        def database_matches_the_model(self):
+            if not hasattr(self, "model"):
+                return
+            for name, account_id in self.accounts.items():
+                account = db.session.get(Account, account_id)
+                db.session.refresh(account)
+                assert account.balance == self.model.balance[name], name
+                position = ledger.position(account)
+                assert position.pending_out == self.model.pending_out(name)
+                assert position.pending_in == self.model.pending_in(name)
+
+        @invariant()
+        def ledger_verifies(self):
+            if hasattr(self, "group"):
+                assert verify_ledger(group_id=self.group.id) == []
+
+        @invariant()
+        def out_of_range_only_when_explained(self):
+            if not hasattr(self, "model"):
+                return
+            for name in NAMES:
+                balance, floor, ceiling = (self.model.balance[name], self.model.floor(name),
+                                           self.model.ceiling(name))
+                outside = (floor is not None and balance < floor) or (
+                    ceiling is not None and balance > ceiling)
+                assert not outside or name in self.model.explained, name
+
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(max_examples=examples, stateful_step_count=steps, deadline=None,
+                          suppress_health_check=list(HealthCheck)),
+    )

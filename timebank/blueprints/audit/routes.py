@@ -1,0 +1,57 @@
+"""``/audit``: every administrative act in the group, newest first, with filters."""
+
+from flask import g, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField
+from wtforms.validators import Optional
+
+from timebank.audit import service as audit
+from timebank.blueprints.audit import bp
+from timebank.policy import require
+
+PER_PAGE = 50
+AREAS = {
+    "members": _l("Members (all)"),
+    "ledger": _l("Ledger (all)"),
+    "settings": _l("Settings (all)"),
+    "volunteering": _l("Volunteering (all)"),
+}
+
+
+class AuditFilterForm(FlaskForm):
+    """GET filters (no CSRF: reading changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("What"), validate_choice=False, default="")
+    actor = SelectField(_l("Who"), coerce=int, validate_choice=False, default=0)
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+
+
+@bp.route("/audit")
+@require("audit.view")
+def trail():
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", _l("Everything"))] + list(AREAS.items()) + list(
+        audit.ACTIONS.items())
+    form.actor.choices = [(0, _l("Anyone"))] + audit.actor_choices()
+    form.validate()
+    action = form.action.data if form.action.data in {*AREAS, *audit.ACTIONS} else None
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    flt = audit.AuditFilter(
+        action=action, actor_id=form.actor.data or None,
+        start=form.start.data if not form.start.errors else None,
+        end=form.end.data if not form.end.errors else None,
+        object_type=request.args.get("object_type") or None,
+        object_id=request.args.get("object_id", type=int),
+    )
+    rows = audit.events(flt, timezone=g.group.timezone or "UTC", limit=PER_PAGE + 1,
+                        offset=(page - 1) * PER_PAGE)
+    return render_template(
+        "audit/trail.html", form=form, events=rows[:PER_PAGE], labels=audit.ACTIONS,
+        page=page, has_next=len(rows) > PER_PAGE,
+        args={k: v for k, v in request.args.items() if k != "page"},
+    )
