@@ -227,13 +227,14 @@ def main() -> None:
             rows = measure(app, group_ids, rng)
             output.append(report(f"{stage_groups} groups, {ads:,} ads", rows))
         with app.test_request_context():
-            from timebank.marketplace.search import search_terms, text_match, visible_ads
+            from timebank.marketplace.search import ad_search_statement
             from timebank.models import Ad
             from timebank.tenants import group_context
 
             with group_context(group_ids[0]):
-                condition, _score = text_match(search_terms("vegetalbes"), trigram=trigram)
-                statement = visible_ads().where(condition, Ad.group_id == group_ids[0])
+                statement, _sort = ad_search_statement(query="guitarr lesons")
+                statement = statement.add_columns(sa.func.count().over()).where(
+                    Ad.group_id == group_ids[0])  # what the tenant scoping adds
                 compiled = statement.limit(20).compile(
                     db.engine, compile_kwargs={"literal_binds": True})
                 db.session.execute(sa.text(
@@ -243,7 +244,8 @@ def main() -> None:
                     sql = str(compiled).replace("%%", "%")
                     cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}".encode())
                     plan = [row[0] for row in cursor.fetchall()]
-        output += ["### Plan of a typo search (one group)", "", "```", *plan, "```", ""]
+        output += ["### Plan of the typo search `guitarr lesons` (one group, 100,000 ads)", "",
+                   "```", *plan, "```", ""]
     print("\n".join(output))
 
 

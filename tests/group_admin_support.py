@@ -1,4 +1,4 @@
-"""Helpers shared by the group-administration tests (policy matrix, members, audit, volunteering)."""
+"""Helpers shared by the group-administration tests: policy matrix, members, audit, volunteering."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta

@@ -320,3 +320,37 @@ def test_coordinators_manage_categories(app, greenvale, client_for, login):
     with app.app_context(), group_context(group.id):
         newest = db.session.scalar(sa.select(Ad).order_by(Ad.id.desc()))
         assert timedelta(days=29) < newest.expires_at - utcnow() <= timedelta(days=30)
+
+
+def test_pages_count_in_the_same_query_and_clamp(app, greenvale, count_queries):
+    from timebank.marketplace import search
+
+    group, ann, _ben = greenvale
+    ids = [make_ad(app, ann, f"Ad number {n}") for n in range(5)]
+    with app.test_request_context(), group_context(group.id):
+        with count_queries() as counter:
+            first = search.search_ads(per_page=2, page=1)
+        last = search.search_ads(per_page=2, page=99)
+        empty = search.search_ads(query="nothing-like-this", page=3)
+    assert (first.total, first.pages, [a.id for a in first.ads]) == (5, 3, ids[:2:-1][:2])
+    assert counter.count <= 3, counter.statements  # page with count, then eager loads
+    assert (last.page, [a.id for a in last.ads]) == (3, [ids[0]])
+    assert (empty.total, empty.pages, empty.ads) == (0, 1, [])
+
+
+def test_member_ads_partial_for_profile_pages(app, greenvale):
+    from flask import g, render_template_string
+    from flask_login import login_user
+
+    from timebank.models import Group, User
+
+    group, ann, ben = greenvale
+    ad_id = make_ad(app, ann, "Sourdough lessons")
+    with app.test_request_context(base_url="http://greenvale.localhost:5000"):
+        g.group = db.session.get(Group, group.id)
+        with group_context(group.id):
+            login_user(db.session.get(User, ben.user_id))
+            member = db.session.get(Membership, ann.id)
+            html = render_template_string(
+                '{% include "marketplace/_member_ads.html" %}', member=member)
+    assert ad_ids(html) == [ad_id] and "Sourdough lessons" in html

@@ -236,7 +236,7 @@ def test_without_approval_the_group_is_provisioned_at_once(
         assert "Willow Timebank" in group.description and "Sauce" in group.description
         with group_context(group.id):
             (currency,) = db.session.scalars(sa.select(Currency)).all()
-            assert currency.name == "Horas" and currency.default_min_balance == -1200
+            assert currency.code == "HOUR" and currency.default_min_balance == -1200
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Category)) > 0
             (membership,) = db.session.scalars(sa.select(Membership)).all()
             assert membership.user.email == "wanda@example.org"

@@ -15,7 +15,8 @@ from flask_babel import force_locale
 from timebank.extensions import db
 
 ledger_cli = AppGroup("ledger", help="Check the ledger.")
-network_cli = AppGroup("network", help="Provision groups and network admins.")
+network_cli = AppGroup("network", help="Provision, suspend, export and import groups; network "
+                                       "admins.")
 demo_cli = AppGroup("demo", help="Seed and serve a demo network.")
 translate_cli = AppGroup("translate", help="Extract, update and compile message catalogs.")
 
@@ -130,6 +131,9 @@ def translate_compile() -> None:
 
 
 def install_cli(app: Flask) -> None:
+    # provision, requests, suspend, reactivate, archive, export, import, check-ledgers
+    import timebank.provisioning.commands  # noqa: F401  (adds them to network_cli)
+
     for group in (ledger_cli, network_cli, demo_cli, translate_cli):
         app.cli.add_command(group)
 

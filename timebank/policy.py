@@ -53,7 +53,8 @@ PERMISSIONS: dict[str, Role] = {
     "settings.general": Role.COORDINATOR,
     "coordinator.dashboard": Role.COORDINATOR,
     "volunteering.view": Role.MEMBER,
-    "volunteering.pledge": Role.MEMBER,  # pledge, and withdraw one's own pledge
+    "volunteering.pledge": Role.MEMBER,
+    "volunteering.withdraw": Role.MEMBER,  # object rule: one's own pledge only
     "volunteering.post": Role.ORGANIZER,
     "volunteering.complete": Role.ORGANIZER,  # mark a volunteer's part done: kudos
     "volunteering.cancel": Role.ORGANIZER,
@@ -86,7 +87,7 @@ def _own_pledge(membership: Membership, target) -> bool:
 OBJECT_RULES: dict[str, Callable[[Membership, object], bool]] = {
     "members.leave": _own_membership,
     "members.suspend": _not_oneself,
-    "volunteering.pledge": _own_pledge,  # with a pledge as target: withdrawing it
+    "volunteering.withdraw": _own_pledge,
 }
 
 

@@ -77,23 +77,30 @@ def pending_totals(
 ) -> dict[int, tuple[int, int]]:
     """Return ``{account id: (pending out, pending in)}`` in subunits, for the given accounts.
 
-    ``exclude_transfer_id`` leaves one transfer out (the one being edited or accepted).
+    ``exclude_transfer_id`` leaves one transfer out (the one being edited or accepted). One
+    query (it runs in every write, under the account locks).
     """
     ids = list(set(account_ids))
-    totals = {account_id: [0, 0] for account_id in ids}
     if not ids:
         return {}
-    for column, index in ((Transfer.payer_account_id, 0), (Transfer.payee_account_id, 1)):
-        query = (
-            sa.select(column, sa.func.sum(Transfer.amount))
-            .where(Transfer.state == TransferState.PENDING, column.in_(ids))
-            .group_by(column)
-        )
-        if exclude_transfer_id is not None:
-            query = query.where(Transfer.id != exclude_transfer_id)
-        for account_id, total in db.session.execute(query):
-            totals[account_id][index] = int(total or 0)
-    return {account_id: (out, incoming) for account_id, (out, incoming) in totals.items()}
+    pending = Transfer.state == TransferState.PENDING
+    if exclude_transfer_id is not None:
+        pending = sa.and_(pending, Transfer.id != exclude_transfer_id)
+    legs = sa.union_all(
+        sa.select(Transfer.payer_account_id.label("account_id"),
+                  Transfer.amount.label("outgoing"), sa.literal(0).label("incoming"))
+        .where(pending, Transfer.payer_account_id.in_(ids)),
+        sa.select(Transfer.payee_account_id, sa.literal(0), Transfer.amount)
+        .where(pending, Transfer.payee_account_id.in_(ids)),
+    ).subquery()
+    totals = {account_id: (0, 0) for account_id in ids}
+    rows = db.session.execute(
+        sa.select(legs.c.account_id, sa.func.sum(legs.c.outgoing), sa.func.sum(legs.c.incoming))
+        .group_by(legs.c.account_id)
+    )
+    for account_id, outgoing, incoming in rows:
+        totals[account_id] = (int(outgoing or 0), int(incoming or 0))
+    return totals
 
 
 def position(account: Account, *, exclude_transfer_id: int | None = None) -> Position:

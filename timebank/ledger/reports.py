@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from timebank.extensions import db
 from timebank.models import (
@@ -27,6 +27,14 @@ from timebank.models import (
 )
 
 STATES = ("completed", "pending", "cancelled")
+# Load both sides (and who started and completed) of a list of transfers in a few queries.
+_PARTIES = (
+    selectinload(Transfer.payer_account).selectinload(Account.membership),
+    selectinload(Transfer.payee_account).selectinload(Account.membership),
+    selectinload(Transfer.starter),
+    selectinload(Transfer.completer),
+    selectinload(Transfer.currency),
+)
 
 
 @dataclass
@@ -200,6 +208,7 @@ def pending_for(accounts: list[Account]) -> list[Transfer]:
                 Transfer.state == TransferState.PENDING,
                 sa.or_(Transfer.payer_account_id.in_(ids), Transfer.payee_account_id.in_(ids)),
             )
+            .options(*_PARTIES)
             .order_by(Transfer.created_at)
         )
     )
@@ -225,7 +234,7 @@ def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None
         query = query.where(sa.or_(Transfer.payer_account_id == flt.counterparty_id,
                                    Transfer.payee_account_id == flt.counterparty_id))
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    query = query.order_by(Transfer.id.desc()).offset(offset)
+    query = query.options(*_PARTIES).order_by(Transfer.id.desc()).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return list(db.session.scalars(query)), total

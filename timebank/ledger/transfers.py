@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.ledger import notify
-from timebank.ledger.accounts import account_for, lock_accounts
+from timebank.ledger.accounts import lock_accounts
 from timebank.ledger.amounts import MAX_UNITS
 from timebank.ledger.errors import (
     CeilingExceeded,
@@ -101,20 +101,29 @@ def lock_transfer(transfer_id: int) -> Transfer:
     return transfer
 
 
-def _member_accounts(
+def _lock_member_accounts(
     *, payer: Membership, payee: Membership, currency: Currency
 ) -> tuple[Account, Account]:
+    """Check the parties, then find and lock both members' accounts in ``currency`` (one query,
+    ascending id order, balances fresh)."""
     if payer.id == payee.id:
         raise SameAccount()
     if not (payer.is_active and payee.is_active):
         raise InactiveParty()
     if not currency.is_active:
         raise InactiveCurrency()
-    payer_account = account_for(payer, currency)
-    payee_account = account_for(payee, currency)
-    if payer_account is None or payee_account is None:
+    rows = db.session.scalars(
+        sa.select(Account)
+        .where(Account.currency_id == currency.id,
+               Account.membership_id.in_([payer.id, payee.id]))
+        .order_by(Account.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    by_member = {account.membership_id: account for account in rows}
+    if payer.id not in by_member or payee.id not in by_member:
         raise CurrencyMismatch()
-    return payer_account, payee_account
+    return by_member[payer.id], by_member[payee.id]
 
 
 def _check_pair(payer_account: Account, payee_account: Account, amount: int) -> None:
@@ -202,16 +211,38 @@ def transfer_between(
     """
     _check_pair(payer_account, payee_account, amount)
     accounts = lock_accounts([payer_account.id, payee_account.id])
-    # Checked under the locks: a concurrent twin waits, then finds the first one.
-    existing = find_by_key(idempotency_key)
-    if existing is not None:
-        return existing
-    payer, payee = accounts[payer_account.id], accounts[payee_account.id]
+    return _complete_checked(
+        payer=accounts[payer_account.id], payee=accounts[payee_account.id], amount=amount,
+        description=description, starter=starter, kind=kind,
+        idempotency_key=idempotency_key, occurred_at=occurred_at,
+    )
+
+
+def _room_check(payer: Account, payee: Account, amount: int) -> None:
     totals = pending_totals([payer.id, payee.id])
     check_limits(
         payer=payer, payee=payee, amount=amount,
         payer_pending_out=totals[payer.id][0], payee_pending_in=totals[payee.id][1],
     )
+
+
+def _complete_checked(
+    *,
+    payer: Account,
+    payee: Account,
+    amount: int,
+    description: str,
+    starter: Membership | None,
+    kind: TransferKind,
+    idempotency_key: str | None,
+    occurred_at: datetime | None = None,
+) -> Transfer:
+    """Idempotency, limits (pending counted), write, notify: both accounts are locked."""
+    # Checked under the locks: a concurrent twin waits, then finds the first one.
+    existing = find_by_key(idempotency_key)
+    if existing is not None:
+        return existing
+    _room_check(payer, payee, amount)
     transfer = complete_locked(
         payer=payer, payee=payee, amount=amount, description=description, starter=starter,
         kind=kind, idempotency_key=idempotency_key, occurred_at=occurred_at,
@@ -222,25 +253,19 @@ def transfer_between(
 
 def _start_pending(
     *,
-    payer_account: Account,
-    payee_account: Account,
+    payer: Account,
+    payee: Account,
     amount: int,
     description: str,
     starter: Membership,
     kind: TransferKind,
     idempotency_key: str | None,
 ) -> Transfer:
-    _check_pair(payer_account, payee_account, amount)
-    accounts = lock_accounts([payer_account.id, payee_account.id])
+    """Idempotency, limits (pending counted), write a pending transfer: accounts locked."""
     existing = find_by_key(idempotency_key)
     if existing is not None:
         return existing
-    payer, payee = accounts[payer_account.id], accounts[payee_account.id]
-    totals = pending_totals([payer.id, payee.id])
-    check_limits(
-        payer=payer, payee=payee, amount=amount,
-        payer_pending_out=totals[payer.id][0], payee_pending_in=totals[payee.id][1],
-    )
+    _room_check(payer, payee, amount)
     transfer = Transfer(
         group_id=payer.group_id, currency_id=payer.currency_id,
         payer_account_id=payer.id, payee_account_id=payee.id, amount=amount,
@@ -278,17 +303,19 @@ def pay(
     :class:`CeilingExceeded`; on any error nothing has been written.
     """
     validate_amount(amount, currency)
-    payer_account, payee_account = _member_accounts(payer=payer, payee=payee, currency=currency)
+    payer_account, payee_account = _lock_member_accounts(
+        payer=payer, payee=payee, currency=currency
+    )
     on_behalf = starter is not None and starter.id != payer.id
     if require_confirmation and not on_behalf:
         return _start_pending(
-            payer_account=payer_account, payee_account=payee_account, amount=amount,
+            payer=payer_account, payee=payee_account, amount=amount,
             description=description, starter=starter, kind=TransferKind.PAYMENT,
             idempotency_key=idempotency_key,
         )
-    return transfer_between(
-        payer_account=payer_account,
-        payee_account=payee_account,
+    return _complete_checked(
+        payer=payer_account,
+        payee=payee_account,
         amount=amount,
         description=description,
         starter=starter,
@@ -340,9 +367,11 @@ def request_payment(
     if starter.id != payee.id:
         raise NotYourTurn()
     validate_amount(amount, currency)
-    payer_account, payee_account = _member_accounts(payer=payer, payee=payee, currency=currency)
+    payer_account, payee_account = _lock_member_accounts(
+        payer=payer, payee=payee, currency=currency
+    )
     return _start_pending(
-        payer_account=payer_account, payee_account=payee_account, amount=amount,
+        payer=payer_account, payee=payee_account, amount=amount,
         description=description, starter=starter, kind=TransferKind.REQUEST,
         idempotency_key=idempotency_key,
     )

@@ -175,6 +175,27 @@ def search_ads(
     ``newest``, ``expiry`` (nearest expiry first) or ``balance`` (the author's balance in the
     default currency, lowest first, to bring trade to those who need it).
     """
+    statement, sort = ad_search_statement(
+        query=query, kind=kind, category_id=category_id, goods_or_service=goods_or_service,
+        author_id=author_id, sort=sort,
+    )
+    return paginate(statement, page=page, per_page=per_page, sort=sort)
+
+
+def ad_search_statement(
+    *,
+    query: str = "",
+    kind: AdKind | None = None,
+    category_id: int | None = None,
+    goods_or_service: GoodsOrService | None = None,
+    author_id: int | None = None,
+    sort: str = "relevance",
+) -> tuple[sa.Select, str]:
+    """Return the ordered select behind :func:`search_ads` and the sort actually used.
+
+    With a query on a database with ``pg_trgm``, this sets the transaction's word-similarity
+    threshold first (:func:`use_similarity_threshold`).
+    """
     terms = search_terms(query)
     trigram = bool(terms) and trigram_available()
     statement = visible_ads()
@@ -207,7 +228,7 @@ def search_ads(
         ).order_by(Account.balance.asc().nulls_last(), Ad.created_at.desc(), Ad.id.desc())
     else:
         statement = statement.order_by(Ad.created_at.desc(), Ad.id.desc())
-    return paginate(statement, page=page, per_page=per_page, sort=sort)
+    return statement, sort
 
 
 def paginate(statement: sa.Select, *, page: int, per_page: int, sort: str = "") -> SearchResult:

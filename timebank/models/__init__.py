@@ -12,6 +12,7 @@ from timebank.models.console import (
     NetworkAuditEvent,
     NetworkSettings,
 )
+from timebank.models.invitation import Invitation
 from timebank.models.ledger import (
     Account,
     AccountKind,
@@ -40,8 +41,7 @@ from timebank.models.marketplace import (
 )
 from timebank.models.membership import Membership, MembershipStatus, Role
 from timebank.models.network import Group, GroupStatus, JoinPolicy, User
-from timebank.models.invitation import Invitation  # noqa: E402,I001
-from timebank.models.volunteering import (  # noqa: E402,I001
+from timebank.models.volunteering import (
     KudosAward,
     Pledge,
     PledgeStatus,

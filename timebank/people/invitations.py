@@ -35,8 +35,13 @@ from timebank.models import (
     utcnow,
 )
 from timebank.people.errors import AlreadyInvited, AlreadyMember, InvalidInvitation, InvalidRole
-from timebank.people.service import activate, find_user_by_email, join_group, membership_of
-from timebank.people.service import normalize_email
+from timebank.people.service import (
+    activate,
+    find_user_by_email,
+    join_group,
+    membership_of,
+    normalize_email,
+)
 
 DEFAULT_MAX_DAYS = 14
 

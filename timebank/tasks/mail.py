@@ -65,7 +65,7 @@ def send_templated_mail(user_id: int, template: str, subject_key: str, context: 
     ``locale`` in it is ignored, since the job decides.
     """
     user = db.session.get(User, user_id)
-    if user is None:
+    if user is None or user.is_offline:  # a member without email: nothing can reach them
         return
     with force_locale(recipient_locale(user, context)):
         subject = gettext(subject_key, **context)

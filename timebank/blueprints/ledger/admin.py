@@ -372,6 +372,9 @@ def issue(code: str):
     form.payee.choices = [(0, _("Choose an account"))] + _account_choices(currency)
     form.amount.subunits_per_unit = currency.subunits_per_unit
     if form.validate_on_submit():
+        if db.session.get(Account, form.payee.data) is None:
+            flash(_("Choose an account."), "danger")
+            return redirect(url_for("ledger.issuance", code=code))
         try:
             transfer = commit_with_retry(lambda: ledger.issue(
                 currency=_currency_or_404(code),
@@ -379,9 +382,8 @@ def issue(code: str):
                 amount=form.amount.subunits, description=form.description.data,
                 starter=current_membership(), idempotency_key=form.key,
                 locale=g.group.default_locale))
-        except (LedgerError, AttributeError) as error:
-            flash(str(error) if isinstance(error, LedgerError)
-                  else _("Choose an account."), "danger")
+        except LedgerError as error:
+            flash(str(error), "danger")
         else:
             flash(_("Issued %(amount)s.", amount=money(transfer.amount, currency)), "success")
     else:

@@ -209,8 +209,15 @@ def decide(transfer_id: int):
             abort(400)
     except LedgerError as error:
         flash(str(error), "danger")
-    return redirect(request.form.get("next") or url_for("ledger.transfer",
-                                                         transfer_id=transfer_id))
+    return redirect(_local(request.form.get("next")) or url_for("ledger.transfer",
+                                                                 transfer_id=transfer_id))
+
+
+def _local(path: str | None) -> str | None:
+    """``path`` if it stays on this site (``/dashboard``), else None: no open redirects."""
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return None
 
 
 @bp.route("/transfers/<int:transfer_id>/edit", methods=["GET", "POST"])

@@ -81,11 +81,22 @@ def possible_trades_for_dashboard(limit: int = 5) -> list[matching.Match]:
     return matching.possible_trades(membership=membership, limit=limit)
 
 
+def ads_of_member(membership_id: int, limit: int = 10) -> list[Ad]:
+    """Return a member's visible ads, newest first (for profile pages)."""
+    from timebank.marketplace.search import search_ads
+
+    membership = current_membership()
+    if membership is None or not membership.is_active:
+        return []
+    return search_ads(author_id=membership_id, sort="newest", per_page=limit).ads
+
+
 @bp.app_context_processor
 def marketplace_template_globals() -> dict:
     return {
         "marketplace_unread_count": unread_messages,
         "marketplace_possible_trades": possible_trades_for_dashboard,
+        "marketplace_ads_of": ads_of_member,
         "ad_transfer_link": transfer_link,
         "ad_price": price_label,
         "can_edit_ad": lambda ad: can_edit_ad(current_membership(), ad),

@@ -96,11 +96,11 @@ def pledge(task_id: int):
 
 
 @bp.route("/volunteering/pledges/<int:pledge_id>/withdraw", methods=["POST"])
-@require("volunteering.pledge")
+@require("volunteering.withdraw")
 def withdraw(pledge_id: int):
     pledge = _pledge_or_404(pledge_id)
     me = current_membership()
-    if not can(me, "volunteering.pledge", pledge):
+    if not can(me, "volunteering.withdraw", pledge):
         abort(403)
     if WithdrawForm().validate_on_submit():
         try:

@@ -1,0 +1,257 @@
+"""Benchmark: completed transfers per second through the ledger service, beside pgbench.
+
+For 1, 2 and 4 concurrent workers (processes, each with its own connection), every worker pays
+random amounts between random members of one group of 1,000 accounts through
+``timebank.ledger.service.pay`` inside the real transaction boundary
+(:func:`~timebank.ledger.boundary.commit_with_retry`: row locks, limit checks with pending
+amounts, two entries, the deferred balance trigger, the payee's mail job enqueued on Redis,
+one commit). In the same run, on the same PostgreSQL server, pgbench's built-in TPC-B-like
+script runs with the same client counts; the ratio ours / pgbench is printed.
+
+    python bench/transfers.py                      # 10 s per run, 1/2/4 clients
+    python bench/transfers.py --seconds 20 --clients 1 2 4 8 --write bench/RESULTS.md
+
+Databases (created if missing, rebuilt each run): ``--database`` for the app (default
+``timebank_bench``) and ``<database>_pgbench`` for pgbench, on the server of ``--server``
+(default ``postgresql://postgres@127.0.0.1``). ``--redis-url`` (default
+``redis://127.0.0.1:6379/5``) receives the mail jobs; nothing consumes them, and the queue is
+emptied at the end.
+"""
+
+import argparse
+import multiprocessing
+import os
+import platform
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ACCOUNTS = 1000
+SLUG = "bench"
+
+
+def _app(database_url: str, redis_url: str | None):
+    from timebank import create_app
+
+    return create_app({
+        "DATABASE_URL": database_url, "REDIS_URL": redis_url, "MAIL_SUPPRESS_SEND": True,
+        "TESTING": False, "BASE_DOMAIN": "bench.localhost",
+        # Each worker is one client: one pooled connection is all it needs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 0},
+    })
+
+
+def _ensure_database(server: str, name: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"{server.replace('postgresql://', 'postgresql+psycopg://')}"
+                              "/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+
+def seed(database_url: str) -> tuple[int, list[int]]:
+    """Migrate, then create one group with ``ACCOUNTS`` active members (rows written directly:
+    hashing 1,000 passwords is not what is measured). Returns (group id, membership ids)."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from timebank.extensions import db
+    from timebank.ledger import service as ledger
+    from timebank.models import Currency, Membership, MembershipStatus, Role, User
+    from timebank.provisioning.service import create_group
+    from timebank.tenants import group_context
+
+    app = _app(database_url, None)
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        group = create_group(name="Bench", slug=SLUG, default_locale="en",
+                             coordinator_email="coordinator@bench.example.org",
+                             coordinator_name="Coordinator", coordinator_password="bench-pass")
+        db.session.commit()
+        with group_context(group.id):
+            currency = db.session.scalar(sa.select(Currency))
+            # Wide limits: the benchmark measures throughput, not refusals.
+            currency.default_min_balance = -1_000_000 * 60
+            hashed = db.session.scalar(sa.select(User.password_hash))
+            users = [User(email=f"member{n}@bench.example.org", name=f"Member {n}",
+                          password_hash=hashed) for n in range(ACCOUNTS)]
+            db.session.add_all(users)
+            db.session.flush()
+            memberships = [Membership(user_id=user.id, group_id=group.id, role=Role.MEMBER,
+                                      status=MembershipStatus.ACTIVE) for user in users]
+            db.session.add_all(memberships)
+            db.session.flush()
+            for membership in memberships:
+                ledger.open_account(membership=membership, currency=currency)
+            db.session.commit()
+            ids = [membership.id for membership in memberships]
+            group_id = group.id
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+        db.engine.dispose()
+    return group_id, ids
+
+
+def worker(database_url, redis_url, group_id, member_ids, seconds, seed_value, ready, start,
+           results):
+    """One client: pay between random members until the time is up; report the count."""
+    from timebank.extensions import db
+    from timebank.ledger import service as ledger
+    from timebank.ledger.boundary import commit_with_retry
+    from timebank.ledger.errors import LedgerError
+    from timebank.models import Membership
+    from timebank.tenants import group_context
+
+    app = _app(database_url, redis_url)
+    rng = random.Random(seed_value)
+    completed = refused = 0
+    with app.test_request_context(), group_context(group_id):
+        currency = ledger.default_currency()
+        currency_id = currency.id
+        ready.set()
+        start.wait()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            payer_id, payee_id = rng.sample(member_ids, 2)
+            amount = rng.randint(1, 120)
+
+            def pay(payer_id=payer_id, payee_id=payee_id, amount=amount):
+                payer = db.session.get(Membership, payer_id)
+                return ledger.pay(
+                    payer=payer, payee=db.session.get(Membership, payee_id),
+                    currency=db.session.get(type(currency), currency_id), amount=amount,
+                    description="bench", starter=payer)
+
+            try:
+                commit_with_retry(pay)
+                completed += 1
+            except LedgerError:
+                refused += 1
+        db.engine.dispose()
+    results.put((completed, refused))
+
+
+def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds) -> float:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start = context.Event()
+    readies = [context.Event() for _ in range(clients)]
+    processes = [
+        context.Process(target=worker, args=(database_url, redis_url, group_id, member_ids,
+                                              seconds, n, readies[n], start, results))
+        for n in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    for ready in readies:
+        ready.wait(timeout=120)
+    start.set()
+    counts = [results.get(timeout=seconds + 120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    completed = sum(c for c, _ in counts)
+    return completed / seconds
+
+
+def pgbench_init(server: str, database: str, scale: int) -> None:
+    _ensure_database(server, database)
+    subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), _libpq(server, database)],
+                   check=True, capture_output=True)
+
+
+def run_pgbench(server: str, database: str, clients: int, seconds: int) -> float:
+    result = subprocess.run(
+        ["pgbench", "-b", "tpcb-like", "-n", "-c", str(clients), "-j", str(clients),
+         "-T", str(seconds), _libpq(server, database)],
+        check=True, capture_output=True, text=True)
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
+    return float(match.group(1))
+
+
+def _libpq(server: str, database: str) -> str:
+    return f"{server}/{database}"
+
+
+def _server_version(database_url: str) -> str:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        version = connection.execute(sa.text("SHOW server_version")).scalar()
+    engine.dispose()
+    return version
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", default=os.environ.get("BENCH_SERVER",
+                                                           "postgresql://postgres@127.0.0.1"))
+    parser.add_argument("--database", default="timebank_bench")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL",
+                                                              "redis://127.0.0.1:6379/5"))
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--pgbench-scale", type=int, default=4,
+                        help="pgbench -s (4 branches: 4 clients rarely wait on one row)")
+    parser.add_argument("--write", help="also write the results as Markdown to this file")
+    args = parser.parse_args()
+    redis_url = args.redis_url or None
+
+    database_url = f"{args.server}/{args.database}"
+    _ensure_database(args.server, args.database)
+    group_id, member_ids = seed(database_url)
+    pgbench_init(args.server, f"{args.database}_pgbench", args.pgbench_scale)
+
+    rows = []
+    print(f"{'clients':>7} {'ours tx/s':>10} {'pgbench tps':>12} {'ratio':>7}")
+    for clients in args.clients:
+        ours = run_ours(database_url, redis_url, group_id, member_ids, clients, args.seconds)
+        theirs = run_pgbench(args.server, f"{args.database}_pgbench", clients, args.seconds)
+        rows.append((clients, ours, theirs, ours / theirs))
+        print(f"{clients:>7} {ours:>10.0f} {theirs:>12.0f} {ours / theirs:>7.2f}", flush=True)
+
+    if redis_url:
+        from redis import Redis
+        from rq import Queue
+
+        Queue("timebank", connection=Redis.from_url(redis_url)).empty()
+    if args.write:
+        _write(Path(args.write), rows, args, _server_version(database_url))
+
+
+def _write(path: Path, rows, args, version: str) -> None:
+    lines = [
+        "# Ledger benchmark: completed transfers per second",
+        "",
+        f"`python bench/transfers.py --seconds {args.seconds} --clients "
+        f"{' '.join(map(str, args.clients))} --pgbench-scale {args.pgbench_scale}`, "
+        f"{time.strftime('%Y-%m-%d')}, PostgreSQL {version}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; app and database on the same machine.",
+        "",
+        f"Ours: `ledger.service.pay` between random members of one group of {ACCOUNTS:,} "
+        "accounts, each call in its own transaction through `commit_with_retry` (account "
+        "locks, limit check counting pending amounts, transfer + two entries, cached balances, "
+        "deferred balance trigger, mail job enqueued on Redis, commit). Theirs: pgbench's "
+        "built-in TPC-B-like script on the same server, same client counts, same duration.",
+        "",
+        "| clients | ours (transfers/s) | pgbench TPC-B-like (tps) | ratio |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [f"| {c} | {ours:.0f} | {theirs:.0f} | {ratio:.2f} |"
+              for c, ours, theirs, ratio in rows]
+    lines += ["", "Target (issue 4): ratio ≥ 0.5 at 4 clients.", ""]
+    path.write_text("\n".join(lines))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

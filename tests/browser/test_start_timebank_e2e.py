@@ -1,0 +1,96 @@
+"""End to end in Chromium: a visitor starts a timebank on the apex (live address check, email
+confirmation), a network admin approves it, and the visitor lands on the new group's subdomain
+as its coordinator, without logging in again."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Person, watch_assets
+from timebank.extensions import db
+from timebank.models import Group, Membership, Role
+from timebank.tasks.mail import OUTBOX
+from timebank.tenants import group_context
+
+pytestmark = pytest.mark.browser
+
+WANDA = Person(name="Wanda Green", email="wanda@greenvale.example.org")
+
+
+def _confirmation_link() -> str:
+    for message in reversed(OUTBOX):
+        match = re.search(r"https?://\S+/start/confirm/\S+", message.body)
+        if match:
+            return match.group(0)
+    raise AssertionError("no confirmation email: " + repr([m.subject for m in OUTBOX]))
+
+
+def test_visitor_starts_a_timebank_and_arrives_as_its_coordinator(
+        app, live_server, new_context, network_admin, browser_login, make_group, screenshot):
+    make_group("taken")
+    visitor = new_context().new_page()
+    broken = watch_assets(visitor)
+    visitor.goto(live_server.url("/"))
+    visitor.click("#start-timebank")
+    expect(visitor).to_have_url(live_server.url("/start"))
+
+    # The address is checked as it is typed: reserved, taken (with suggestions), then free.
+    visitor.fill("#name", "Greenvale Timebank")
+    expect(visitor.locator("#slug")).to_have_value("greenvale-timebank")
+    visitor.fill("#slug", "admin")
+    expect(visitor.locator("#slug-status")).to_contain_text("reserved")
+    visitor.fill("#slug", "taken")
+    expect(visitor.locator("#slug-status")).to_contain_text("already taken")
+    expect(visitor.locator("#slug-suggestions button").first).to_be_visible()
+    visitor.fill("#slug", "greenvale")
+    expect(visitor.locator("#slug-status")).to_have_text("This address is free.")
+    expect(visitor.locator("#slug")).to_have_class(re.compile(r"\bis-valid\b"))
+
+    visitor.select_option("#default_locale", "en")
+    visitor.select_option("#timezone", "Europe/London")
+    visitor.fill("#place", "Greenvale")
+    visitor.fill("#your_name", WANDA.name)
+    visitor.fill("#email", WANDA.email)
+    visitor.fill("#password", WANDA.password)
+    visitor.fill("#confirm", WANDA.password)
+    visitor.click("#submit")
+    expect(visitor.locator("#request-status")).to_contain_text("Open the link we sent")
+    status_url = visitor.url
+
+    # The email link confirms the address and logs Wanda in on the apex.
+    visitor.goto(_confirmation_link())
+    expect(visitor).to_have_url(status_url)
+    expect(visitor.locator("#request-status")).to_contain_text("waiting for a network admin")
+
+    # A network admin approves the request in the console.
+    admin = new_context().new_page()
+    browser_login(admin, network_admin.email, network_admin.password)
+    admin.goto(live_server.url("/network/requests?status=pending"))
+    card = admin.locator(".card", has_text="Greenvale Timebank")
+    card.locator("textarea").fill("Welcome to the network!")
+    card.get_by_role("button", name="Approve").click()
+    expect(admin.locator(".alert-success")).to_contain_text("is being created")
+
+    # Wanda's status page follows the job and offers the way in.
+    visitor.goto(status_url)
+    expect(visitor.locator("#request-status")).to_contain_text("is ready", timeout=20_000)
+    visitor.click("#go-to-timebank")
+    expect(visitor).to_have_url(live_server.url("/dashboard", slug="greenvale"))
+    expect(visitor.locator("h1")).to_contain_text(f"Hello {WANDA.name}")
+    expect(visitor.get_by_role("link", name="Join requests")).to_be_visible()  # coordinator
+    screenshot(visitor, "new-timebank-dashboard")
+    assert broken == [], broken
+
+    with live_server.app.app_context():
+        group = db.session.scalar(sa.select(Group).where(Group.slug == "greenvale"))
+        assert group.place == "Greenvale" and group.timezone == "Europe/London"
+        with group_context(group.id):
+            (membership,) = db.session.scalars(sa.select(Membership)).all()
+            assert membership.user.email == WANDA.email
+            assert membership.role == Role.COORDINATOR and membership.is_active
+
+    # "My timebanks" on the apex lists it, with a way back in.
+    visitor.goto(live_server.url("/my"))
+    expect(visitor.locator("#my-timebanks")).to_contain_text("Greenvale Timebank")
