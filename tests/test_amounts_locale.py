@@ -3,11 +3,11 @@ person types in their locale's way is understood, and junk is a form error in th
 """
 
 import pytest
-from markupsafe import escape
 from flask_babel import force_locale
 from flask_wtf import FlaskForm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from timebank.blueprints.forms import AMOUNT_MESSAGES, AmountField
 from timebank.i18n import LANGUAGES

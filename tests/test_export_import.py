@@ -414,3 +414,29 @@ def test_cli_check_ledgers(app, cli, make_group):
     make_group("oak")
     result = cli("network", "check-ledgers")
     assert result.exit_code == 0 and "1 group(s) checked, 0 with problems" in result.output
+
+
+@pytest.mark.concurrency
+@pytest.mark.skipif(not __import__("os").environ.get("REDIS_URL"), reason="needs REDIS_URL")
+def test_export_job_on_a_real_worker(committing_app, monkeypatch, make_group, make_member,
+                                     make_transfer):
+    """Built by an rq worker process in a repeatable-read snapshot, progress written aside."""
+    from tests.test_signup_worker import run_workers
+    from timebank.portability.export import request_export
+    from timebank.tasks import queue
+
+    monkeypatch.setitem(committing_app.config, "JOBS_SYNC", False)
+    queue(committing_app).empty()
+    group = make_group("source")
+    make_transfer(make_member(group, email="ann@example.org"),
+                  make_member(group, email="ben@example.org"), 75)
+    with committing_app.app_context():
+        export = request_export(group=db.session.get(Group, group.id), requested_by=None)
+        db.session.commit()
+        export_id = export.id
+    run_workers()
+    with committing_app.app_context():
+        export = db.session.get(GroupExport, export_id)
+        assert export.status.value == "done" and export.progress == 100, export.error
+        members = rows(read_zip(export.content)["members.csv"])
+    assert {m["email"]: m["balance"] for m in members}["ben@example.org"] == "1:15"

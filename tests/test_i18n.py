@@ -266,14 +266,18 @@ def test_database_refuses_a_default_language_not_offered(app, group):
 # --- provisioning, time zone, email ------------------------------------------------------------
 
 
-def test_provisioning_offers_every_language_and_names_the_currency_in_the_default(app,
-                                                                                make_group):
+def test_provisioning_offers_every_language_and_names_content_in_the_default(app, make_group):
     group = make_group("zeitbank", locale="de")
+    from timebank.models.marketplace import Category
+
     with app.app_context(), group_context(group.id):
         row = db.session.get(Group, group.id)
         assert row.languages == list(LANGUAGES)
         names = db.session.scalars(sa.select(Currency.name)).all()
+        categories = set(db.session.scalars(sa.select(Category.name)))
     assert names == [translated("de", "Hours")] and names != ["Hours"]
+    assert translated("de", "Home and garden") in categories
+    assert "Home and garden" not in categories
 
 
 def test_times_are_shown_in_the_group_time_zone(app, group):
@@ -322,3 +326,10 @@ def test_mail_language_rule(app, make_group):
 
 def test_text_direction():
     assert [code for code in LANGUAGES if text_direction(code) == "rtl"] == ["ar"]
+
+
+@pytest.mark.parametrize("locale,symbol", [("en", "h"), ("es", "h"), ("nl", "u"), ("ar", "س")])
+def test_hours_symbol_is_in_the_default_language(app, make_group, locale, symbol):
+    group = make_group(f"symbol-{locale.lower()}", locale=locale)
+    with app.app_context(), group_context(group.id):
+        assert db.session.scalars(sa.select(Currency.symbol)).all() == [symbol]

@@ -57,11 +57,14 @@ def _worker(database_url: str, group_id: int, member_ids: list[int], treasurer_i
                         key = f"shared-{number}"
                         payer_id, payee_id = member_ids[number % 2], member_ids[2 + number % 3]
                         amount = 30
-                    transfer = commit_with_retry(lambda: ledger.pay(
-                        payer=db.session.get(Membership, payer_id),
-                        payee=db.session.get(Membership, payee_id), currency=currency,
-                        amount=amount, description="race", idempotency_key=key,
-                        starter=db.session.get(Membership, payer_id)))  # noqa: B023
+                    def pay(payer_id=payer_id, payee_id=payee_id, amount=amount, key=key):
+                        payer = db.session.get(Membership, payer_id)
+                        return ledger.pay(
+                            payer=payer, payee=db.session.get(Membership, payee_id),
+                            currency=currency, amount=amount, description="race",
+                            idempotency_key=key, starter=payer)
+
+                    commit_with_retry(pay)
                     outcome["completed"] += 1
                 elif choice < 0.7:
                     transfer_id = rng.choice(pending_ids)
@@ -92,13 +95,18 @@ def _worker(database_url: str, group_id: int, member_ids: list[int], treasurer_i
                         outcome["reversals"].append((reversal.id, reversal.reverses_id))
                 else:
                     one, *many = rng.sample(member_ids, 3)
-                    commit_with_retry(lambda: ledger.bulk_transfer(
-                        counterpart=ledger.account_for(db.session.get(Membership, one),  # noqa: B023
-                                                       currency),
-                        legs=[(ledger.account_for(db.session.get(Membership, m), currency), 20)
-                              for m in many],  # noqa: B023
-                        collect=rng.random() < 0.5, description="race bulk",
-                        starter=db.session.get(Membership, treasurer_id)))
+                    collect = rng.random() < 0.5
+
+                    def bulk(one=one, many=tuple(many), collect=collect):
+                        def account(membership_id):
+                            return ledger.account_for(db.session.get(Membership, membership_id),
+                                                      currency)
+                        return ledger.bulk_transfer(
+                            counterpart=account(one), legs=[(account(m), 20) for m in many],
+                            collect=collect, description="race bulk",
+                            starter=db.session.get(Membership, treasurer_id))
+
+                    commit_with_retry(bulk)
                     outcome["completed"] += 1
             except LedgerError:
                 outcome["refused"] += 1
@@ -155,7 +163,7 @@ def test_processes_racing_on_overlapping_accounts(committing_app, make_group, ma
         # Every pending request ended at most once in one state; a completed one has 2 entries.
         rows = db.session.execute(sa.select(Transfer.id, Transfer.state, Transfer.completer_id)
                                   .where(Transfer.id.in_(pending_ids))).all()
-        for transfer_id, state, completer in rows:
+        for _transfer_id, state, completer in rows:
             assert state in ("pending", "completed", "cancelled")
             if state == "completed":
                 assert completer is not None

@@ -31,6 +31,7 @@ from timebank.ledger.errors import (
     InvalidLimits,
     InvalidRating,
     IssuedCurrencyFloor,
+    KeyReused,
     LedgerError,
     NotPending,
     NotRateable,
@@ -105,6 +106,9 @@ RULES = [
     ("idempotency key: a retry returns the first transfer, paid once",
      [step("pay_key", "ann", "ben", 45, "key-1"),
       step("pay_key", "ann", "ben", 45, "key-1", expect="#0")], {"ann": -45, "ben": 45}),
+    ("idempotency key: another person's key is refused, not replayed",
+     [step("pay_key", "ann", "ben", 45, "key-1"),
+      step("pay_key", "cat", "ben", 45, "key-1", expect=KeyReused)], {"cat": 0}),
     # --- two-step transfers ----------------------------------------------------------------
     ("payment needing confirmation waits, then completes on the payee's accept",
      [step("confirm_payments"), step("pay", "ann", "ben", 60),

@@ -33,7 +33,6 @@ from timebank.ledger.errors import (
     CeilingExceeded,
     CreditLimitExceeded,
     LedgerError,
-    NotPending,
     NotYourTurn,
 )
 from timebank.ledger.verify import verify_ledger

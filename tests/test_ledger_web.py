@@ -367,3 +367,25 @@ def _account(app, group, membership, code=None) -> int:
 def test_currency_rows_belong_to_their_group(app, group, people):
     with in_group(app, group):
         assert db.session.scalars(sa.select(Currency.code)).all() == ["HOUR"]
+
+
+def test_decisions_never_redirect_off_site(app, group, people, as_):
+    ben = as_("ben")
+    ben.post("/request", data={"payer": people["ann"].id, "amount": "1", "description": "x"})
+    transfer_id = latest_transfer_id(app, group)
+    response = as_("ann").post(f"/transfers/{transfer_id}/decision",
+                               data={"decline": "1", "next": "//evil.example.org/"})
+    assert response.headers["Location"] == f"/transfers/{transfer_id}"
+
+
+def test_the_community_pot_opens_when_first_used(app, group, people, as_):
+    tre = as_("tre")
+    page = text(tre.get("/bulk"))
+    assert '<option value="-1">Community pot</option>' in page
+    response = tre.post("/bulk", data={"direction": "pay", "counterpart": "-1",
+                                       "description": "Thank-you hours", "legs": "Ann, 1"})
+    assert response.status_code == 302, text(response)
+    with in_group(app, group):
+        pot = ledger.group_account(currency=ledger.default_currency())
+        assert (pot.name, pot.balance) == ("Community pot", -60)
+    assert '<option value="-1">' not in text(tre.get("/bulk"))

@@ -354,3 +354,20 @@ def test_member_ads_partial_for_profile_pages(app, greenvale):
             html = render_template_string(
                 '{% include "marketplace/_member_ads.html" %}', member=member)
     assert ad_ids(html) == [ad_id] and "Sourdough lessons" in html
+
+
+def test_transfer_links_from_offers_and_wants(app, greenvale, client_for, login):
+    _group, ann, ben = greenvale
+    offer = make_ad(app, ann, "Bike repair", price=120, unit="per_hour")
+    want = make_ad(app, ann, "Need a ladder", kind="want")
+    client = login(client_for("greenvale"), ben.user.email)
+    offer_page = html.unescape(client.get(f"/marketplace/ads/{offer}").get_data(as_text=True))
+    assert "Pay for this" in offer_page
+    assert (f'href="/pay?to={ann.id}&ad={offer}&description=Bike+repair&amount=2:00'
+            '&currency=HOUR"') in offer_page
+    want_page = html.unescape(client.get(f"/marketplace/ads/{want}").get_data(as_text=True))
+    assert "Request payment" in want_page
+    assert f'href="/request?from={ann.id}&ad={want}&description=Need+a+ladder"' in want_page
+    # The author sees neither link on their own ad.
+    own = login(client_for("greenvale"), ann.user.email).get(f"/marketplace/ads/{offer}")
+    assert 'id="transfer-link"' not in own.get_data(as_text=True)

@@ -55,7 +55,7 @@ def _by_recipient() -> dict[str, list]:
     return found
 
 
-def _check_first_round(people) -> None:
+def _check_first_round(app, people) -> None:
     mails = _by_recipient()
     maya = mails.pop("maya@example.org")
     assert len(maya) == 1, [m.subject for m in maya]
@@ -64,8 +64,8 @@ def _check_first_round(people) -> None:
     assert "Alder Timebank" in body and "Birch Timebank" in body
     assert "Carpentry and shelves" in body and "Organic vegetables from the allotment" in body
     assert "/marketplace/ads/" in body and "Looking for fresh vegetables" in body
-    with force_locale("es"):
-        assert maya[0].subject == gettext(digest.SUBJECT)
+    with app.test_request_context(), force_locale("es"):
+        assert maya[0].subject == gettext(digest.SUBJECT)  # in her language, not the group's
     # Weekly members with something new get one each; Bob has nothing new (only his own ad
     # in Birch); the daily and never members get none from the weekly run.
     assert {email: len(messages) for email, messages in mails.items()} == {
@@ -78,7 +78,7 @@ def test_one_digest_per_member_per_period_covering_all_groups(app, make_group, m
     with app.app_context():
         assert digest.send_digests("weekly") >= 3
         db.session.commit()
-    _check_first_round(people)
+    _check_first_round(app, people)
     OUTBOX.clear()
     with app.app_context():  # run again in the same period: nobody is due
         assert digest.send_digests("weekly") == 0
@@ -141,7 +141,7 @@ def test_digest_through_real_redis_and_worker(committing_app, make_group, make_m
 
     try:
         cron_tick("weekly")
-        _check_first_round(people)
+        _check_first_round(app, people)
         assert queue.count == 0 and queue.failed_job_registry.count == 0
         OUTBOX.clear()
         cron_tick("weekly")  # the same period again (a double-fired cron)

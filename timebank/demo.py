@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.ledger import service as ledger
-from timebank.models import Group, JoinPolicy, Role, Transfer, utcnow
+from timebank.models import Group, JoinPolicy, Role, utcnow
 from timebank.people import service as people
 from timebank.provisioning.service import create_group, make_network_admin
 from timebank.templating import group_url, network_url
@@ -86,17 +86,11 @@ def _seed_group(spec: dict, rng: random.Random) -> None:
             if rng.random() < 0.4:
                 continue
             payer, payee = rng.sample(members, 2)
-            transfer = ledger.pay(
-                payer=payer, payee=payee, currency=currency,
-                amount=rng.choice([30, 45, 60, 90, 120, 180]),
-                description=rng.choice(spec["work"]), starter=payer,
-            )
+            amount = rng.choice([30, 45, 60, 90, 120, 180])
+            description = rng.choice(spec["work"])
             when = start + timedelta(days=day, hours=rng.randint(8, 19))
-            _backdate(transfer, when)
-
-
-def _backdate(transfer: Transfer, when) -> None:
-    transfer.created_at = transfer.completed_at = when
-    for entry in transfer.entries:
-        entry.created_at = when
-    db.session.flush()
+            # Entries are immutable once written (a database trigger): date them as they go in.
+            ledger.pay(
+                payer=payer, payee=payee, currency=currency, amount=amount,
+                description=description, starter=payer, occurred_at=when,
+            )

@@ -47,6 +47,12 @@ RTL_LANGUAGES = frozenset(code for code in LANGUAGES if Locale.parse(code).text_
 # --- which languages, which one ----------------------------------------------------------------
 
 
+def shipped(codes: Iterable[str]) -> list[str]:
+    """Return the shipped codes among ``codes``, in :data:`LANGUAGES` order."""
+    wanted = set(codes)
+    return [code for code in LANGUAGES if code in wanted]
+
+
 def enabled_languages(group=None) -> list[str]:
     """Return the codes offered on ``group``'s site, in :data:`LANGUAGES` order.
 
@@ -190,12 +196,6 @@ def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now (translated later, e.g. in
     the recipient's locale by a mail job)."""
     return message
-
-
-def shipped(codes: Iterable[str]) -> list[str]:
-    """Return the shipped codes among ``codes``, in :data:`LANGUAGES` order."""
-    wanted = set(codes)
-    return [code for code in LANGUAGES if code in wanted]
 
 
 # --- wiring ------------------------------------------------------------------------------------

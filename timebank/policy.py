@@ -3,6 +3,14 @@
 Every route that reads or writes group data asks :func:`can` (through :func:`require`), so the
 rules live here and nowhere else. Roles order ``member < organizer < treasurer < coordinator``
 (DESIGN.md, "Identity and roles").
+
+* :data:`PERMISSIONS`: action -> the least role;
+* :data:`GROUP_RULES`: a group setting that lowers an action's least role;
+* :data:`OBJECT_RULES`: action -> predicate on the target (own pledge, not oneself...);
+* :data:`PUBLIC_ENDPOINTS`: the group routes that need no action, each with its reason.
+
+``tests/test_policy_matrix.py`` generates the role x action x object matrix from the route map
+and checks every route against these tables.
 """
 
 from collections.abc import Callable

@@ -15,6 +15,7 @@
 """
 
 import json
+import logging
 import os
 import re
 import sys
@@ -71,6 +72,19 @@ def extract() -> Catalog:
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return template
+
+
+def _copy(template: Catalog) -> Catalog:
+    """Return a copy of ``template`` that shares no :class:`Message` with it.
+
+    ``Catalog.update`` inserts the template's own Message objects for new msgids, so catalogs
+    updated from one template would otherwise share (and overwrite) each other's entries.
+    """
+    fresh = Catalog(project=PROJECT, fuzzy=False, charset="utf-8")
+    for message in template:
+        if message.id:
+            fresh[message.id] = message.clone()
+    return fresh
 
 
 def write_template(path: Path = POT) -> Path:
@@ -151,7 +165,7 @@ def init_catalog(locale: str) -> Path:
             "# see docs/i18n.md."
         ),
     )
-    catalog.update(template, no_fuzzy_matching=True)
+    catalog.update(_copy(template), no_fuzzy_matching=True)
     save(catalog)
     return path
 
@@ -166,7 +180,7 @@ def update_catalogs() -> list[str]:
     locales = catalog_locales()
     for locale in locales:
         catalog = load(locale)
-        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
+        catalog.update(_copy(template), no_fuzzy_matching=True, update_creation_date=False)
         catalog.obsolete.clear()
         save(catalog)
     return locales
@@ -198,7 +212,7 @@ def ensure_compiled() -> list[str]:
     try:
         return compile_catalogs(force=False)
     except OSError as error:  # e.g. a read-only file system: serve what is there
-        print(f"timebank: could not compile catalogs: {error}", file=sys.stderr)
+        logging.getLogger(__name__).warning("could not compile catalogs: %s", error)
         return []
 
 
@@ -322,7 +336,7 @@ def fill(rows: list[dict]) -> dict[str, int]:
     locales = catalog_locales()
     catalogs = {locale: load(locale) for locale in locales}
     for catalog in catalogs.values():
-        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
+        catalog.update(_copy(template), no_fuzzy_matching=True, update_creation_date=False)
         catalog.obsolete.clear()
     for row in rows:
         for locale, catalog in catalogs.items():

@@ -42,6 +42,19 @@ ACTIONS: dict[str, Any] = {
 }
 
 
+# object_type -> what the trail shows for it.
+OBJECT_TYPES: dict[str, Any] = {
+    "membership": _l("member"),
+    "invitation": _l("invitation"),
+    "account": _l("account"),
+    "currency": _l("currency"),
+    "transfer": _l("transfer"),
+    "group": _l("group"),
+    "volunteer_task": _l("volunteer task"),
+    "volunteer_pledge": _l("pledge"),
+}
+
+
 class UnknownAuditAction(ValueError):
     """A programming error: an action missing from :data:`ACTIONS`."""
 

@@ -86,7 +86,7 @@ def reverse_transfer(
         raise CannotReverse()
     accounts = lock_accounts([transfer.payer_account_id, transfer.payee_account_id])
     # Under the locks, so a concurrent twin finds this one (the unique index backs it up).
-    existing = reversal_of(transfer)
+    existing = reversal_of(transfer) or find_by_key(idempotency_key, starter=by)
     if existing is not None:
         return existing
     payer = accounts[transfer.payee_account_id]  # the original payee pays back
@@ -223,7 +223,7 @@ def issue(
     validate_amount(amount, currency)
     issuer = issuer_account(currency=currency, locale=locale)
     locked = lock_accounts([issuer.id, payee_account.id])
-    existing = find_by_key(idempotency_key)
+    existing = find_by_key(idempotency_key, starter=starter)
     if existing is not None:
         return existing
     payer, payee = locked[issuer.id], locked[payee_account.id]

@@ -112,6 +112,12 @@ class IssuedCurrencyFloor(LedgerError):
     message = _l("In an issued currency only the issuer account may go below zero.")
 
 
+class KeyReused(LedgerError):
+    """An idempotency key already used by someone else (a forged or mixed-up form)."""
+
+    message = _l("This form was already used. Reload the page and try again.")
+
+
 class NotPending(LedgerError):
     message = _l("This transfer is no longer waiting: it was already completed or cancelled.")
 

@@ -36,6 +36,7 @@ from timebank.ledger.errors import (
     InactiveCurrency,
     InactiveParty,
     InvalidAmount,
+    KeyReused,
     NotPending,
     NotYourTurn,
     SameAccount,
@@ -75,13 +76,20 @@ def _clean(text: str | None, limit: int) -> str:
     return (text or "").strip()[:limit]
 
 
-def find_by_key(idempotency_key: str | None) -> Transfer | None:
-    """Return the current group's transfer made with ``idempotency_key``, or None."""
+def find_by_key(idempotency_key: str | None, *, starter: Membership | None) -> Transfer | None:
+    """Return the current group's transfer made with ``idempotency_key``, or None.
+
+    A key is its starter's: another person's key raises :class:`KeyReused` rather than showing
+    them someone else's transfer.
+    """
     if not idempotency_key:
         return None
-    return db.session.scalar(
+    existing = db.session.scalar(
         sa.select(Transfer).where(Transfer.idempotency_key == idempotency_key)
     )
+    if existing is not None and existing.starter_id != (starter.id if starter else None):
+        raise KeyReused()
+    return existing
 
 
 def lock_transfer(transfer_id: int) -> Transfer:
@@ -239,7 +247,7 @@ def _complete_checked(
 ) -> Transfer:
     """Idempotency, limits (pending counted), write, notify: both accounts are locked."""
     # Checked under the locks: a concurrent twin waits, then finds the first one.
-    existing = find_by_key(idempotency_key)
+    existing = find_by_key(idempotency_key, starter=starter)
     if existing is not None:
         return existing
     _room_check(payer, payee, amount)
@@ -262,7 +270,7 @@ def _start_pending(
     idempotency_key: str | None,
 ) -> Transfer:
     """Idempotency, limits (pending counted), write a pending transfer: accounts locked."""
-    existing = find_by_key(idempotency_key)
+    existing = find_by_key(idempotency_key, starter=starter)
     if existing is not None:
         return existing
     _room_check(payer, payee, amount)

@@ -396,8 +396,7 @@ def toggle_favourite_ad(*, membership: Membership, ad: Ad) -> bool:
         db.session.delete(existing)
         db.session.flush()
         return False
-    db.session.add(FavouriteAd(membership_id=membership.id, ad_id=ad.id))
-    db.session.flush()
+    _add_once(FavouriteAd(membership_id=membership.id, ad_id=ad.id))
     return True
 
 
@@ -415,9 +414,17 @@ def toggle_favourite_member(*, membership: Membership, member: Membership) -> bo
         db.session.delete(existing)
         db.session.flush()
         return False
-    db.session.add(FavouriteMember(membership_id=membership.id, favourite_id=member.id))
-    db.session.flush()
+    _add_once(FavouriteMember(membership_id=membership.id, favourite_id=member.id))
     return True
+
+
+def _add_once(row) -> None:
+    """Insert ``row``; a twin inserted concurrently (a double click) is not an error."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except sa.exc.IntegrityError:
+        pass
 
 
 def favourite_ad_ids(membership: Membership) -> set[int]:

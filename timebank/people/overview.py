@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from timebank.extensions import db
 from timebank.models import (
@@ -45,6 +46,9 @@ def pending_transfers(*, limit: int = 50) -> list[Transfer]:
     """Transfers waiting for a confirmation or an approval, oldest first."""
     return list(db.session.scalars(
         sa.select(Transfer).where(Transfer.state == TransferState.PENDING)
+        .options(selectinload(Transfer.payer_account).selectinload(Account.membership),
+                 selectinload(Transfer.payee_account).selectinload(Account.membership),
+                 selectinload(Transfer.currency))
         .order_by(Transfer.created_at).limit(limit)
     ))
 

@@ -46,10 +46,14 @@ def record(
     return event
 
 
-def recent_events(*, page: int = 1, per_page: int = 50, search: str = "") -> tuple[list, int]:
+def recent_events(*, page: int = 1, per_page: int = 50, search: str = "",
+                  group: Group | None = None) -> tuple[list, int]:
     """Return (events newest first, total count), filtered by ``search`` (action, target or
-    actor email, case-insensitive). Two queries."""
+    actor email, case-insensitive) and ``group`` (events about that group). Two queries."""
     query = sa.select(NetworkAuditEvent)
+    if group is not None:
+        query = query.where(NetworkAuditEvent.target_type == "group",
+                            NetworkAuditEvent.target_id == group.id)
     if search:
         pattern = f"%{search.strip().lower()}%"
         query = query.where(

@@ -104,6 +104,8 @@ def create_group(
     default credit limit in minutes (None: no floor, as an import starts with). Raises
     :class:`ProvisioningError` subclasses or :class:`~timebank.people.errors.PeopleError`.
     """
+    from flask_babel import pgettext
+
     from timebank.i18n import LANGUAGES, shipped
 
     if default_locale not in LANGUAGES:
@@ -138,13 +140,15 @@ def create_group(
     with group_context(group.id):
         with force_locale(default_locale):
             currency_name = _("Hours")
+            # The unit shown after amounts (1:30 h); "u" in Dutch, "س" in Arabic.
+            currency_symbol = pgettext("symbol of the Hours currency, at most 8 characters", "h")
             marketplace.create_default_categories()
         db.session.add(
             Currency(
                 group_id=group.id,
                 code="HOUR",
                 name=currency_name,
-                symbol="h",
+                symbol=currency_symbol[:8],
                 kind=CurrencyKind.MUTUAL_CREDIT,
                 subunits_per_unit=60,
                 default_min_balance=default_min_balance,

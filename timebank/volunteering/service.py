@@ -22,6 +22,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from timebank.audit.service import record
 from timebank.extensions import db
@@ -309,6 +310,7 @@ def active_pledges(task: VolunteerTask) -> list[Pledge]:
         sa.select(Pledge)
         .where(Pledge.task_id == task.id,
                Pledge.status.in_([PledgeStatus.PLEDGED, PledgeStatus.DONE]))
+        .options(selectinload(Pledge.membership))  # with its user (joined)
         .order_by(Pledge.created_at, Pledge.id)
     ))
 
@@ -325,6 +327,7 @@ def kudos_history(membership: Membership, *, limit: int = 50) -> list[KudosAward
     """Return ``membership``'s kudos awards, newest first."""
     return list(db.session.scalars(
         sa.select(KudosAward).where(KudosAward.membership_id == membership.id)
+        .options(selectinload(KudosAward.task))
         .order_by(KudosAward.created_at.desc(), KudosAward.id.desc()).limit(limit)
     ))
 

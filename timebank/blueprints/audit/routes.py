@@ -52,6 +52,7 @@ def trail():
                         offset=(page - 1) * PER_PAGE)
     return render_template(
         "audit/trail.html", form=form, events=rows[:PER_PAGE], labels=audit.ACTIONS,
+        object_labels=audit.OBJECT_TYPES,
         page=page, has_next=len(rows) > PER_PAGE,
         args={k: v for k, v in request.args.items() if k != "page"},
     )

@@ -96,7 +96,24 @@ def _account_choices(currency: Currency) -> list[tuple[int, str]]:
                    Membership.status == MembershipStatus.ACTIVE),
         )
     ).all()
-    return sorted(((row[0], row[1] or row[2]) for row in rows), key=lambda c: c[1].lower())
+    choices = sorted(((row[0], row[1] or row[2]) for row in rows), key=lambda c: c[1].lower())
+    has_pot = db.session.scalar(sa.select(sa.exists().where(
+        Account.currency_id == currency.id, Account.kind == AccountKind.GROUP,
+        Account.is_issuer.is_(False))))
+    if not has_pot:
+        choices.append((NEW_POT, _("Community pot")))  # opened when first used
+    return choices
+
+
+NEW_POT = -1
+
+
+def _account_or_pot(account_id: int, currency: Currency) -> Account | None:
+    """The chosen account, opening the community pot if that is what was chosen."""
+    if account_id == NEW_POT:
+        return ledger.group_account(currency=currency, locale=g.group.default_locale)
+    account = db.session.get(Account, account_id)
+    return account if account is not None and account.currency_id == currency.id else None
 
 
 def _parse_legs(text: str, choices: list[tuple[int, str]], currency: Currency):
@@ -137,8 +154,8 @@ def bulk():
         form.currency.data = currency.code
     if form.validate_on_submit():
         legs, errors = _parse_legs(form.legs.data, choices, currency)
-        counterpart = db.session.get(Account, form.counterpart.data)
-        if counterpart is None or counterpart.currency_id != currency.id:
+        chosen = form.counterpart.data
+        if chosen != NEW_POT and _account_or_pot(chosen, currency) is None:
             form.counterpart.errors.append(_("Choose an account."))
         elif errors or not legs:
             form.legs.errors = list(form.legs.errors) + (
@@ -146,7 +163,7 @@ def bulk():
         else:
             try:
                 written = commit_with_retry(lambda: ledger.bulk_transfer(
-                    counterpart=db.session.get(Account, form.counterpart.data),
+                    counterpart=_account_or_pot(chosen, currency),
                     legs=[(db.session.get(Account, account_id), amount)
                           for account_id, amount in legs],
                     collect=form.direction.data == "collect",
@@ -372,13 +389,13 @@ def issue(code: str):
     form.payee.choices = [(0, _("Choose an account"))] + _account_choices(currency)
     form.amount.subunits_per_unit = currency.subunits_per_unit
     if form.validate_on_submit():
-        if db.session.get(Account, form.payee.data) is None:
+        if form.payee.data != NEW_POT and _account_or_pot(form.payee.data, currency) is None:
             flash(_("Choose an account."), "danger")
             return redirect(url_for("ledger.issuance", code=code))
         try:
             transfer = commit_with_retry(lambda: ledger.issue(
                 currency=_currency_or_404(code),
-                payee_account=db.session.get(Account, form.payee.data),
+                payee_account=_account_or_pot(form.payee.data, _currency_or_404(code)),
                 amount=form.amount.subunits, description=form.description.data,
                 starter=current_membership(), idempotency_key=form.key,
                 locale=g.group.default_locale))

@@ -52,7 +52,7 @@ def dashboard():
     return render_template(
         "ledger/dashboard.html", account=account, positions=positions, recent=recent,
         waiting_for_me=waiting_for_me, waiting_for_others=waiting_for_others,
-        decision_form=DecisionForm(),
+        rating=ledger.average_rating(me),
     )
 
 

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, g, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from timebank.blueprints.ledger import bp
 from timebank.blueprints.ledger.forms import StatementFilterForm
@@ -14,6 +15,11 @@ from timebank.ledger import reports
 from timebank.ledger import service as ledger
 from timebank.models import Account, Transfer, TransferKind
 from timebank.policy import current_membership, require
+
+KIND_LABELS = {
+    "payment": _l("payment"), "request": _l("request"), "on_behalf": _l("on-behalf entry"),
+    "bulk": _l("bulk entry"), "reversal": _l("reversal"), "issuance": _l("issuance"),
+}
 
 
 def _filters(form: StatementFilterForm) -> reports.StatementFilter:
@@ -108,7 +114,8 @@ def _group_ledger_context():
     form.state.choices = [("all", _("any state"))] + list(form.state.choices)
     if not request.args.get("state"):
         form.state.data = "all"
-    form.kind.choices = [("", _("any kind"))] + [(k.value, k.value) for k in TransferKind]
+    form.kind.choices = [("", _("any kind"))] + [(kind, str(label))
+                                                  for kind, label in KIND_LABELS.items()]
     accounts = db.session.scalars(
         sa.select(Account.id).where(Account.currency_id == currency.id)
     ).all()

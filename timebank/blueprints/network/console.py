@@ -101,7 +101,7 @@ def group_detail(slug: str):
         sa.select(GroupExport).where(GroupExport.group_id == group.id)
         .order_by(GroupExport.created_at.desc()).limit(10)
     ).all()
-    events, _total = audit.recent_events(search=group.slug, per_page=20)
+    events, _total = audit.recent_events(group=group, per_page=20)
     page = render_template(
         "network/group.html", group=group, row=overview.group_row(group.id), exports=exports,
         events=events, reason_form=ReasonForm(), delete_form=DeleteGroupForm(),
