@@ -53,7 +53,11 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Werkzeug accepts bodies of any size otherwise; photos are capped lower by their own rule.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", str(60 * 60)))
+    # How long an emailed invitation to join a group works (timebank.people.invitations).
+    INVITATION_MAX_DAYS = int(os.environ.get("INVITATION_MAX_DAYS", "14"))
     TRANSFERS_PER_PAGE = 25
     BOOTSTRAP_SERVE_LOCAL = True
 
