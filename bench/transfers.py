@@ -212,6 +212,7 @@ def main() -> None:
     pgbench_init(args.server, f"{args.database}_pgbench", args.pgbench_scale)
 
     rows = []
+    load_before = os.getloadavg()[0]
     print(f"{'clients':>7} {'ours tx/s':>10} {'pgbench tps':>12} {'ratio':>7}")
     for clients in args.clients:
         ours = run_ours(database_url, redis_url, group_id, member_ids, clients, args.seconds)
@@ -224,18 +225,21 @@ def main() -> None:
         from rq import Queue
 
         Queue("timebank", connection=Redis.from_url(redis_url)).empty()
+    load = (load_before, os.getloadavg()[0])
+    print(f"load average (1 min) before/after: {load[0]:.1f} / {load[1]:.1f}")
     if args.write:
-        _write(Path(args.write), rows, args, _server_version(database_url))
+        _write(Path(args.write), rows, args, _server_version(database_url), load)
 
 
-def _write(path: Path, rows, args, version: str) -> None:
+def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> None:
     lines = [
         "# Ledger benchmark: completed transfers per second",
         "",
         f"`python bench/transfers.py --seconds {args.seconds} --clients "
         f"{' '.join(map(str, args.clients))} --pgbench-scale {args.pgbench_scale}`, "
         f"{time.strftime('%Y-%m-%d')}, PostgreSQL {version}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; app and database on the same machine.",
+        f"Python {platform.python_version()}; app, database and Redis on the same machine "
+        f"(1-minute load average {load[0]:.1f} before, {load[1]:.1f} after).",
         "",
         f"Ours: `ledger.service.pay` between random members of one group of {ACCOUNTS:,} "
         "accounts, each call in its own transaction through `commit_with_retry` (account "
