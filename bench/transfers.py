@@ -253,7 +253,9 @@ def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> N
     lines += [f"| {c} | {ours:.0f} | {theirs:.0f} | {ratio:.2f} |"
               for c, ours, theirs, ratio in rows]
     lines += ["", "Target (issue 4): ratio ≥ 0.5 at 4 clients.", ""]
-    path.write_text("\n".join(lines))
+    # Keep the hand-written reading of the figures across runs.
+    notes = path.read_text().partition("## Reading the figures")[1:] if path.exists() else ()
+    path.write_text("\n".join(lines) + ("\n" + "".join(notes) if notes and notes[0] else ""))
     print(f"wrote {path}")
 
 
