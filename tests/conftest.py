@@ -95,6 +95,8 @@ def _transaction(request, app: Flask) -> Iterator[None]:
     )
     try:
         yield
+        # Fire the deferred constraint triggers now: the rollback would otherwise skip them.
+        connection.execute(sa.text("SET CONSTRAINTS ALL IMMEDIATE"))
         with app.app_context():
             problems = verify_ledger()
             assert not problems, "ledger invariants broken:\n" + "\n".join(map(str, problems))

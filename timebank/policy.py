@@ -27,7 +27,6 @@ PERMISSIONS: dict[str, Role] = {
     "ledger.pay": Role.MEMBER,
     "ledger.view_own": Role.MEMBER,
     "transfer.view": Role.MEMBER,
-    "ledger.view_all": Role.TREASURER,
     "ledger.request": Role.MEMBER,
     "ledger.on_behalf": Role.TREASURER,
     "ledger.bulk": Role.TREASURER,

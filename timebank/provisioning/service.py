@@ -26,7 +26,8 @@ from timebank.tenants import group_context
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 RESERVED_SLUGS = frozenset(
     {
-        "www", "api", "admin", "new", "app", "mail", "smtp", "imap", "pop", "ftp", "static", "assets",
+        "www", "api", "admin", "new", "app", "mail", "smtp", "imap", "pop", "ftp", "static",
+        "assets",
         "cdn", "network", "help", "support", "status", "docs", "blog", "dev", "test", "staging",
         "auth", "login", "account", "accounts", "dashboard", "root", "ns1", "ns2", "mx",
     }

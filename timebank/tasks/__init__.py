@@ -19,6 +19,7 @@ from timebank.extensions import db
 
 log = logging.getLogger(__name__)
 _PENDING = "timebank_pending_jobs"
+_redis_clients: dict = {}
 
 
 def enqueue(func: Callable, *args, group_id: int | None = None) -> None:
@@ -68,10 +69,13 @@ def queue(app=None):
     from rq import Queue
 
     app = app or current_app
+    url = app.config["REDIS_URL"]
+    if url not in _redis_clients:  # one client (and connection pool) per URL per process
+        _redis_clients[url] = Redis.from_url(url)
     # JOBS_SYNC (tests): rq stores the job in Redis and runs it at once, in this process.
     return Queue(
         "timebank",
-        connection=Redis.from_url(app.config["REDIS_URL"]),
+        connection=_redis_clients[url],
         is_async=not app.config.get("JOBS_SYNC", False),
     )
 

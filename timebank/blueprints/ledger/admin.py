@@ -219,7 +219,7 @@ def account_limits(account_id: int):
 
 
 @bp.route("/accounts")
-@require("ledger.view_all")
+@require("members.view_balances")
 def accounts():
     """Every account in a currency with its position: the treasurer's overview."""
     currency = selected_currency()

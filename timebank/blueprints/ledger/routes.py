@@ -62,6 +62,9 @@ def _prepare(form, currency) -> None:
     if request.method == "GET":
         form.fill_key()
         form.currency.data = currency.code
+        # "Pay for this" / "Request payment" on an ad link here with the ad's price and title.
+        form.amount.data = request.args.get("amount", "")[:40]
+        form.description.data = request.args.get("description", "")[:500]
 
 
 @bp.route("/pay", methods=["GET", "POST"])
@@ -136,7 +139,7 @@ def request_payment():
 def _sees(me: Membership, transfer) -> bool:
     mine = set(db.session.scalars(sa.select(Account.id).where(Account.membership_id == me.id)))
     involved = transfer.payer_account_id in mine or transfer.payee_account_id in mine
-    return involved or transfer.starter_id == me.id or can(me, "ledger.view_all")
+    return involved or transfer.starter_id == me.id or can(me, "transfers.view_all")
 
 
 @bp.route("/transfers/<int:transfer_id>")

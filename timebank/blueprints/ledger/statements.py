@@ -129,7 +129,7 @@ def _group_ledger_context():
 
 
 @bp.route("/ledger")
-@require("ledger.view_all")
+@require("transfers.view_all")
 def group_ledger():
     currency, form, flt, names = _group_ledger_context()
     page = max(1, request.args.get("page", 1, type=int))
@@ -146,7 +146,7 @@ def group_ledger():
 
 
 @bp.route("/ledger.csv")
-@require("ledger.view_all")
+@require("transfers.view_all")
 def group_ledger_csv():
     currency, form, flt, names = _group_ledger_context()
     transfers, _total = reports.group_ledger(flt, timezone=g.group.timezone,

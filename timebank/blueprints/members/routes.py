@@ -51,6 +51,7 @@ def profile(membership_id: int):
         member=membership,
         account=account,
         limits_form=LimitsForm(formdata=None, obj=None),
+        rating=ledger.average_rating(membership),
         **profile_context(membership),
     )
 
