@@ -7,7 +7,7 @@ recipient's locale. Group accounts (community pot, issuer) have no inbox and are
 """
 
 from timebank.extensions import db
-from timebank.i18n import N_
+from timebank.i18n import N_, locale_for_user
 from timebank.ledger.amounts import format_amount
 from timebank.models import AccountKind, Group, Transfer, TransferKind, TransferState
 from timebank.tasks import enqueue
@@ -59,7 +59,7 @@ def transfer_event(transfer: Transfer, event: str) -> None:
     currency = transfer.currency
     for membership in _recipients(event, transfer):
         user = membership.user
-        locale = user.locale or group.default_locale or "en"
+        locale = locale_for_user(user, group)
         context = {
             "event": event,
             "kind": transfer.kind.value,

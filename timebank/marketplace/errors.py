@@ -2,15 +2,13 @@
 
 from flask_babel import lazy_gettext as _l
 
+from timebank.user_errors import UserError
 
-class MarketplaceError(Exception):
+
+class MarketplaceError(UserError):
     """Base class: the operation was refused and nothing was written."""
 
     message = _l("That is not possible.")
-    field: str | None = None
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class NotAllowed(MarketplaceError):

@@ -2,13 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 
+from timebank.user_errors import UserError
 
-class PeopleError(Exception):
+
+class PeopleError(UserError):
     message = _l("That is not possible.")
-    field: str | None = None
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class EmailTaken(PeopleError):

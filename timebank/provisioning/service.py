@@ -22,6 +22,7 @@ from timebank.marketplace import service as marketplace
 from timebank.models import Currency, CurrencyKind, Group, JoinPolicy, Role, User
 from timebank.people import service as people
 from timebank.tenants import group_context
+from timebank.user_errors import UserError
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 RESERVED_SLUGS = frozenset(
@@ -35,12 +36,8 @@ RESERVED_SLUGS = frozenset(
 DEFAULT_MIN_BALANCE = -20 * 60  # -20 hours, in minutes
 
 
-class ProvisioningError(Exception):
-    field: str | None = None
+class ProvisioningError(UserError):
     message = _l("The group could not be created.")
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class InvalidSlug(ProvisioningError):

@@ -27,6 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from timebank.audit.service import changes, record
 from timebank.extensions import db
 from timebank.models import Group, JoinPolicy, Membership, utcnow
+from timebank.user_errors import UserError
 
 LOGO_MAX_BYTES = 2 * 1024 * 1024
 LOGO_MAX_PIXELS = 25_000_000
@@ -34,12 +35,8 @@ LOGO_MAX_SIDE = 512
 LOGO_FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
 
 
-class GeneralSettingsError(Exception):
-    field: str | None = None
+class GeneralSettingsError(UserError):
     message = _l("These settings could not be saved.")
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class NameRequired(GeneralSettingsError):

@@ -14,14 +14,11 @@ from flask_babel import lazy_gettext as _l
 from timebank.extensions import db
 from timebank.i18n import LANGUAGES, shipped
 from timebank.models import Group
+from timebank.user_errors import UserError
 
 
-class SettingsError(Exception):
-    field: str | None = None
+class SettingsError(UserError):
     message = _l("These settings could not be saved.")
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class NoLanguage(SettingsError):

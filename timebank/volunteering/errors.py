@@ -2,13 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 
+from timebank.user_errors import UserError
 
-class VolunteeringError(Exception):
+
+class VolunteeringError(UserError):
     message = _l("That is not possible.")
-    field: str | None = None
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class NotOrganizer(VolunteeringError):

@@ -136,6 +136,7 @@ def forgot_password():
                 "password_reset",
                 N_("Reset your password"),
                 {"link": link, "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60},
+                group_id=g.group.id if g.group is not None else None,
             )
         # Same answer either way: the page must not reveal who has an account.
         flash(_("If that email has an account, a link to reset the password is on its way."),

@@ -55,7 +55,7 @@ def on_behalf():
     currency = selected_currency()
     form = OnBehalfForm()
     form.currency.choices = currency_choices()
-    form.amount.subunits_per_unit = currency.subunits_per_unit
+    form.amount.use_currency(currency)
     people = [(0, _("Choose a member"))] + member_choices()
     form.payer.choices = form.payee.choices = people
     if request.method == "GET":
@@ -387,7 +387,7 @@ def issue(code: str):
     currency = _currency_or_404(code)
     form = IssueForm()
     form.payee.choices = [(0, _("Choose an account"))] + _account_choices(currency)
-    form.amount.subunits_per_unit = currency.subunits_per_unit
+    form.amount.use_currency(currency)
     if form.validate_on_submit():
         if form.payee.data != NEW_POT and _account_or_pot(form.payee.data, currency) is None:
             flash(_("Choose an account."), "danger")

@@ -58,7 +58,7 @@ def dashboard():
 
 def _prepare(form, currency) -> None:
     form.currency.choices = currency_choices()
-    form.amount.subunits_per_unit = currency.subunits_per_unit
+    form.amount.use_currency(currency)
     if request.method == "GET":
         form.fill_key()
         form.currency.data = currency.code
