@@ -38,6 +38,7 @@ def _test_database_url() -> str:
         return url
     import pgserver
 
+    INSTANCE_PATH.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no instance/ yet
     server = pgserver.get_server(INSTANCE_PATH / "pgdata", cleanup_mode=None)
     if "1 row" not in server.psql("SELECT 1 FROM pg_database WHERE datname = 'timebank_test';"):
         server.psql("CREATE DATABASE timebank_test;")

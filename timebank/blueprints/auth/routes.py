@@ -1,6 +1,5 @@
 """Log in/out, sign up and join, password reset and change, profile."""
 
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +16,7 @@ from timebank.blueprints.auth.forms import (
     ResetPasswordForm,
     SignupForm,
 )
+from timebank.blueprints.navigation import local_path
 from timebank.extensions import db, limiter
 from timebank.i18n import N_
 from timebank.people import service as people
@@ -27,22 +27,8 @@ from timebank.tasks.mail import send_templated_mail
 
 
 def _safe_next() -> str:
-    """Return the ``next`` argument if it is a path on this host, else the home page.
-
-    Browsers read ``/\\evil.example`` as ``//evil.example`` and drop tabs and newlines, so
-    those are refused along with anything naming a scheme or a host: no open redirect.
-    """
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if (
-        target.startswith("/")
-        and not target.startswith("//")
-        and not (parts.scheme or parts.netloc)
-        and "\\" not in target
-        and not any(ord(char) < 32 or ord(char) == 127 for char in target)
-    ):
-        return target
-    return url_for("network.index")
+    """Return the ``next`` argument if it is a path on this host, else the home page."""
+    return local_path(request.args.get("next")) or url_for("network.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

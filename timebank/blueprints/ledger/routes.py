@@ -25,6 +25,7 @@ from timebank.blueprints.ledger.helpers import (
     selected_currency,
     transfer_or_404,
 )
+from timebank.blueprints.navigation import local_path
 from timebank.extensions import db
 from timebank.ledger import reports
 from timebank.ledger import service as ledger
@@ -212,15 +213,8 @@ def decide(transfer_id: int):
             abort(400)
     except LedgerError as error:
         flash(str(error), "danger")
-    return redirect(_local(request.form.get("next")) or url_for("ledger.transfer",
-                                                                 transfer_id=transfer_id))
-
-
-def _local(path: str | None) -> str | None:
-    """``path`` if it stays on this site (``/dashboard``), else None: no open redirects."""
-    if path and path.startswith("/") and not path.startswith(("//", "/\\")):
-        return path
-    return None
+    return redirect(local_path(request.form.get("next")) or url_for("ledger.transfer",
+                                                                     transfer_id=transfer_id))
 
 
 @bp.route("/transfers/<int:transfer_id>/edit", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.marketplace import bp
+from timebank.blueprints.navigation import local_path
 from timebank.extensions import db
 from timebank.i18n import current_locale, format_money
 from timebank.ledger.amounts import format_amount
@@ -24,10 +25,8 @@ def active_member_or_404(membership_id: int) -> Membership:
 
 def back(default: str):
     """Redirect to the same-host ``next`` path if given, else to ``default``."""
-    target = request.form.get("next") or request.args.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(default)
+    target = request.form.get("next") or request.args.get("next")
+    return redirect(local_path(target) or default)
 
 
 def price_label(ad: Ad) -> str:
