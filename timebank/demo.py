@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.ledger import service as ledger
-from timebank.models import Group, JoinPolicy, Role, utcnow
+from timebank.marketplace import service as marketplace
+from timebank.models import AdKind, Group, JoinPolicy, Role, utcnow
 from timebank.people import service as people
 from timebank.provisioning.service import create_group, make_network_admin
 from timebank.templating import group_url, network_url
@@ -32,6 +33,13 @@ GROUPS = [
             ("Dan Evans", "dan@greenvale.example.org"),
         ],
         "work": ["Gardening", "Bike repair", "Dog walking", "Maths tutoring", "Cooking lesson"],
+        # (member index, kind, title): wants and offers that pair up as possible trades
+        "ads": [
+            (1, "offer", "Bike repair and tune-ups"),
+            (2, "want", "Someone to fix my bike brakes"),
+            (3, "offer", "Organic vegetables from my garden"),
+            (4, "want", "Fresh vegetables for the week"),
+        ],
     },
     {
         "slug": "barrio",
@@ -44,6 +52,11 @@ GROUPS = [
             ("Sofía López", "sofia@barrio.example.org"),
         ],
         "work": ["Clases de guitarra", "Arreglo de ropa", "Cuidado de plantas", "Mudanza"],
+        "ads": [
+            (1, "want", "Clases de guitarra para principiantes"),
+            (2, "offer", "Clases de guitarra española"),
+            (3, "offer", "Arreglo de ropa y costura"),
+        ],
     },
 ]
 
@@ -94,3 +107,5 @@ def _seed_group(spec: dict, rng: random.Random) -> None:
                 payer=payer, payee=payee, currency=currency, amount=amount,
                 description=description, starter=payer, occurred_at=when,
             )
+        for index, kind, title in spec["ads"]:
+            marketplace.create_ad(author=members[index], kind=AdKind(kind), title=title)

@@ -1,0 +1,25 @@
+"""The seeded demo network: two groups in two languages, members, weeks of trade, ads."""
+
+import sqlalchemy as sa
+
+from timebank.demo import GROUPS, seed_demo
+from timebank.extensions import db
+from timebank.models import Ad, Group, Membership, Role, Transfer
+from timebank.tenants import group_context
+
+
+def test_demo_seeds_two_groups_with_trade_and_is_idempotent(app):
+    with app.app_context():
+        lines = list(seed_demo())
+        assert any("greenvale.localhost" in line for line in lines)
+        list(seed_demo())  # a second run changes nothing
+        groups = db.session.scalars(sa.select(Group).order_by(Group.id)).all()
+        assert [g.slug for g in groups] == [spec["slug"] for spec in GROUPS]
+        assert {g.default_locale for g in groups} == {"en", "es"}
+        for group, spec in zip(groups, GROUPS, strict=True):
+            with group_context(group.id):
+                members = db.session.scalars(sa.select(Membership)).all()
+                assert len(members) == 1 + len(spec["members"])
+                assert sum(m.role == Role.COORDINATOR for m in members) == 1
+                assert db.session.scalar(sa.select(sa.func.count(Transfer.id))) >= 5
+                assert db.session.scalar(sa.select(sa.func.count(Ad.id))) == len(spec["ads"])
