@@ -117,7 +117,7 @@ def _counts(app) -> dict:
 @pytest.mark.parametrize("path", [
     "/dashboard", "/pay", "/request", "/statement", "/statement.csv", "/ledger", "/ledger.csv",
     "/accounts", "/on-behalf", "/bulk", "/currencies/", "/currencies/new",
-    "/currencies/SEEDS/edit", "/ledger/settings", "TRANSFER", "LIMITS",
+    "/currencies/SEEDS/edit", "/settings", "TRANSFER", "LIMITS",
 ])
 def test_a_logged_out_visitor_is_sent_to_log_in(birch, client_for, path):
     path = {"TRANSFER": f"/transfers/{birch.ids.paid}",
@@ -136,7 +136,7 @@ def test_a_logged_out_visitor_cannot_write(app, birch, client_for):
         (f"/accounts/{birch.ids.account}/limits", {"min_balance": "1"}),
         ("/currencies/SEEDS/action", {"delete": "1"}),
         ("/currencies/VOUCH/issue", {"payee": birch.ids.account, "amount": "1"}),
-        ("/ledger/settings", {"rating_scale": "3"}),
+        ("/settings", {"rating_scale": "3"}),
     ):
         response = client.post(path, data=data)
         assert response.status_code == 302 and "/login" in response.headers["Location"], path

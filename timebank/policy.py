@@ -33,7 +33,6 @@ PERMISSIONS: dict[str, Role] = {
     "ledger.reverse": Role.TREASURER,
     "ledger.issue": Role.TREASURER,
     "ledger.set_limits": Role.TREASURER,
-    "ledger.settings": Role.COORDINATOR,
     "currencies.view": Role.MEMBER,
     "currencies.manage": Role.COORDINATOR,
     "members.list": Role.MEMBER,

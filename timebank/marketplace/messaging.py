@@ -210,15 +210,10 @@ def block(*, blocker: Membership, blocked: Membership) -> Block:
     """Stop ``blocked``'s messages reaching ``blocker`` (idempotent)."""
     if blocker.id == blocked.id:
         raise CannotMessageSelf()
-    existing = db.session.scalar(
-        sa.select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id)
+    query = sa.select(Block).where(Block.blocker_id == blocker.id, Block.blocked_id == blocked.id)
+    return db.session.scalar(query) or _insert_once(
+        Block(blocker_id=blocker.id, blocked_id=blocked.id), query
     )
-    if existing is not None:
-        return existing
-    row = Block(blocker_id=blocker.id, blocked_id=blocked.id)
-    db.session.add(row)
-    db.session.flush()
-    return row
 
 
 def unblock(*, blocker: Membership, blocked: Membership) -> None:
@@ -235,19 +230,25 @@ def report_message(*, message: Message, reporter: Membership, reason: str = "") 
     """
     if message.recipient_id != reporter.id:
         raise NotParticipant()
-    existing = db.session.scalar(
-        sa.select(MessageReport).where(
-            MessageReport.message_id == message.id, MessageReport.reporter_id == reporter.id
-        )
+    query = sa.select(MessageReport).where(
+        MessageReport.message_id == message.id, MessageReport.reporter_id == reporter.id
     )
-    if existing is not None:
-        return existing
-    report = MessageReport(
-        message_id=message.id, reporter_id=reporter.id, reason=(reason or "").strip()[:500]
+    return db.session.scalar(query) or _insert_once(
+        MessageReport(
+            message_id=message.id, reporter_id=reporter.id, reason=(reason or "").strip()[:500]
+        ),
+        query,
     )
-    db.session.add(report)
-    db.session.flush()
-    return report
+
+
+def _insert_once(row, query):
+    """Insert ``row`` and return it; if a twin won the race (a double click), return the twin."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+        return row
+    except sa.exc.IntegrityError:
+        return db.session.scalar(query)
 
 
 def open_reports() -> list[MessageReport]:

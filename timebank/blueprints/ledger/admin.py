@@ -1,5 +1,5 @@
 """Treasurer and coordinator pages: on-behalf entries, bulk entries, limits, currencies,
-issuance and the group's ledger settings."""
+issuance."""
 
 from decimal import Decimal
 
@@ -15,7 +15,6 @@ from timebank.blueprints.ledger.forms import (
     CurrencyForm,
     IssueForm,
     OnBehalfForm,
-    SettingsForm,
 )
 from timebank.blueprints.ledger.helpers import (
     currency_choices,
@@ -28,7 +27,6 @@ from timebank.extensions import db
 from timebank.i18n import current_locale
 from timebank.ledger import currencies as currency_service
 from timebank.ledger import service as ledger
-from timebank.ledger import settings as ledger_settings
 from timebank.ledger.amounts import AmountError, format_amount, parse_amount
 from timebank.ledger.boundary import commit_with_retry
 from timebank.ledger.errors import LedgerError
@@ -37,7 +35,6 @@ from timebank.models import (
     AccountKind,
     Currency,
     CurrencyKind,
-    Group,
     Membership,
     MembershipStatus,
     Transfer,
@@ -408,20 +405,3 @@ def issue(code: str):
             for message in errors:
                 flash(message, "danger")
     return redirect(url_for("ledger.issuance", code=code))
-
-
-# --- settings -------------------------------------------------------------------------------
-@bp.route("/ledger/settings", methods=["GET", "POST"])
-@require("ledger.settings")
-def settings():
-    group = db.session.get(Group, g.group.id)
-    form = SettingsForm(obj=group if request.method == "GET" else None)
-    if request.method == "GET":
-        form.fill_key()
-    if form.validate_on_submit():
-        commit_with_retry(lambda: ledger_settings.update_settings(
-            group=group, payments_need_confirmation=form.payments_need_confirmation.data,
-            rating_scale=form.rating_scale.data))
-        flash(_("Settings saved."), "success")
-        return redirect(url_for("ledger.settings"))
-    return render_template("ledger/settings.html", form=form)

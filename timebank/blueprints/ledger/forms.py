@@ -6,11 +6,9 @@ import uuid
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField,
     DateField,
     DecimalField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -161,15 +159,6 @@ class CurrencyActionForm(LedgerForm):
     retire = SubmitField(_l("Retire"))
     reactivate = SubmitField(_l("Make active again"))
     delete = SubmitField(_l("Delete"))
-
-
-class SettingsForm(LedgerForm):
-    payments_need_confirmation = BooleanField(
-        _l("Payments wait for the payee's confirmation")
-    )
-    rating_scale = IntegerField(_l("Rating scale (highest mark)"), default=5,
-                                validators=[InputRequired(), NumberRange(min=2, max=10)])
-    submit = SubmitField(_l("Save settings"))
 
 
 class StatementFilterForm(FlaskForm):
