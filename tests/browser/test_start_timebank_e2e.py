@@ -35,6 +35,7 @@ def test_visitor_starts_a_timebank_and_arrives_as_its_coordinator(
     visitor.goto(live_server.url("/"))
     visitor.click("#start-timebank")
     expect(visitor).to_have_url(live_server.url("/start"))
+    visitor.wait_for_load_state("load")  # the deferred slug_check.js is listening from here on
 
     # The address is checked as it is typed: reserved, taken (with suggestions), then free.
     visitor.fill("#name", "Greenvale Timebank")
