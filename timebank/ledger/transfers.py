@@ -476,14 +476,8 @@ def withdraw_transfer(*, transfer: Transfer, by: Membership, reason: str = "") -
     Repeating a withdrawal returns the transfer unchanged. Raises :class:`NotPending` or
     :class:`NotYourTurn`.
     """
-    locked = lock_transfer(transfer.id)
-    if _already(locked, CancelCode.WITHDRAWN, by):
-        return locked
-    if locked.state != TransferState.PENDING:
-        raise NotPending()
-    if not may_change(by, locked):
-        raise NotYourTurn()
-    return _cancel(locked, code=CancelCode.WITHDRAWN, by=by, reason=reason)
+    return _cancel_pending(transfer, by=by, code=CancelCode.WITHDRAWN, allowed=may_change,
+                           reason=reason)
 
 
 def decline_transfer(*, transfer: Transfer, by: Membership, reason: str = "") -> Transfer:
@@ -492,14 +486,22 @@ def decline_transfer(*, transfer: Transfer, by: Membership, reason: str = "") ->
     Repeating a decline returns the transfer unchanged. Raises :class:`NotPending` or
     :class:`NotYourTurn`.
     """
+    return _cancel_pending(transfer, by=by, code=CancelCode.DECLINED, allowed=may_accept,
+                           reason=reason)
+
+
+def _cancel_pending(transfer: Transfer, *, by: Membership, code: CancelCode, allowed,
+                    reason: str) -> Transfer:
+    """Lock ``transfer`` and cancel it with ``code`` if ``allowed(by, transfer)``; a repeat of
+    the same cancellation returns it unchanged."""
     locked = lock_transfer(transfer.id)
-    if _already(locked, CancelCode.DECLINED, by):
+    if _already(locked, code, by):
         return locked
     if locked.state != TransferState.PENDING:
         raise NotPending()
-    if not may_accept(by, locked):
+    if not allowed(by, locked):
         raise NotYourTurn()
-    return _cancel(locked, code=CancelCode.DECLINED, by=by, reason=reason)
+    return _cancel(locked, code=code, by=by, reason=reason)
 
 
 def accept_transfer(*, transfer: Transfer, by: Membership) -> Transfer:
