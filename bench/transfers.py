@@ -104,6 +104,8 @@ def seed(database_url: str) -> tuple[int, list[int]]:
 def worker(database_url, redis_url, group_id, member_ids, seconds, seed_value, ready, start,
            results):
     """One client: pay between random members until the time is up; report the count."""
+    import sqlalchemy as sa
+
     from timebank.extensions import db
     from timebank.ledger import service as ledger
     from timebank.ledger.boundary import commit_with_retry
@@ -115,8 +117,13 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, seed_value, r
     rng = random.Random(seed_value)
     completed = refused = 0
     with app.test_request_context(), group_context(group_id):
+        # A long-lived client holds its parties: the service re-reads and locks in the
+        # database everything a transfer depends on (status, balances, limits), so the rows
+        # loaded here need not be reloaded after every commit.
+        db.session().expire_on_commit = False
         currency = ledger.default_currency()
-        currency_id = currency.id
+        members = {m.id: m for m in db.session.scalars(
+            sa.select(Membership).where(Membership.id.in_(member_ids)))}
         ready.set()
         start.wait()
         deadline = time.perf_counter() + seconds
@@ -124,12 +131,9 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, seed_value, r
             payer_id, payee_id = rng.sample(member_ids, 2)
             amount = rng.randint(1, 120)
 
-            def pay(payer_id=payer_id, payee_id=payee_id, amount=amount):
-                payer = db.session.get(Membership, payer_id)
-                return ledger.pay(
-                    payer=payer, payee=db.session.get(Membership, payee_id),
-                    currency=db.session.get(type(currency), currency_id), amount=amount,
-                    description="bench", starter=payer)
+            def pay(payer=members[payer_id], payee=members[payee_id], amount=amount):
+                return ledger.pay(payer=payer, payee=payee, currency=currency, amount=amount,
+                                  description="bench", starter=payer)
 
             try:
                 commit_with_retry(pay)

@@ -1,9 +1,10 @@
 """Tell the people on both sides of a transfer by email, after the transaction commits.
 
-Each message is an rq job (:func:`timebank.tasks.enqueue` of
-:func:`timebank.tasks.mail.send_templated_mail`) rendered in the recipient's language from
-``mail/ledger_transfer.txt``. Jobs take plain values only: the amount is formatted here in the
-recipient's locale. Group accounts (community pot, issuer) have no inbox and are skipped.
+The request only records one rq job per event, holding the transfer's id
+(:func:`transfer_event`); the job (:func:`deliver_transfer_event`) reads the transfer and sends
+one message per person, rendered in the recipient's language from ``mail/ledger_transfer.txt``.
+Keeping the rendering out of the transaction keeps the ledger's hot path short. Group accounts
+(community pot, issuer) have no inbox and are skipped.
 """
 
 from timebank.extensions import db
@@ -51,10 +52,20 @@ def _recipients(event: str, transfer: Transfer) -> list:
 
 
 def transfer_event(transfer: Transfer, event: str) -> None:
-    """Enqueue one email per person on the transfer's sides about ``event`` (sent after
+    """Record a job telling the people on ``transfer``'s sides about ``event`` (run after
     commit, dropped on rollback)."""
+    enqueue(deliver_transfer_event, transfer.id, event, group_id=transfer.group_id)
+
+
+def deliver_transfer_event(transfer_id: int, event: str) -> None:
+    """Job: email each person on the sides of transfer ``transfer_id`` about ``event``, in their
+    language. The transfer is read as it is now (an edit followed by a withdrawal tells of
+    the withdrawn amount)."""
     from timebank.templating import group_url
 
+    transfer = db.session.get(Transfer, transfer_id)
+    if transfer is None:
+        return
     group = db.session.get(Group, transfer.group_id)
     currency = transfer.currency
     for membership in _recipients(event, transfer):
@@ -82,10 +93,7 @@ def transfer_event(transfer: Transfer, event: str) -> None:
             "link": group_url(group.slug, f"/transfers/{transfer.id}"),
             "locale": locale,
         }
-        enqueue(
-            send_templated_mail, user.id, "ledger_transfer", _subject(event, transfer), context,
-            group_id=transfer.group_id,
-        )
+        send_templated_mail(user.id, "ledger_transfer", _subject(event, transfer), context)
 
 
 def _is_acceptor(transfer: Transfer, membership_id: int) -> bool:

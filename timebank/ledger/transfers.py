@@ -109,31 +109,6 @@ def lock_transfer(transfer_id: int) -> Transfer:
     return transfer
 
 
-def _lock_member_accounts(
-    *, payer: Membership, payee: Membership, currency: Currency
-) -> tuple[Account, Account]:
-    """Check the parties, then find and lock both members' accounts in ``currency`` (one query,
-    ascending id order, balances fresh)."""
-    if payer.id == payee.id:
-        raise SameAccount()
-    if not (payer.is_active and payee.is_active):
-        raise InactiveParty()
-    if not currency.is_active:
-        raise InactiveCurrency()
-    rows = db.session.scalars(
-        sa.select(Account)
-        .where(Account.currency_id == currency.id,
-               Account.membership_id.in_([payer.id, payee.id]))
-        .order_by(Account.id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    ).all()
-    by_member = {account.membership_id: account for account in rows}
-    if payer.id not in by_member or payee.id not in by_member:
-        raise CurrencyMismatch()
-    return by_member[payer.id], by_member[payee.id]
-
-
 def _check_pair(payer_account: Account, payee_account: Account, amount: int) -> None:
     if payer_account.id == payee_account.id:
         raise SameAccount()
@@ -218,72 +193,90 @@ def transfer_between(
     ``occurred_at`` backdates the transfer (imports and the demo seed only).
     """
     _check_pair(payer_account, payee_account, amount)
-    accounts = lock_accounts([payer_account.id, payee_account.id])
-    return _complete_checked(
-        payer=accounts[payer_account.id], payee=accounts[payee_account.id], amount=amount,
-        description=description, starter=starter, kind=kind,
-        idempotency_key=idempotency_key, occurred_at=occurred_at,
+    return post_transfer(
+        payer_account=payer_account, payee_account=payee_account, amount=amount,
+        description=description, starter=starter, kind=kind, idempotency_key=idempotency_key,
+        occurred_at=occurred_at,
     )
 
 
-def _room_check(payer: Account, payee: Account, amount: int) -> None:
-    totals = pending_totals([payer.id, payee.id])
-    check_limits(
-        payer=payer, payee=payee, amount=amount,
-        payer_pending_out=totals[payer.id][0], payee_pending_in=totals[payee.id][1],
-    )
+_REFUSALS = {
+    "same_account": SameAccount,
+    "inactive_party": InactiveParty,
+    "inactive_currency": InactiveCurrency,
+    "currency_mismatch": CurrencyMismatch,
+    "key_reused": KeyReused,
+}
+_LIMIT_REFUSALS = {"credit_limit": CreditLimitExceeded, "ceiling": CeilingExceeded}
+_POST = sa.text(
+    "SELECT * FROM ledger_transfer(:group_id, :payer_member, :payee_member, :currency, "
+    ":payer_account, :payee_account, :amount, :description, "
+    "CAST(:kind AS transfer_kind), CAST(:state AS transfer_state), :starter, :key, :at)"
+)
 
 
-def _complete_checked(
+def post_transfer(
     *,
-    payer: Account,
-    payee: Account,
     amount: int,
     description: str,
     starter: Membership | None,
     kind: TransferKind,
-    idempotency_key: str | None,
+    state: TransferState = TransferState.COMPLETED,
+    payer: Membership | None = None,
+    payee: Membership | None = None,
+    currency: Currency | None = None,
+    payer_account: Account | None = None,
+    payee_account: Account | None = None,
+    idempotency_key: str | None = None,
     occurred_at: datetime | None = None,
 ) -> Transfer:
-    """Idempotency, limits (pending counted), write, notify: both accounts are locked."""
-    # Checked under the locks: a concurrent twin waits, then finds the first one.
-    existing = find_by_key(idempotency_key, starter=starter)
-    if existing is not None:
-        return existing
-    _room_check(payer, payee, amount)
-    transfer = complete_locked(
-        payer=payer, payee=payee, amount=amount, description=description, starter=starter,
-        kind=kind, idempotency_key=idempotency_key, occurred_at=occurred_at,
-    )
-    notify.transfer_event(transfer, notify.COMPLETED)
-    return transfer
+    """Write a new transfer in one round trip to the database function ``ledger_transfer``.
 
+    Give the parties as members (``payer``, ``payee`` and ``currency``: both must be active,
+    the currency active) or as accounts (``payer_account``, ``payee_account``). In the
+    caller's transaction the function locks both accounts in ascending id order, returns the
+    first transfer made with ``idempotency_key`` if there is one, checks the payer's floor and
+    the payee's ceiling with the other pending transfers counted, and writes the transfer:
+    ``state`` pending, or completed with its two entries and both cached balances moved.
+    Amounts in subunits, already validated. The function's source, with every rule it
+    enforces, is ``migrations/versions/b8c9d0e1f2a3_ledger_transfer_function.py``.
 
-def _start_pending(
-    *,
-    payer: Account,
-    payee: Account,
-    amount: int,
-    description: str,
-    starter: Membership,
-    kind: TransferKind,
-    idempotency_key: str | None,
-) -> Transfer:
-    """Idempotency, limits (pending counted), write a pending transfer: accounts locked."""
-    existing = find_by_key(idempotency_key, starter=starter)
-    if existing is not None:
-        return existing
-    _room_check(payer, payee, amount)
-    transfer = Transfer(
-        group_id=payer.group_id, currency_id=payer.currency_id,
-        payer_account_id=payer.id, payee_account_id=payee.id, amount=amount,
-        description=_clean(description, DESCRIPTION_MAX), state=TransferState.PENDING,
-        kind=kind, starter_id=starter.id, idempotency_key=idempotency_key or None,
-        created_at=utcnow(),
-    )
-    db.session.add(transfer)
-    db.session.flush()
-    notify.transfer_event(transfer, notify.STARTED)
+    Raises :class:`SameAccount`, :class:`InactiveParty`, :class:`InactiveCurrency`,
+    :class:`CurrencyMismatch`, :class:`KeyReused`, :class:`CreditLimitExceeded` or
+    :class:`CeilingExceeded` (nothing written; the transaction stays usable). A new transfer
+    is announced to both sides (:mod:`.notify`); an idempotent repeat is not.
+    """
+    by_member = payer is not None
+    group_id = payer.group_id if by_member else payer_account.group_id
+    row = db.session.execute(_POST, {
+        "group_id": group_id,
+        "payer_member": payer.id if by_member else None,
+        "payee_member": payee.id if by_member else None,
+        "currency": currency.id if by_member else None,
+        "payer_account": None if by_member else payer_account.id,
+        "payee_account": None if by_member else payee_account.id,
+        "amount": amount, "description": _clean(description, DESCRIPTION_MAX),
+        "kind": kind.value, "state": state.value,
+        "starter": starter.id if starter else None, "key": idempotency_key or None,
+        "at": occurred_at or utcnow(),
+    }).one()
+    if row.refusal in _LIMIT_REFUSALS:
+        account = db.session.get(Account, row.refused_account_id)
+        raise _LIMIT_REFUSALS[row.refusal](
+            available=row.available, currency=account.currency, name=account.display_name
+        )
+    if row.refusal is not None:
+        raise _REFUSALS[row.refusal]()
+    # Balances moved in the database: ORM copies of the two accounts must be read again.
+    for account_id in (row.payer_account_id, row.payee_account_id):
+        cached = db.session.identity_map.get(db.session.identity_key(Account, account_id))
+        if cached is not None:
+            db.session.expire(cached, ["balance"])
+    transfer = db.session.get(Transfer, row.transfer_id)
+    if row.created:
+        notify.transfer_event(
+            transfer, notify.COMPLETED if state == TransferState.COMPLETED else notify.STARTED
+        )
     return transfer
 
 
@@ -311,25 +304,14 @@ def pay(
     :class:`CeilingExceeded`; on any error nothing has been written.
     """
     validate_amount(amount, currency)
-    payer_account, payee_account = _lock_member_accounts(
-        payer=payer, payee=payee, currency=currency
-    )
     on_behalf = starter is not None and starter.id != payer.id
-    if require_confirmation and not on_behalf:
-        return _start_pending(
-            payer=payer_account, payee=payee_account, amount=amount,
-            description=description, starter=starter, kind=TransferKind.PAYMENT,
-            idempotency_key=idempotency_key,
-        )
-    return _complete_checked(
-        payer=payer_account,
-        payee=payee_account,
-        amount=amount,
-        description=description,
+    waits = require_confirmation and not on_behalf
+    return post_transfer(
+        payer=payer, payee=payee, currency=currency, amount=amount, description=description,
         starter=starter,
         kind=TransferKind.ON_BEHALF if on_behalf else TransferKind.PAYMENT,
-        idempotency_key=idempotency_key,
-        occurred_at=occurred_at,
+        state=TransferState.PENDING if waits else TransferState.COMPLETED,
+        idempotency_key=idempotency_key, occurred_at=occurred_at,
     )
 
 
@@ -375,12 +357,9 @@ def request_payment(
     if starter.id != payee.id:
         raise NotYourTurn()
     validate_amount(amount, currency)
-    payer_account, payee_account = _lock_member_accounts(
-        payer=payer, payee=payee, currency=currency
-    )
-    return _start_pending(
-        payer=payer_account, payee=payee_account, amount=amount,
-        description=description, starter=starter, kind=TransferKind.REQUEST,
+    return post_transfer(
+        payer=payer, payee=payee, currency=currency, amount=amount, description=description,
+        starter=starter, kind=TransferKind.REQUEST, state=TransferState.PENDING,
         idempotency_key=idempotency_key,
     )
 
