@@ -3,10 +3,12 @@
 For 1, 2 and 4 concurrent workers (processes, each with its own connection), every worker pays
 random amounts between random members of one group of 1,000 accounts through
 ``timebank.ledger.service.pay`` inside the real transaction boundary
-(:func:`~timebank.ledger.boundary.commit_with_retry`: row locks, limit checks with pending
-amounts, two entries, the deferred balance trigger, the payee's mail job enqueued on Redis,
-one commit). In the same run, on the same PostgreSQL server, pgbench's built-in TPC-B-like
-script runs with the same client counts; the ratio ours / pgbench is printed.
+(:func:`~timebank.ledger.boundary.commit_with_retry`): one call of the database function
+``ledger_transfer`` (party checks, row locks, limit checks with pending amounts, the transfer,
+two entries, both balances, the mail notice), the deferred balance trigger, one commit, and the
+"delivery job waiting" mark set in Redis after it. In the same run, on the same PostgreSQL
+server, pgbench's built-in TPC-B-like script runs with the same client counts; the ratio
+ours / pgbench is printed.
 
     python bench/transfers.py                      # 10 s per run, 1/2/4 clients
     python bench/transfers.py --seconds 20 --clients 1 2 4 8 --write bench/RESULTS.md
@@ -14,8 +16,8 @@ script runs with the same client counts; the ratio ours / pgbench is printed.
 Databases (created if missing, rebuilt each run): ``--database`` for the app (default
 ``timebank_bench``) and ``<database>_pgbench`` for pgbench, on the server of ``--server``
 (default ``postgresql://postgres@127.0.0.1``). ``--redis-url`` (default
-``redis://127.0.0.1:6379/5``) receives the mail jobs; nothing consumes them, and the queue is
-emptied at the end.
+``redis://127.0.0.1:6379/5``) receives the mail delivery job; nothing consumes it, and the queue
+is emptied at the end.
 """
 
 import argparse
@@ -166,6 +168,21 @@ def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds) ->
     return completed / seconds
 
 
+def _reset_queue(redis_url: str | None) -> None:
+    """Empty the job queue and clear the "delivery job waiting" marks."""
+    if not redis_url:
+        return
+    from redis import Redis
+    from rq import Queue
+
+    from timebank.tasks import ONCE_PREFIX
+
+    redis = Redis.from_url(redis_url)
+    Queue("timebank", connection=redis).empty()
+    for key in redis.scan_iter(f"{ONCE_PREFIX}*"):
+        redis.delete(key)
+
+
 def pgbench_init(server: str, database: str, scale: int) -> None:
     _ensure_database(server, database)
     subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), _libpq(server, database)],
@@ -219,16 +236,13 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     print(f"{'clients':>7} {'ours tx/s':>10} {'pgbench tps':>12} {'ratio':>7}")
     for clients in args.clients:
+        _reset_queue(redis_url)  # each run starts with no delivery job waiting
         ours = run_ours(database_url, redis_url, group_id, member_ids, clients, args.seconds)
         theirs = run_pgbench(args.server, f"{args.database}_pgbench", clients, args.seconds)
         rows.append((clients, ours, theirs, ours / theirs))
         print(f"{clients:>7} {ours:>10.0f} {theirs:>12.0f} {ours / theirs:>7.2f}", flush=True)
 
-    if redis_url:
-        from redis import Redis
-        from rq import Queue
-
-        Queue("timebank", connection=Redis.from_url(redis_url)).empty()
+    _reset_queue(redis_url)
     load = (load_before, os.getloadavg()[0])
     print(f"load average (1 min) before/after: {load[0]:.1f} / {load[1]:.1f}")
     if args.write:
@@ -246,9 +260,10 @@ def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> N
         f"(1-minute load average {load[0]:.1f} before, {load[1]:.1f} after).",
         "",
         f"Ours: `ledger.service.pay` between random members of one group of {ACCOUNTS:,} "
-        "accounts, each call in its own transaction through `commit_with_retry` (account "
-        "locks, limit check counting pending amounts, transfer + two entries, cached balances, "
-        "deferred balance trigger, mail job enqueued on Redis, commit). Theirs: pgbench's "
+        "accounts, each call in its own transaction through `commit_with_retry`: one call of "
+        "the database function `ledger_transfer` (party checks, account locks, limit check "
+        "counting pending amounts, transfer + two entries, cached balances, mail notice), the "
+        "deferred balance trigger, commit, the delivery mark in Redis. Theirs: pgbench's "
         "built-in TPC-B-like script on the same server, same client counts, same duration.",
         "",
         "| clients | ours (transfers/s) | pgbench TPC-B-like (tps) | ratio |",

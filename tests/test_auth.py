@@ -332,4 +332,6 @@ def test_former_treasurer_rejoins_as_a_member(app, make_group, make_member, clie
     with app.app_context(), group_context(group.id):
         membership = people.membership_of(db.session.get(User, treasurer.user_id), group)
         assert (membership.status, membership.role) == (MembershipStatus.ACTIVE, Role.MEMBER)
-    assert client.get(f"/members/{treasurer.id}/limits").status_code == 403
+        account_id = db.session.scalar(
+            sa.select(Account.id).where(Account.membership_id == membership.id))
+    assert client.get(f"/accounts/{account_id}/limits").status_code == 403

@@ -221,6 +221,28 @@ def test_members_with_balances_are_imported_with_opening_transfers(app, outbox):
         assert lea.name == "Léa Other" and lea.password_hash == importer.UNUSABLE_PASSWORD
 
 
+NOTED: list[str] = []
+
+
+def _note(text: str) -> None:
+    """A job for the test below."""
+    NOTED.append(text)
+
+
+def test_only_the_jobs_recorded_while_importing_are_dropped(app):
+    """The importer drops the ledger's mail with ``discard_new_jobs``; other jobs still run."""
+    from timebank.tasks import discard_new_jobs, enqueue
+
+    NOTED.clear()
+    with app.app_context():
+        enqueue(_note, "before")
+        with discard_new_jobs():
+            enqueue(_note, "inside")
+        enqueue(_note, "after")
+        db.session.commit()
+    assert NOTED == ["before", "after"]
+
+
 def test_history_is_replayed_with_its_dates(app):
     transfers = ("date,payer_email,payee_email,amount,description\n"
                  "2023-01-05,max@other.org,lea@other.org,1:30,Painting\n"

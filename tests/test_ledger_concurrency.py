@@ -12,6 +12,7 @@ import random
 import threading
 import time
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
@@ -194,6 +195,10 @@ class _FakeDeadlock(Exception):
 def test_retry_recognises_transient_aborts_only():
     deadlock = OperationalError("SELECT 1", {}, _FakeDeadlock())
     assert is_retryable(deadlock)
+    # The hot path (ledger_transfer) calls psycopg directly: its own errors count too.
+    assert is_retryable(psycopg.errors.DeadlockDetected("deadlock detected"))
+    assert is_retryable(psycopg.errors.SerializationFailure("could not serialize"))
+    assert not is_retryable(psycopg.errors.CheckViolation("no"))
     assert not is_retryable(OperationalError("SELECT 1", {}, Exception("no")))
     assert not is_retryable(LedgerError())
 

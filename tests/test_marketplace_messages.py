@@ -62,6 +62,26 @@ def test_message_an_ad_author_without_seeing_emails(app, people, client_for, log
         assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1
 
 
+def test_viewing_a_conversation_of_a_suspended_group_leaves_it_unread(app, people, client_for,
+                                                                     login):
+    """A suspended group is read only: the thread shows, the messages stay unread."""
+    group, ann, ben = people
+    response = login(client_for("greenvale"), ben.user.email).post(
+        f"/marketplace/messages/new/{ann.id}", data={"body": "Still on for Saturday?"})
+    conversation_path = response.headers["Location"]
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE groups SET status = 'suspended' WHERE id = :id"),
+                           {"id": group.id})
+        db.session.commit()
+    ann_client = login(client_for("greenvale"), ann.user.email)
+    thread = ann_client.get(conversation_path)
+    assert thread.status_code == 200 and "Still on for Saturday?" in thread.get_data(as_text=True)
+    [message] = _messages(app, group)
+    assert message.read_at is None
+    assert 'id="unread-count">1<' in ann_client.get("/marketplace/messages").get_data(
+        as_text=True)
+
+
 def test_bad_messages_store_nothing(app, people, make_group, make_member, client_for, login,
                                     outbox):
     group, ann, ben = people

@@ -43,7 +43,7 @@ def test_profile_of_pending_member_is_for_coordinators_only(app, make_group, mak
     assert coordinator.get("/members/999999").status_code == 404
 
 
-def test_profile_shows_the_account_only_to_treasurers(make_group, make_member, client_for,
+def test_profile_shows_the_account_only_to_treasurers(app, make_group, make_member, client_for,
                                                       login):
     group = make_group("cedar")
     bob = make_member(group, name="Bob", min_balance=-300)
@@ -55,7 +55,11 @@ def test_profile_shows_the_account_only_to_treasurers(make_group, make_member, c
     as_treasurer = login(client_for("cedar"), treasurer.user.email).get(f"/members/{bob.id}")
     body = as_treasurer.get_data(as_text=True)
     assert "Credit limit" in body and "-5:00" in body
-    assert f"/members/{bob.id}/limits" in body
+    assert f"/accounts/{_account(app, bob).id}/limits" in body
+
+
+def _limits(app, member) -> str:
+    return f"/accounts/{_account(app, member).id}/limits"
 
 
 @pytest.mark.parametrize("role,status", [("member", 403), ("organizer", 403),
@@ -65,8 +69,7 @@ def test_who_may_set_limits(app, make_group, make_member, client_for, login, rol
     bob = make_member(group, name="Bob")
     actor = make_member(group, role=role)
     client = login(client_for("dogwood"), actor.user.email)
-    response = client.post(f"/members/{bob.id}/limits", data={"min_balance": "5",
-                                                              "max_balance": ""})
+    response = client.post(_limits(app, bob), data={"min_balance": "5", "max_balance": ""})
     assert response.status_code == status
     expected = -300 if status == 302 else None
     assert _account(app, bob).min_balance == expected
@@ -77,18 +80,17 @@ def test_limits_form_sets_credit_limit_and_ceiling(app, make_group, make_member,
     group = make_group("elder")
     bob = make_member(group, name="Bob")
     client = login(client_for("elder"), coordinator_of(app, group).user.email)
-    response = client.post(f"/members/{bob.id}/limits",
-                           data={"min_balance": "7:30", "max_balance": "40"},
+    response = client.post(_limits(app, bob), data={"min_balance": "7:30", "max_balance": "40"},
                            follow_redirects=True)
     assert "Limits saved for Bob." in response.get_data(as_text=True)
     account = _account(app, bob)
     assert (account.min_balance, account.max_balance) == (-450, 2400)
     # A leading minus on the credit limit means the same thing; empty means the default.
-    client.post(f"/members/{bob.id}/limits", data={"min_balance": "-2", "max_balance": ""})
+    client.post(_limits(app, bob), data={"min_balance": "-2", "max_balance": ""})
     account = _account(app, bob)
     assert (account.min_balance, account.max_balance) == (-120, None)
     # Zero: no credit at all.
-    client.post(f"/members/{bob.id}/limits", data={"min_balance": "0", "max_balance": ""})
+    client.post(_limits(app, bob), data={"min_balance": "0", "max_balance": ""})
     assert _account(app, bob).min_balance == 0
 
 
@@ -98,9 +100,9 @@ def test_limits_form_shows_the_current_limits(app, make_group, make_member, clie
     group = make_group("fir")
     bob = make_member(group, name="Bob", min_balance=-450, max_balance=2400)
     client = login(client_for("fir"), coordinator_of(app, group).user.email)
-    page = client.get(f"/members/{bob.id}/limits").get_data(as_text=True)
+    page = client.get(_limits(app, bob)).get_data(as_text=True)
     assert 'value="7:30"' in page and 'value="40:00"' in page
-    client.post(f"/members/{bob.id}/limits", data={"min_balance": "10", "max_balance": "40:00"})
+    client.post(_limits(app, bob), data={"min_balance": "10", "max_balance": "40:00"})
     account = _account(app, bob)
     assert (account.min_balance, account.max_balance) == (-600, 2400)
 
@@ -112,11 +114,29 @@ def test_limits_form_rejects_junk(app, make_group, make_member, client_for, logi
     bob = make_member(group, name="Bob", min_balance=-300)
     client = login(client_for("gum"), coordinator_of(app, group).user.email)
     data = {"min_balance": "5", "max_balance": ""} | {field: text}
-    response = client.post(f"/members/{bob.id}/limits", data=data)
+    response = client.post(_limits(app, bob), data=data)
     assert response.status_code == 200
-    assert "Enter a number of hours" in response.get_data(as_text=True)
+    error = response.get_data(as_text=True).split(f'id="{field}"', 1)[1].split("</div>", 1)[0]
+    assert "Enter a number of hours" in error  # next to the field
     account = _account(app, bob)
     assert (account.min_balance, account.max_balance) == (-300, None)
+
+
+def test_old_limits_address_redirects_to_the_account(app, make_group, make_member, client_for,
+                                                     login):
+    group = make_group("holly")
+    bob = make_member(group, name="Bob")
+    client = login(client_for("holly"), coordinator_of(app, group).user.email)
+    response = client.get(f"/members/{bob.id}/limits")
+    assert response.status_code == 301
+    assert response.headers["Location"] == _limits(app, bob)
+    # A form posted to the old address saves nothing and lands on the new page.
+    response = client.post(f"/members/{bob.id}/limits", data={"min_balance": "5"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == _limits(app, bob)
+    assert _account(app, bob).min_balance is None
+    member = login(client_for("holly"), make_member(group).user.email)
+    assert member.get(f"/members/{bob.id}/limits").status_code == 403
 
 
 def test_limits_of_a_pending_member_are_404(app, make_group, make_member, client_for, login):

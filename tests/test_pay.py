@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import coordinator_of, ledger_state, row_counts
+from tests.group_admin_support import account_id
 from timebank.extensions import db
 from timebank.ledger import service as ledger
 from timebank.ledger.errors import SameAccount
@@ -185,10 +186,13 @@ def test_double_submitted_form_pays_once(app, group, ann, ben, client_for, login
     assert balances(app, group, "Ann", "Ben") == (-240, 240)
 
 
+def _limits(app, member) -> str:
+    return f"/accounts/{account_id(app, member)}/limits"
+
+
 def test_changed_credit_limit_is_enforced(app, group, ann, ben, client_for, login):
     coordinator = login(client_for("greenvale"), coordinator_of(app, group).user.email)
-    response = coordinator.post(f"/members/{ann.id}/limits",
-                                data={"min_balance": "1", "max_balance": ""})
+    response = coordinator.post(_limits(app, ann), data={"min_balance": "1", "max_balance": ""})
     assert response.status_code == 302
     client = login(client_for("greenvale"), ann.user.email)
     refused = pay(client, ben, "1:01")
@@ -196,7 +200,7 @@ def test_changed_credit_limit_is_enforced(app, group, ann, ben, client_for, logi
     assert pay(client, ben, "1:00").status_code == 302
     assert balances(app, group, "Ann", "Ben") == (-60, 60)
     # Raising the limit lets Ann spend again.
-    coordinator.post(f"/members/{ann.id}/limits", data={"min_balance": "30", "max_balance": ""})
+    coordinator.post(_limits(app, ann), data={"min_balance": "30", "max_balance": ""})
     assert pay(client, ben, "25:00").status_code == 302
     assert balances(app, group, "Ann", "Ben") == (-1560, 1560)
 
@@ -206,7 +210,7 @@ def test_member_below_a_tightened_limit_can_still_receive(app, group, ann, ben, 
     client = login(client_for("greenvale"), ann.user.email)
     assert pay(client, ben, "10:00").status_code == 302
     coordinator = login(client_for("greenvale"), coordinator_of(app, group).user.email)
-    coordinator.post(f"/members/{ann.id}/limits", data={"min_balance": "5", "max_balance": ""})
+    coordinator.post(_limits(app, ann), data={"min_balance": "5", "max_balance": ""})
     assert "They can still spend 0:00 h." in _text(pay(client, ben, "0:30"))
     ben_client = login(client_for("greenvale"), ben.user.email)
     assert pay(ben_client, ann, "1:00").status_code == 302  # back toward the range: allowed

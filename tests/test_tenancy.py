@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import coordinator_of
+from tests.group_admin_support import account_id
 from timebank.extensions import db
 from timebank.models import (
     Account,
@@ -64,9 +65,10 @@ def test_pages_of_another_group_by_id_are_404(groups, client_for, login):
 
 def test_coordinator_cannot_act_on_another_groups_members(app, groups, client_for, login):
     client = login(client_for("alder"), groups.alder_coordinator.user.email)
-    assert client.get(f"/members/{groups.bob.id}/limits").status_code == 404
-    response = client.post(f"/members/{groups.bob.id}/limits", data={"min_balance": "500"})
-    assert response.status_code == 404
+    limits = f"/accounts/{account_id(app, groups.bob)}/limits"
+    assert client.get(limits).status_code == 404
+    assert client.post(limits, data={"min_balance": "500"}).status_code == 404
+    assert client.get(f"/members/{groups.bob.id}/limits").status_code == 404  # the old address
     response = client.post(f"/members/{groups.bill.id}/decision", data={"approve": "1"})
     assert response.status_code == 404
     with app.app_context(), group_context(groups.birch.id):
@@ -103,7 +105,7 @@ def test_member_of_a_logged_in_on_b_sees_nothing_of_b(groups, client_for, login)
 
 
 LOGGED_IN_ONLY = ["/dashboard", "/pay", "/statement", "/members/", "/members/1",
-                  "/members/pending", "/transfers/1", "/members/1/limits"]
+                  "/members/pending", "/transfers/1", "/members/1/limits", "/accounts/1/limits"]
 
 
 @pytest.mark.parametrize("path", LOGGED_IN_ONLY)

@@ -37,7 +37,6 @@ PERMISSIONS: dict[str, Role] = {
     "currencies.manage": Role.COORDINATOR,
     "members.list": Role.MEMBER,
     "members.view": Role.MEMBER,
-    "members.set_limits": Role.TREASURER,
     "members.approve": Role.COORDINATOR,
     "settings.languages": Role.COORDINATOR,
     "marketplace.view": Role.MEMBER,

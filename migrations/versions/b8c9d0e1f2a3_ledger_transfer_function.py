@@ -1,4 +1,7 @@
-"""ledger: ledger_transfer(), the one-round-trip write of a new transfer
+"""ledger: ledger_transfer(), the one-round-trip write of a new transfer; transfer_notices
+
+``transfer_notices`` is the ledger's outbox: a row per transfer event whose emails are still to
+be sent, written in the event's own transaction and deleted by the delivery job.
 
 The hot path of the ledger (a payment, a request, an on-behalf entry, an import or kudos
 transfer) used to be nine statements from the ORM. ``ledger_transfer`` does the same work in one
@@ -22,6 +25,7 @@ Revises: d4e5f6a7b8c9
 Create Date: 2026-11-22 04:00:00
 
 """
+import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
@@ -54,8 +58,13 @@ LANGUAGE plpgsql AS $$
 DECLARE
     payer accounts%ROWTYPE;
     payee accounts%ROWTYPE;
-    cur currencies%ROWTYPE;
+    locked accounts%ROWTYPE;
     twin transfers%ROWTYPE;
+    cur_kind currency_kind;
+    cur_min bigint;
+    cur_max bigint;
+    cur_active boolean;
+    active_parties integer;
     floor_ bigint;
     ceiling_ bigint;
     held bigint;
@@ -67,31 +76,40 @@ BEGIN
         IF p_payer_member_id = p_payee_member_id THEN
             refusal := 'same_account'; RETURN NEXT; RETURN;
         END IF;
-        IF (SELECT count(*) FROM memberships m
-             WHERE m.group_id = p_group_id AND m.status = 'active'
-               AND m.id IN (p_payer_member_id, p_payee_member_id)) < 2 THEN
+        SELECT (SELECT count(*) FROM memberships m
+                 WHERE m.group_id = p_group_id AND m.status = 'active'
+                   AND m.id IN (p_payer_member_id, p_payee_member_id)),
+               c.kind, c.default_min_balance, c.default_max_balance, c.is_active
+          INTO active_parties, cur_kind, cur_min, cur_max, cur_active
+          FROM (SELECT 1) AS one
+          LEFT JOIN currencies c ON c.group_id = p_group_id AND c.id = p_currency_id;
+        IF active_parties < 2 THEN
             refusal := 'inactive_party'; RETURN NEXT; RETURN;
         END IF;
-        IF NOT EXISTS (SELECT 1 FROM currencies c WHERE c.group_id = p_group_id
-                        AND c.id = p_currency_id AND c.is_active) THEN
+        IF NOT coalesce(cur_active, false) THEN
             refusal := 'inactive_currency'; RETURN NEXT; RETURN;
         END IF;
-        SELECT a.id INTO p_payer_account_id FROM accounts a
+        SELECT min(a.id) FILTER (WHERE a.membership_id = p_payer_member_id),
+               min(a.id) FILTER (WHERE a.membership_id = p_payee_member_id)
+          INTO p_payer_account_id, p_payee_account_id
+          FROM accounts a
          WHERE a.group_id = p_group_id AND a.currency_id = p_currency_id
-           AND a.membership_id = p_payer_member_id;
-        SELECT a.id INTO p_payee_account_id FROM accounts a
-         WHERE a.group_id = p_group_id AND a.currency_id = p_currency_id
-           AND a.membership_id = p_payee_member_id;
+           AND a.membership_id IN (p_payer_member_id, p_payee_member_id);
     END IF;
 
-    -- The lock: both rows in ascending id order, then read them fresh.
-    PERFORM 1 FROM accounts a
-      WHERE a.group_id = p_group_id AND a.id IN (p_payer_account_id, p_payee_account_id)
-      ORDER BY a.id FOR NO KEY UPDATE;
-    SELECT * INTO payer FROM accounts a
-     WHERE a.group_id = p_group_id AND a.id = p_payer_account_id;
-    SELECT * INTO payee FROM accounts a
-     WHERE a.group_id = p_group_id AND a.id = p_payee_account_id;
+    -- The lock: both rows in ascending id order, read fresh in the same statement.
+    FOR locked IN
+        SELECT * FROM accounts a
+         WHERE a.group_id = p_group_id AND a.id IN (p_payer_account_id, p_payee_account_id)
+         ORDER BY a.id FOR NO KEY UPDATE
+    LOOP
+        IF locked.id = p_payer_account_id THEN
+            payer := locked;
+        END IF;
+        IF locked.id = p_payee_account_id THEN
+            payee := locked;
+        END IF;
+    END LOOP;
     payer_account_id := payer.id;
     payee_account_id := payee.id;
     IF payer.id IS NULL OR payee.id IS NULL OR payer.currency_id <> payee.currency_id THEN
@@ -99,6 +117,11 @@ BEGIN
     END IF;
     IF payer.id = payee.id THEN
         refusal := 'same_account'; RETURN NEXT; RETURN;
+    END IF;
+    IF p_payer_member_id IS NULL THEN
+        SELECT c.kind, c.default_min_balance, c.default_max_balance
+          INTO cur_kind, cur_min, cur_max
+          FROM currencies c WHERE c.id = payer.currency_id;
     END IF;
 
     -- Idempotency, under the locks: a concurrent twin has waited and now finds the first.
@@ -120,13 +143,12 @@ BEGIN
     -- Limits, pending amounts counted (timebank/ledger/limits.py): the payer's floor, then the
     -- payee's ceiling; the other side may always move back toward its range. An issued
     -- currency floors every account but the issuer at zero.
-    SELECT * INTO cur FROM currencies c WHERE c.id = payer.currency_id;
     IF payer.is_issuer THEN
         floor_ := payer.min_balance;
-    ELSIF cur.kind = 'issued' THEN
-        floor_ := greatest(0, coalesce(payer.min_balance, cur.default_min_balance, 0));
+    ELSIF cur_kind = 'issued' THEN
+        floor_ := greatest(0, coalesce(payer.min_balance, cur_min, 0));
     ELSE
-        floor_ := coalesce(payer.min_balance, cur.default_min_balance);
+        floor_ := coalesce(payer.min_balance, cur_min);
     END IF;
     IF floor_ IS NOT NULL THEN
         SELECT coalesce(sum(t.amount), 0) INTO held FROM transfers t
@@ -138,7 +160,7 @@ BEGIN
             RETURN NEXT; RETURN;
         END IF;
     END IF;
-    ceiling_ := coalesce(payee.max_balance, cur.default_max_balance);
+    ceiling_ := coalesce(payee.max_balance, cur_max);
     IF ceiling_ IS NOT NULL THEN
         SELECT coalesce(sum(t.amount), 0) INTO held FROM transfers t
          WHERE t.state = 'pending' AND t.payee_account_id = payee.id;
@@ -167,6 +189,9 @@ BEGIN
          WHERE a.id IN (payer.id, payee.id);
     END IF;
     transfer_id := new_id;
+    INSERT INTO transfer_notices (group_id, transfer_id, event, created_at)
+    VALUES (p_group_id, new_id, CASE WHEN p_state = 'completed' THEN 'completed' ELSE 'started' END,
+            p_at);
     created := true;
     RETURN NEXT;
 END
@@ -175,6 +200,24 @@ $$;
 
 
 def upgrade():
+    op.create_table(
+        'transfer_notices',
+        sa.Column('id', sa.BigInteger(), nullable=False),
+        sa.Column('transfer_id', sa.Integer(), nullable=False),
+        sa.Column('event', sa.String(length=16), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('group_id', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['group_id'], ['groups.id'],
+                                name=op.f('fk_transfer_notices_group_id_groups'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['group_id', 'transfer_id'],
+                                ['transfers.group_id', 'transfers.id'],
+                                name=op.f('fk_transfer_notices_group_id_transfer_id_transfers'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_transfer_notices')),
+    )
+    op.create_index(op.f('ix_transfer_notices_group_id'), 'transfer_notices', ['group_id'],
+                    unique=False)
     op.execute(LEDGER_TRANSFER)
 
 
@@ -183,3 +226,5 @@ def downgrade():
         "DROP FUNCTION IF EXISTS ledger_transfer(integer, integer, integer, integer, integer,"
         " integer, bigint, text, transfer_kind, transfer_state, integer, text, timestamptz)"
     )
+    op.drop_index(op.f('ix_transfer_notices_group_id'), table_name='transfer_notices')
+    op.drop_table('transfer_notices')

@@ -4,7 +4,9 @@ The ledger service (owned by :mod:`timebank.ledger`) writes a :class:`Transfer` 
 on-behalf entry, a reversal, a bulk entry leg or an issuance, and a :class:`LimitChange` for
 every limit change. After each flush this hook appends one audit event per such new row, in the
 same transaction, so every path that writes them (pages, CLI, jobs) is on the trail; who did it
-is the transfer's starter or the change's author.
+is the transfer's starter or the change's author. Transfers written by the database function
+``ledger_transfer`` (payments, on-behalf entries) are not flushed: the ledger service hands them
+to :func:`record_written_transfer`.
 
 A service that records an act itself (moving a leaving member's balance, thanking a volunteer)
 wraps the ledger call in :func:`recorded_elsewhere`, so the act is on the trail once.
@@ -19,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from timebank.audit.service import json_safe
+from timebank.extensions import db
 from timebank.models import AuditEvent, Membership, Transfer, TransferKind, User, utcnow
 from timebank.models.ledger import LimitChange
 
@@ -96,9 +99,21 @@ def _after_flush(session: Session, flush_context) -> None:
                 rows.append(row)
         elif isinstance(obj, LimitChange):
             rows.append(_limit_event(obj))
-    if not rows:
+    if rows:
+        _insert(session.connection(), rows)
+
+
+def record_written_transfer(transfer: Transfer) -> None:
+    """Record ``transfer`` if it is an administrative act: for transfers the database function
+    ``ledger_transfer`` wrote, which no ORM flush sees (called by the ledger service)."""
+    if _elsewhere.get():
         return
-    connection = session.connection()
+    row = _transfer_event(transfer)
+    if row is not None:
+        _insert(db.session.connection(), [row])
+
+
+def _insert(connection, rows: list[dict]) -> None:
     actor_ids = {row["actor_id"] for row in rows if row["actor_id"] is not None}
     names = {}
     if actor_ids:  # Core, not the ORM: this runs inside the flush

@@ -29,17 +29,17 @@ RETRYABLE_CONSTRAINTS = frozenset(
 
 
 def is_retryable(error: BaseException) -> bool:
-    """Whether ``error`` is a transient abort that running the transaction again can cure."""
-    if not isinstance(error, DBAPIError):
-        return False
-    orig = error.orig
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    """Whether ``error`` is a transient abort that running the transaction again can cure.
+
+    ``error`` may be SQLAlchemy's wrapper or psycopg's own error (the ledger's hot path,
+    :func:`timebank.ledger.transfers.post_transfer`, calls psycopg directly).
+    """
+    orig = error.orig if isinstance(error, DBAPIError) else error
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg's errors carry it
     if sqlstate in RETRYABLE_SQLSTATES:
         return True
-    diag = getattr(orig, "diag", None)
-    return sqlstate == "23505" and getattr(diag, "constraint_name", None) in (
-        RETRYABLE_CONSTRAINTS
-    )
+    constraint = getattr(getattr(orig, "diag", None), "constraint_name", None)
+    return sqlstate == "23505" and constraint in RETRYABLE_CONSTRAINTS
 
 
 def commit_with_retry(operation: Callable[[], T], *, attempts: int = ATTEMPTS) -> T:
@@ -58,6 +58,6 @@ def commit_with_retry(operation: Callable[[], T], *, attempts: int = ATTEMPTS) -
             db.session.rollback()
             if attempt == attempts or not is_retryable(error):
                 raise
-            log.info("ledger transaction aborted (%s); retry %d", error.orig, attempt)
+            log.info("ledger transaction aborted (%s); retry %d", error, attempt)
             time.sleep(random.uniform(0, 0.005 * 2**attempt))
     raise AssertionError("unreachable")

@@ -1,4 +1,4 @@
-"""``rq cron`` configuration: the nightly ledger check.
+"""``rq cron`` configuration: the nightly ledger check and the transfer-mail sweep.
 
 Run the scheduler next to an rq worker on the ``timebank`` queue::
 
@@ -6,7 +6,8 @@ Run the scheduler next to an rq worker on the ``timebank`` queue::
     rq worker timebank --url "$REDIS_URL"
 
 The job goes through :func:`timebank.tasks.run_job`, which builds the app and commits once.
-``LEDGER_VERIFY_CRON`` overrides the schedule (default 03:17 every day, server time).
+``LEDGER_VERIFY_CRON`` overrides the schedule (default 03:17 every day, server time). The sweep
+delivers transfer notices a lost delivery job left behind (every minute; normally none).
 """
 
 import os
@@ -24,4 +25,13 @@ cron.register(
     cron=LEDGER_VERIFY_CRON,
     job_timeout=1800,
     name="ledger-verify",
+)
+
+cron.register(
+    run_job,
+    queue_name="timebank",
+    args=("timebank.ledger.notify.deliver_notices", (), None),
+    cron="* * * * *",
+    job_timeout=600,
+    name="ledger-notices",
 )

@@ -1,18 +1,33 @@
 """Tell the people on both sides of a transfer by email, after the transaction commits.
 
-The request only records one rq job per event, holding the transfer's id
-(:func:`transfer_event`); the job (:func:`deliver_transfer_event`) reads the transfer and sends
-one message per person, rendered in the recipient's language from ``mail/ledger_transfer.txt``.
-Keeping the rendering out of the transaction keeps the ledger's hot path short. Group accounts
-(community pot, issuer) have no inbox and are skipped.
+A transfer event is written as a :class:`~timebank.models.TransferNotice` row in the event's
+own transaction (the ledger's outbox: a committed transfer is always announced, a rolled-back
+one never), and :func:`request_delivery` asks for the delivery job after commit — at most one
+waits in the queue (``enqueue(..., once=True)``), and a sweep every minute in
+:mod:`timebank.ledger.cron` catches any left behind. The job (:func:`deliver_notices`) reads
+each transfer and sends one message per person, rendered in the recipient's language from
+``mail/ledger_transfer.txt``, then deletes the notice. Keeping rendering and Redis out of the
+transaction keeps the ledger's hot path short. Group accounts (community pot, issuer) have no
+inbox and are skipped.
 """
+
+import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.i18n import N_, locale_for_user
 from timebank.ledger.amounts import format_amount
-from timebank.models import AccountKind, Group, Transfer, TransferKind, TransferState
+from timebank.models import (
+    AccountKind,
+    Group,
+    Transfer,
+    TransferKind,
+    TransferNotice,
+    TransferState,
+    utcnow,
+)
 from timebank.tasks import enqueue
 from timebank.tasks.mail import send_templated_mail
+from timebank.tenants import all_groups, group_context
 
 STARTED = "started"  # a pending payment or request was made
 EDITED = "edited"
@@ -52,9 +67,46 @@ def _recipients(event: str, transfer: Transfer) -> list:
 
 
 def transfer_event(transfer: Transfer, event: str) -> None:
-    """Record a job telling the people on ``transfer``'s sides about ``event`` (run after
-    commit, dropped on rollback)."""
-    enqueue(deliver_transfer_event, transfer.id, event, group_id=transfer.group_id)
+    """Record that the people on ``transfer``'s sides are to be told about ``event`` (in this
+    transaction), and ask for delivery after commit."""
+    db.session.add(TransferNotice(group_id=transfer.group_id, transfer_id=transfer.id,
+                                  event=event, created_at=utcnow()))
+    request_delivery()
+
+
+def request_delivery() -> None:
+    """After this transaction commits, run :func:`deliver_notices` (at most one waiting)."""
+    enqueue(deliver_notices, once=True)
+
+
+def discard_notices(group_id: int) -> int:
+    """Delete group ``group_id``'s waiting notices (an import replaying history tells nobody);
+    returns how many."""
+    return db.session.execute(
+        sa.delete(TransferNotice).where(TransferNotice.group_id == group_id)
+    ).rowcount
+
+
+def deliver_notices() -> int:
+    """Job: send the mail of every waiting transfer notice, oldest first, in any group; each
+    notice is deleted in the same transaction as its sending. Returns how many were sent.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so two jobs never send one notice.
+    """
+    sent = 0
+    while True:
+        with all_groups():  # the outbox is the network's: each notice names its group
+            notice = db.session.scalar(
+                sa.select(TransferNotice).order_by(TransferNotice.id).limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        if notice is None:
+            return sent
+        with group_context(notice.group_id):
+            deliver_transfer_event(notice.transfer_id, notice.event)
+        db.session.delete(notice)
+        db.session.commit()
+        sent += 1
 
 
 def deliver_transfer_event(transfer_id: int, event: str) -> None:

@@ -15,7 +15,11 @@ Rules enforced here (DESIGN.md "Ledger", issue 4 "Transfers"); amounts are integ
   and re-reads balances before checking, all in the caller's database transaction;
 * an idempotency key makes a retried submission return the first transfer; repeating an
   accept, decline or withdraw that already happened returns the transfer unchanged;
-* both sides are emailed by an rq job after the transaction commits (:mod:`.notify`).
+* both sides are emailed after the transaction commits (an outbox row, :mod:`.notify`).
+
+A new transfer (payment, request, on-behalf entry, :func:`transfer_between`) is written by the
+database function ``ledger_transfer`` in one round trip (:func:`post_transfer`), which applies
+the rules above in the same order; accepting, editing and cancelling run here in Python.
 
 Functions take keyword-only arguments, raise :class:`~timebank.ledger.errors.LedgerError`
 subclasses (nothing written), and never commit.
@@ -24,7 +28,10 @@ subclasses (nothing written), and never commit.
 from datetime import datetime
 
 import sqlalchemy as sa
+from psycopg.rows import namedtuple_row
+from sqlalchemy.orm import make_transient_to_detached
 
+from timebank.audit.ledger_hooks import record_written_transfer
 from timebank.extensions import db
 from timebank.ledger import notify
 from timebank.ledger.accounts import lock_accounts
@@ -208,11 +215,25 @@ _REFUSALS = {
     "key_reused": KeyReused,
 }
 _LIMIT_REFUSALS = {"credit_limit": CreditLimitExceeded, "ceiling": CeilingExceeded}
-_POST = sa.text(
-    "SELECT * FROM ledger_transfer(:group_id, :payer_member, :payee_member, :currency, "
-    ":payer_account, :payee_account, :amount, :description, "
-    "CAST(:kind AS transfer_kind), CAST(:state AS transfer_state), :starter, :key, :at)"
+_POST = (
+    "SELECT * FROM ledger_transfer(%(group_id)s, %(payer_member)s, %(payee_member)s, "
+    "%(currency)s, %(payer_account)s, %(payee_account)s, %(amount)s, %(description)s, "
+    "%(kind)s::transfer_kind, %(state)s::transfer_state, %(starter)s, %(key)s, %(at)s)"
 )
+
+
+def _call_ledger_transfer(params: dict):
+    """Run ``ledger_transfer`` once on the session's own connection and transaction.
+
+    This is the ledger's hot path, so it talks to psycopg directly (a prepared statement);
+    SQLAlchemy's statement machinery would double its CPU cost. Pending ORM changes are
+    flushed first so the function sees them. Database errors are psycopg's own
+    (:func:`timebank.ledger.boundary.is_retryable` knows both kinds).
+    """
+    db.session.flush()
+    driver = db.session.connection().connection.driver_connection
+    with driver.cursor(row_factory=namedtuple_row) as cursor:
+        return cursor.execute(_POST, params, prepare=True).fetchone()
 
 
 def post_transfer(
@@ -244,11 +265,12 @@ def post_transfer(
     Raises :class:`SameAccount`, :class:`InactiveParty`, :class:`InactiveCurrency`,
     :class:`CurrencyMismatch`, :class:`KeyReused`, :class:`CreditLimitExceeded` or
     :class:`CeilingExceeded` (nothing written; the transaction stays usable). A new transfer
-    is announced to both sides (:mod:`.notify`); an idempotent repeat is not.
+    is announced to both sides (the function writes its notice, see :mod:`.notify`); an
+    idempotent repeat is not.
     """
     by_member = payer is not None
     group_id = payer.group_id if by_member else payer_account.group_id
-    row = db.session.execute(_POST, {
+    params = {
         "group_id": group_id,
         "payer_member": payer.id if by_member else None,
         "payee_member": payee.id if by_member else None,
@@ -259,7 +281,8 @@ def post_transfer(
         "kind": kind.value, "state": state.value,
         "starter": starter.id if starter else None, "key": idempotency_key or None,
         "at": occurred_at or utcnow(),
-    }).one()
+    }
+    row = _call_ledger_transfer(params)
     if row.refusal in _LIMIT_REFUSALS:
         account = db.session.get(Account, row.refused_account_id)
         raise _LIMIT_REFUSALS[row.refusal](
@@ -272,11 +295,30 @@ def post_transfer(
         cached = db.session.identity_map.get(db.session.identity_key(Account, account_id))
         if cached is not None:
             db.session.expire(cached, ["balance"])
-    transfer = db.session.get(Transfer, row.transfer_id)
-    if row.created:
-        notify.transfer_event(
-            transfer, notify.COMPLETED if state == TransferState.COMPLETED else notify.STARTED
-        )
+    if not row.created:  # the first transfer made with this idempotency key
+        return db.session.get(Transfer, row.transfer_id)
+    completed = state == TransferState.COMPLETED
+    transfer = _as_persistent(Transfer(
+        id=row.transfer_id, group_id=group_id, currency_id=params["currency"] or (
+            payer_account.currency_id),
+        payer_account_id=row.payer_account_id, payee_account_id=row.payee_account_id,
+        amount=amount, description=params["description"], state=state, kind=kind,
+        starter_id=params["starter"], completer_id=params["starter"] if completed else None,
+        reverses_id=None, idempotency_key=params["key"], batch_key=None, cancel_code=None,
+        cancel_reason=None, cancelled_by_id=None, rating=None, rated_at=None,
+        created_at=params["at"], completed_at=params["at"] if completed else None,
+        cancelled_at=None,
+    ))
+    record_written_transfer(transfer)  # an on-behalf entry is on the audit trail
+    notify.request_delivery()  # the function wrote the notice (completed or started)
+    return transfer
+
+
+def _as_persistent(transfer: Transfer) -> Transfer:
+    """Put a row the database function has just written into the session as it is, without
+    reading it back (every column is set; relationships load when first used)."""
+    make_transient_to_detached(transfer)
+    db.session.add(transfer)
     return transfer
 
 

@@ -130,23 +130,27 @@ def send_message(
     return message
 
 
-def open_conversation(*, conversation: Conversation, reader: Membership) -> list[Message]:
+def open_conversation(
+    *, conversation: Conversation, reader: Membership, mark_read: bool = True
+) -> list[Message]:
     """Return the conversation's messages (oldest first) and mark those to ``reader`` read.
 
+    With ``mark_read=False`` (a suspended group is read only) nothing is written.
     Raises :class:`NotParticipant`.
     """
     if not conversation.has_participant(reader.id):
         raise NotParticipant()
-    db.session.execute(
-        sa.update(Message)
-        .where(
-            Message.conversation_id == conversation.id,
-            Message.recipient_id == reader.id,
-            Message.read_at.is_(None),
+    if mark_read:
+        db.session.execute(
+            sa.update(Message)
+            .where(
+                Message.conversation_id == conversation.id,
+                Message.recipient_id == reader.id,
+                Message.read_at.is_(None),
+            )
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
-        .values(read_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
     return list(
         db.session.scalars(
             sa.select(Message)

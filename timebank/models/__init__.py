@@ -21,6 +21,7 @@ from timebank.models.ledger import (
     Entry,
     Transfer,
     TransferKind,
+    TransferNotice,
     TransferState,
 )
 from timebank.models.marketplace import (
@@ -93,6 +94,7 @@ __all__ = [
     "TenantMixin",
     "Transfer",
     "TransferKind",
+    "TransferNotice",
     "TransferState",
     "User",
     "utcnow",

@@ -429,3 +429,21 @@ class LimitChange(TenantMixin, db.Model):
         primaryjoin="LimitChange.changed_by_id == Membership.id",
         foreign_keys="LimitChange.changed_by_id",
     )
+
+
+class TransferNotice(TenantMixin, db.Model):
+    """A transfer event whose emails are still to be sent (a transactional outbox).
+
+    Written in the same transaction as the event itself, so a committed transfer is always
+    announced and a rolled-back one never is; the delivery job
+    (:func:`timebank.ledger.notify.deliver_notices`) sends the mail and deletes the row.
+    ``event`` is one of the names in :mod:`timebank.ledger.notify` (``completed``, ...).
+    """
+
+    __tablename__ = "transfer_notices"
+    __table_args__ = (tenant_fk("transfer_id", "transfers", ondelete="CASCADE"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    transfer_id: Mapped[int]
+    event: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = created_at_column()

@@ -36,7 +36,6 @@ from __future__ import annotations
 import io
 import zipfile
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +47,7 @@ from flask_babel import lazy_gettext as _l
 
 from timebank.extensions import db
 from timebank.i18n import LANGUAGES
+from timebank.ledger import notify
 from timebank.ledger import service as ledger
 from timebank.ledger.amounts import MAX_UNITS
 from timebank.ledger.verify import verify_ledger
@@ -66,6 +66,7 @@ from timebank.portability.formats import read_csv as read_csv_file
 from timebank.provisioning import audit
 from timebank.provisioning.requests import check_wished_slug
 from timebank.provisioning.service import ProvisioningError, create_group
+from timebank.tasks import discard_new_jobs
 from timebank.tenants import group_context
 
 MEMBER_REQUIRED = ("email", "name")
@@ -419,25 +420,6 @@ def plan_import(
     return plan
 
 
-@contextmanager
-def _no_transfer_mail():
-    """Drop the transfer emails the ledger enqueues while history is replayed.
-
-    The ledger service tells both sides of every transfer; replaying years of history must not
-    send years of mail. Jobs wait on the session until commit (:mod:`timebank.tasks`); the ones
-    added inside this block are removed before anything is sent.
-    """
-    from timebank.tasks import _PENDING
-
-    before = len(db.session.info.get(_PENDING, []))
-    try:
-        yield
-    finally:
-        pending = db.session.info.get(_PENDING)
-        if pending is not None:
-            del pending[before:]
-
-
 def import_group(*, plan: ImportPlan, actor: User | None = None):
     """Create the group of a valid ``plan`` with its people, accounts and transfers; return it.
 
@@ -448,7 +430,9 @@ def import_group(*, plan: ImportPlan, actor: User | None = None):
     """
     if not plan.is_valid:
         raise ImportInvalid()
-    with db.session.begin_nested(), _no_transfer_mail():
+    # The ledger tells both sides of every transfer: replaying years of history must not send
+    # years of mail, so the notices and jobs recorded while importing are dropped before commit.
+    with db.session.begin_nested(), discard_new_jobs():
         users = _users(plan)
         coordinator = users.get(plan.coordinator_email) or people.find_user_by_email(
             plan.coordinator_email)
@@ -479,6 +463,7 @@ def import_group(*, plan: ImportPlan, actor: User | None = None):
                 currency=currency, default_min_balance=-plan.credit_limit,
                 default_max_balance=None, reason="import",
             )
+            notify.discard_notices(group.id)
         db.session.flush()
         problems = verify_ledger(group_id=group.id)
         if problems:

@@ -9,7 +9,8 @@ their own app context (see :func:`run_job`).
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import event
@@ -20,23 +21,49 @@ from timebank.extensions import db
 log = logging.getLogger(__name__)
 _PENDING = "timebank_pending_jobs"
 _redis_clients: dict = {}
+ONCE_PREFIX = "timebank:once:"
+ONCE_TTL = 60  # seconds: a "once" mark outlives a job lost with its worker by at most this
 
 
-def enqueue(func: Callable, *args, group_id: int | None = None) -> None:
+def enqueue(func: Callable, *args, group_id: int | None = None, once: bool = False) -> None:
     """Schedule ``func(*args)`` to run after the current transaction commits.
 
     ``args`` must be plain values (ids, strings). ``group_id`` is restored as the tenant while
-    the job runs.
+    the job runs. ``once`` is for jobs that sweep up work stored in the database (an outbox):
+    at most one such job with the same arguments waits in the queue at a time; it forgets its
+    mark in Redis as it starts, so work committed after that start schedules the next one.
     """
     app = current_app._get_current_object()
-    db.session.info.setdefault(_PENDING, []).append((app, func, args, group_id))
+    job = (app, func, args, group_id, once)
+    pending = db.session.info.setdefault(_PENDING, [])
+    if not (once and job in pending):
+        pending.append(job)
+
+
+@contextmanager
+def discard_new_jobs() -> Iterator[None]:
+    """Drop the jobs recorded on the current session inside this block; they never run.
+
+    Jobs wait on the session until it commits, so those recorded here are removed before
+    anything is dispatched; jobs recorded before the block are kept. Do not commit inside it.
+    """
+    before = len(db.session.info.get(_PENDING, []))
+    try:
+        yield
+    finally:
+        pending = db.session.info.get(_PENDING)
+        if pending is not None:
+            del pending[before:]
 
 
 def _dispatch(session: Session) -> None:
-    for app, func, args, group_id in session.info.pop(_PENDING, []):
+    for app, func, args, group_id, once in session.info.pop(_PENDING, []):
         target = f"{func.__module__}.{func.__qualname__}"
         if app.config.get("REDIS_URL") and not app.config.get("JOBS_SYNC"):
-            queue(app).enqueue(run_job, target, args, group_id)
+            once_key = f"{ONCE_PREFIX}{target}:{args!r}:{group_id}" if once else None
+            if once_key and not _redis(app).set(once_key, 1, nx=True, ex=ONCE_TTL):
+                continue  # one is already waiting; it will see this transaction's rows
+            queue(app).enqueue(run_job, target, args, group_id, once_key=once_key)
         elif has_app_context():
             g.setdefault("ready_jobs", []).append((app, target, args, group_id))
         else:
@@ -63,27 +90,34 @@ def _drop(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+def _redis(app):
+    url = app.config["REDIS_URL"]
+    if url not in _redis_clients:  # one client (and connection pool) per URL per process
+        from redis import Redis
+
+        _redis_clients[url] = Redis.from_url(url)
+    return _redis_clients[url]
+
+
 def queue(app=None):
     """Return the rq queue bound to ``REDIS_URL``."""
-    from redis import Redis
     from rq import Queue
 
     app = app or current_app
-    url = app.config["REDIS_URL"]
-    if url not in _redis_clients:  # one client (and connection pool) per URL per process
-        _redis_clients[url] = Redis.from_url(url)
     # JOBS_SYNC (tests): rq stores the job in Redis and runs it at once, in this process.
     return Queue(
         "timebank",
-        connection=_redis_clients[url],
+        connection=_redis(app),
         is_async=not app.config.get("JOBS_SYNC", False),
     )
 
 
-def run_job(target: str, args: tuple, group_id: int | None, app=None) -> None:
+def run_job(target: str, args: tuple, group_id: int | None, app=None,
+            once_key: str | None = None) -> None:
     """Run the job function named ``target`` in a fresh app context, as group ``group_id``.
 
     This is what the rq worker executes; it is the job's transaction boundary (commit once).
+    ``once_key`` is the Redis mark of a ``once`` job (:func:`enqueue`), removed first.
     """
     import importlib
 
@@ -100,6 +134,8 @@ def run_job(target: str, args: tuple, group_id: int | None, app=None) -> None:
             from timebank import create_app
 
             app = create_app()
+    if once_key:
+        _redis(app).delete(once_key)
     with app.app_context():
         try:
             if group_id is not None:

@@ -1,7 +1,7 @@
 """Tenancy: which group a request, job or CLI command is for, and automatic query scoping."""
 
 from timebank.tenants.context import all_groups, current_group_id, group_context
-from timebank.tenants.resolve import register_tenancy, slug_from_host
+from timebank.tenants.resolve import is_read_only, register_tenancy, slug_from_host
 from timebank.tenants.scoping import TenantError
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "all_groups",
     "current_group_id",
     "group_context",
+    "is_read_only",
     "register_tenancy",
     "slug_from_host",
 ]

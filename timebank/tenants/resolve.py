@@ -3,8 +3,9 @@
 ``slug.BASE_DOMAIN`` serves that group, ``BASE_DOMAIN`` itself the network site. An unknown
 slug, or any other host, is a 404. A suspended group stays readable (its pages show a notice)
 but every write (POST, PUT, PATCH, DELETE) gets a 423 page, except logging in and out and
-choosing a language, which write nothing of the group's; an archived group is a 410. The result
-is on ``g.group`` (None on the apex) and in the tenant context var.
+choosing a language, which write nothing of the group's; a page that writes as it is viewed
+asks :func:`is_read_only` and skips the write. An archived group is a 410. The result is on
+``g.group`` (None on the apex) and in the tenant context var.
 """
 
 import sqlalchemy as sa
@@ -60,6 +61,13 @@ def resolve_tenant() -> None:
         and endpoint not in WRITES_WHILE_SUSPENDED
     ):
         return _refusal(423, "network/group_suspended.html")
+
+
+def is_read_only() -> bool:
+    """Return whether the current request's group is suspended: its pages still show, but
+    nothing of the group's is written, not even by a page view (marking messages read)."""
+    group = getattr(g, "group", None)
+    return group is not None and group.status == GroupStatus.SUSPENDED
 
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

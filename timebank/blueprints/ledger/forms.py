@@ -120,6 +120,7 @@ class AccountLimitsForm(LedgerForm):
     min_balance = LimitField(
         _l("Credit limit (how far below zero)"),
         description=_l("Leave empty to use the currency's default."),
+        ignore_sign=True,
     )
     max_balance = LimitField(
         _l("Ceiling (highest balance)"),

@@ -14,6 +14,7 @@ from timebank.marketplace import service as marketplace
 from timebank.marketplace.errors import MarketplaceError, NotParticipant
 from timebank.models import Ad, Conversation, Message, MessageReport
 from timebank.policy import current_membership, require
+from timebank.tenants import is_read_only
 
 
 @bp.route("/members")
@@ -138,7 +139,8 @@ def conversation(conversation_id: int):
             form.body.errors = [*form.body.errors, str(error)]
         else:
             return redirect(url_for("marketplace.conversation", conversation_id=conversation.id))
-    messages = messaging.open_conversation(conversation=conversation, reader=me)
+    messages = messaging.open_conversation(conversation=conversation, reader=me,
+                                           mark_read=not is_read_only())
     ad_ids = {m.ad_id for m in messages if m.ad_id}
     ads = {a.id: a for a in db.session.scalars(sa.select(Ad).where(Ad.id.in_(ad_ids)))}
     return render_template(

@@ -1,4 +1,4 @@
-"""The group's members: directory, profiles, join approvals, credit limits; coordinators'
+"""The group's members: directory, profiles, join approvals; coordinators'
 management (roles, suspension, invitations, members without email) and leaving."""
 
 from flask import Blueprint

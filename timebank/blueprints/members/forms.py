@@ -46,19 +46,6 @@ class LimitField(StringField):
             self.subunits = 0
 
 
-class LimitsForm(FlaskForm):
-    min_balance = LimitField(
-        _l("Credit limit (how far below zero)"),
-        description=_l("Leave empty to use the currency's default."),
-        ignore_sign=True,
-    )
-    max_balance = LimitField(
-        _l("Ceiling (highest balance)"),
-        description=_l("Leave empty to use the currency's default."),
-    )
-    submit = SubmitField(_l("Save limits"))
-
-
 class DecisionForm(FlaskForm):
     message = TextAreaField(
         _l("Message to the person (optional)"), validators=[Optional(), Length(max=2000)],

@@ -1,16 +1,13 @@
-"""Members directory, a member's profile, approvals and limits."""
+"""Members directory, a member's profile, approvals, and the old address of the limits page."""
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.members import bp
-from timebank.blueprints.members.forms import DecisionForm, LimitsForm
+from timebank.blueprints.members.forms import DecisionForm
 from timebank.extensions import db
-from timebank.i18n import current_locale
 from timebank.ledger import service as ledger
-from timebank.ledger.amounts import format_amount
-from timebank.ledger.errors import LedgerError
 from timebank.models import Membership, MembershipStatus, User
 from timebank.people import service as people
 from timebank.people.errors import PeopleError
@@ -50,50 +47,25 @@ def profile(membership_id: int):
         "members/profile.html",
         member=membership,
         account=account,
-        limits_form=LimitsForm(formdata=None, obj=None),
         rating=ledger.average_rating(membership),
         **profile_context(membership),
     )
 
 
 @bp.route("/members/<int:membership_id>/limits", methods=["GET", "POST"])
-@require("members.set_limits")
+@require("ledger.set_limits")
 def limits(membership_id: int):
+    """The old address of a member's limits: their account's limits page in the default currency.
+
+    A form posted here saves nothing; the treasurer lands on the new page (303) to save again.
+    """
     membership = _member_or_404(membership_id)
     currency = ledger.default_currency()
     account = ledger.account_for(membership, currency) if currency else None
     if account is None:
         abort(404)
-    form = LimitsForm()
-    form.min_balance.subunits_per_unit = currency.subunits_per_unit
-    form.max_balance.subunits_per_unit = currency.subunits_per_unit
-    if request.method == "GET":
-        # Show the limits in force, so saving one field does not reset the other.
-        floor = None if account.min_balance is None else -account.min_balance
-        form.min_balance.data = _limit_text(floor, currency)
-        form.max_balance.data = _limit_text(account.max_balance, currency)
-    if form.validate_on_submit():
-        minimum = None if form.min_balance.subunits is None else -form.min_balance.subunits
-        try:
-            ledger.set_limits(
-                account=account, min_balance=minimum, max_balance=form.max_balance.subunits,
-                changed_by=current_membership(),  # the audit trail names who changed them
-            )
-        except LedgerError as error:
-            form.min_balance.errors.append(str(error))
-        else:
-            flash(_("Limits saved for %(name)s.", name=membership.user.name), "success")
-            return redirect(url_for("members.profile", membership_id=membership.id))
-    return render_template("members/limits.html", form=form, member=membership, account=account)
-
-
-def _limit_text(subunits: int | None, currency) -> str:
-    """Return a limit as the form shows it (``7:30``), or ``""`` for "currency default"."""
-    if subunits is None:
-        return ""
-    return format_amount(
-        subunits, subunits_per_unit=currency.subunits_per_unit, locale=current_locale()
-    )
+    return redirect(url_for("ledger.account_limits", account_id=account.id),
+                    code=301 if request.method == "GET" else 303)
 
 
 @bp.route("/members/pending", methods=["GET"])
