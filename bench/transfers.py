@@ -97,14 +97,43 @@ def seed(database_url: str) -> tuple[int, list[int]]:
             db.session.commit()
             ids = [membership.id for membership in memberships]
             group_id = group.id
-        db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
         db.engine.dispose()
     return group_id, ids
 
 
-def worker(database_url, redis_url, group_id, member_ids, seconds, seed_value, ready, start,
-           results):
+HISTORY = 20_000
+
+
+def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
+    """Give the ledger a history (``HISTORY`` completed transfers between random members,
+    written by ``ledger_transfer`` in the database, their mail notices dropped), vacuum and
+    analyze, then checkpoint the server: the planner sees tables of a realistic size and the
+    seeding's (and pgbench's initialisation's) dirty pages are written before anything is
+    measured."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"),
+                              isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text("""
+            SELECT ledger_transfer(:group_id, pair[1], pair[2], c.id, NULL, NULL,
+                                   1 + n % 120, 'history', 'payment', 'completed', pair[1],
+                                   NULL, now())
+              FROM generate_series(1, :count) AS n,
+                   LATERAL (SELECT ARRAY(SELECT id FROM unnest(CAST(:ids AS integer[])) AS id
+                                          WHERE n > 0 ORDER BY random() LIMIT 2)) AS p(pair),
+                   currencies AS c
+             WHERE c.group_id = :group_id
+        """), {"group_id": group_id, "count": HISTORY, "ids": member_ids})
+        connection.execute(sa.text("DELETE FROM transfer_notices"))
+        connection.execute(sa.text("VACUUM ANALYZE"))
+        connection.execute(sa.text("CHECKPOINT"))
+    engine.dispose()
+
+
+def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_value, ready,
+           start, results):
     """One client: pay between random members until the time is up; report the count."""
     import sqlalchemy as sa
 
@@ -128,8 +157,10 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, seed_value, r
             sa.select(Membership).where(Membership.id.in_(member_ids)))}
         ready.set()
         start.wait()
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        counting_from, deadline = began + warmup, began + warmup + seconds
+        while (now := time.perf_counter()) < deadline:
+            counted = now >= counting_from
             payer_id, payee_id = rng.sample(member_ids, 2)
             amount = rng.randint(1, 120)
 
@@ -139,21 +170,21 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, seed_value, r
 
             try:
                 commit_with_retry(pay)
-                completed += 1
+                completed += counted
             except LedgerError:
-                refused += 1
+                refused += counted
         db.engine.dispose()
     results.put((completed, refused))
 
 
-def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds) -> float:
+def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds, warmup) -> float:
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     start = context.Event()
     readies = [context.Event() for _ in range(clients)]
     processes = [
         context.Process(target=worker, args=(database_url, redis_url, group_id, member_ids,
-                                              seconds, n, readies[n], start, results))
+                                              seconds, warmup, n, readies[n], start, results))
         for n in range(clients)
     ]
     for process in processes:
@@ -161,7 +192,7 @@ def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds) ->
     for ready in readies:
         ready.wait(timeout=120)
     start.set()
-    counts = [results.get(timeout=seconds + 120) for _ in processes]
+    counts = [results.get(timeout=warmup + seconds + 120) for _ in processes]
     for process in processes:
         process.join(timeout=60)
     completed = sum(c for c, _ in counts)
@@ -189,7 +220,11 @@ def pgbench_init(server: str, database: str, scale: int) -> None:
                    check=True, capture_output=True)
 
 
-def run_pgbench(server: str, database: str, clients: int, seconds: int) -> float:
+def run_pgbench(server: str, database: str, clients: int, seconds: int, warmup: int) -> float:
+    if warmup:  # the same warm-up as ours, not counted
+        subprocess.run(["pgbench", "-b", "tpcb-like", "-n", "-c", str(clients), "-j",
+                        str(clients), "-T", str(warmup), _libpq(server, database)],
+                       check=True, capture_output=True)
     result = subprocess.run(
         ["pgbench", "-b", "tpcb-like", "-n", "-c", str(clients), "-j", str(clients),
          "-T", str(seconds), _libpq(server, database)],
@@ -220,6 +255,9 @@ def main() -> None:
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL",
                                                               "redis://127.0.0.1:6379/5"))
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=5,
+                        help="seconds each run works before it counts (caches, WAL after the "
+                             "seeding's checkpoint); the same for pgbench")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--pgbench-scale", type=int, default=4,
                         help="pgbench -s (4 branches: 4 clients rarely wait on one row)")
@@ -231,14 +269,17 @@ def main() -> None:
     _ensure_database(args.server, args.database)
     group_id, member_ids = seed(database_url)
     pgbench_init(args.server, f"{args.database}_pgbench", args.pgbench_scale)
+    settle(database_url, group_id, member_ids)
 
     rows = []
     load_before = os.getloadavg()[0]
     print(f"{'clients':>7} {'ours tx/s':>10} {'pgbench tps':>12} {'ratio':>7}")
     for clients in args.clients:
         _reset_queue(redis_url)  # each run starts with no delivery job waiting
-        ours = run_ours(database_url, redis_url, group_id, member_ids, clients, args.seconds)
-        theirs = run_pgbench(args.server, f"{args.database}_pgbench", clients, args.seconds)
+        ours = run_ours(database_url, redis_url, group_id, member_ids, clients, args.seconds,
+                        args.warmup)
+        theirs = run_pgbench(args.server, f"{args.database}_pgbench", clients, args.seconds,
+                             args.warmup)
         rows.append((clients, ours, theirs, ours / theirs))
         print(f"{clients:>7} {ours:>10.0f} {theirs:>12.0f} {ours / theirs:>7.2f}", flush=True)
 
@@ -253,14 +294,15 @@ def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> N
     lines = [
         "# Ledger benchmark: completed transfers per second",
         "",
-        f"`python bench/transfers.py --seconds {args.seconds} --clients "
+        f"`python bench/transfers.py --seconds {args.seconds} --warmup {args.warmup} --clients "
         f"{' '.join(map(str, args.clients))} --pgbench-scale {args.pgbench_scale}`, "
         f"{time.strftime('%Y-%m-%d')}, PostgreSQL {version}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; app, database and Redis on the same machine "
         f"(1-minute load average {load[0]:.1f} before, {load[1]:.1f} after).",
         "",
         f"Ours: `ledger.service.pay` between random members of one group of {ACCOUNTS:,} "
-        "accounts, each call in its own transaction through `commit_with_retry`: one call of "
+        f"accounts with {HISTORY:,} transfers of history, each call in its own transaction "
+        "through `commit_with_retry`: one call of "
         "the database function `ledger_transfer` (party checks, account locks, limit check "
         "counting pending amounts, transfer + two entries, cached balances, mail notice), the "
         "deferred balance trigger, commit, the delivery mark in Redis. Theirs: pgbench's "

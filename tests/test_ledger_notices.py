@@ -88,9 +88,11 @@ def test_a_refused_payment_writes_no_notice(app, group, people):
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (real Redis)")
 def test_one_delivery_job_waits_however_many_transfers_commit(committing_app, make_group,
                                                                make_member, monkeypatch):
+    from timebank import tasks
     from timebank.tasks import ONCE_PREFIX, _redis, queue, run_job
 
     monkeypatch.setitem(committing_app.config, "JOBS_SYNC", False)
+    monkeypatch.setattr(tasks, "ONCE_RECHECK", 0)  # every commit looks at the mark in Redis
     group = make_group("greenvale")
     people = {"ann": make_member(group, name="Ann"), "ben": make_member(group, name="Ben")}
     rq_queue = queue(committing_app)
@@ -118,6 +120,20 @@ def test_one_delivery_job_waits_however_many_transfers_commit(committing_app, ma
             _pay(people)
             db.session.commit()
         assert rq_queue.count == 1
+        # A busy process looks at the mark at most every ONCE_RECHECK seconds: a transfer
+        # committed in that gap queues nothing, and the minute sweep delivers its notice.
+        monkeypatch.setattr(tasks, "ONCE_RECHECK", 3600)
+        rq_queue.empty()
+        for key in redis.scan_iter(f"{ONCE_PREFIX}*"):
+            redis.delete(key)
+        with in_group(committing_app, group):
+            _pay(people)
+            db.session.commit()
+        assert rq_queue.count == 0
+        with committing_app.app_context():
+            assert notify.deliver_notices() == 2
+            db.session.commit()
+            assert _notices() == []
     finally:
         rq_queue.empty()
         for key in redis.scan_iter(f"{ONCE_PREFIX}*"):

@@ -3,6 +3,9 @@
 ``transfer_notices`` is the ledger's outbox: a row per transfer event whose emails are still to
 be sent, written in the event's own transaction and deleted by the delivery job.
 
+Lighter writes: the idempotency-key and batch-key indexes of ``transfers`` become partial (most
+transfers have neither), and ``accounts`` gets ``fillfactor = 80`` so balance updates stay HOT.
+
 The hot path of the ledger (a payment, a request, an on-behalf entry, an import or kudos
 transfer) used to be nine statements from the ORM. ``ledger_transfer`` does the same work in one
 call, in the caller's transaction: check the parties, lock both accounts in ascending id order
@@ -181,17 +184,23 @@ BEGIN
             p_idempotency_key, p_at, CASE WHEN p_state = 'completed' THEN p_at END)
     RETURNING id INTO new_id;
     IF p_state = 'completed' THEN
-        INSERT INTO entries (group_id, transfer_id, account_id, amount, created_at)
-        VALUES (p_group_id, new_id, payer.id, -p_amount, p_at),
-               (p_group_id, new_id, payee.id, p_amount, p_at);
+        -- Entries, balances and the mail notice in one statement.
+        WITH lines AS (
+            INSERT INTO entries (group_id, transfer_id, account_id, amount, created_at)
+            VALUES (p_group_id, new_id, payer.id, -p_amount, p_at),
+                   (p_group_id, new_id, payee.id, p_amount, p_at)
+        ), notice AS (
+            INSERT INTO transfer_notices (group_id, transfer_id, event, created_at)
+            VALUES (p_group_id, new_id, 'completed', now())
+        )
         UPDATE accounts a SET balance = a.balance
                + CASE WHEN a.id = payer.id THEN -p_amount ELSE p_amount END
          WHERE a.id IN (payer.id, payee.id);
+    ELSE
+        INSERT INTO transfer_notices (group_id, transfer_id, event, created_at)
+        VALUES (p_group_id, new_id, 'started', now());
     END IF;
     transfer_id := new_id;
-    INSERT INTO transfer_notices (group_id, transfer_id, event, created_at)
-    VALUES (p_group_id, new_id, CASE WHEN p_state = 'completed' THEN 'completed' ELSE 'started' END,
-            p_at);
     created := true;
     RETURN NEXT;
 END
@@ -218,6 +227,14 @@ def upgrade():
     )
     op.create_index(op.f('ix_transfer_notices_group_id'), 'transfer_notices', ['group_id'],
                     unique=False)
+    op.drop_constraint('uq_transfers_group_id_idempotency_key', 'transfers', type_='unique')
+    op.create_index('uq_transfers_group_id_idempotency_key', 'transfers',
+                    ['group_id', 'idempotency_key'], unique=True,
+                    postgresql_where=sa.text('idempotency_key IS NOT NULL'))
+    op.drop_index('ix_transfers_batch_key', table_name='transfers')
+    op.create_index('ix_transfers_batch_key', 'transfers', ['batch_key'],
+                    postgresql_where=sa.text('batch_key IS NOT NULL'))
+    op.execute("ALTER TABLE accounts SET (fillfactor = 80)")
     op.execute(LEDGER_TRANSFER)
 
 
@@ -226,5 +243,11 @@ def downgrade():
         "DROP FUNCTION IF EXISTS ledger_transfer(integer, integer, integer, integer, integer,"
         " integer, bigint, text, transfer_kind, transfer_state, integer, text, timestamptz)"
     )
+    op.execute("ALTER TABLE accounts RESET (fillfactor)")
+    op.drop_index('ix_transfers_batch_key', table_name='transfers')
+    op.create_index('ix_transfers_batch_key', 'transfers', ['batch_key'])
+    op.drop_index('uq_transfers_group_id_idempotency_key', table_name='transfers')
+    op.create_unique_constraint('uq_transfers_group_id_idempotency_key', 'transfers',
+                                ['group_id', 'idempotency_key'])
     op.drop_index(op.f('ix_transfer_notices_group_id'), table_name='transfer_notices')
     op.drop_table('transfer_notices')

@@ -215,6 +215,7 @@ _REFUSALS = {
     "key_reused": KeyReused,
 }
 _LIMIT_REFUSALS = {"credit_limit": CreditLimitExceeded, "ceiling": CeilingExceeded}
+_ACCOUNT_MAPPER = sa.inspect(Account)
 _POST = (
     "SELECT * FROM ledger_transfer(%(group_id)s, %(payer_member)s, %(payee_member)s, "
     "%(currency)s, %(payer_account)s, %(payee_account)s, %(amount)s, %(description)s, "
@@ -222,7 +223,7 @@ _POST = (
 )
 
 
-def _call_ledger_transfer(params: dict):
+def _call_ledger_transfer(session, params: dict):
     """Run ``ledger_transfer`` once on the session's own connection and transaction.
 
     This is the ledger's hot path, so it talks to psycopg directly (a prepared statement);
@@ -230,8 +231,8 @@ def _call_ledger_transfer(params: dict):
     flushed first so the function sees them. Database errors are psycopg's own
     (:func:`timebank.ledger.boundary.is_retryable` knows both kinds).
     """
-    db.session.flush()
-    driver = db.session.connection().connection.driver_connection
+    session.flush()
+    driver = session.connection().connection.driver_connection
     with driver.cursor(row_factory=namedtuple_row) as cursor:
         return cursor.execute(_POST, params, prepare=True).fetchone()
 
@@ -282,9 +283,10 @@ def post_transfer(
         "starter": starter.id if starter else None, "key": idempotency_key or None,
         "at": occurred_at or utcnow(),
     }
-    row = _call_ledger_transfer(params)
+    session = db.session()  # this request's session (one lookup: this is the hot path)
+    row = _call_ledger_transfer(session, params)
     if row.refusal in _LIMIT_REFUSALS:
-        account = db.session.get(Account, row.refused_account_id)
+        account = session.get(Account, row.refused_account_id)
         raise _LIMIT_REFUSALS[row.refusal](
             available=row.available, currency=account.currency, name=account.display_name
         )
@@ -292,13 +294,14 @@ def post_transfer(
         raise _REFUSALS[row.refusal]()
     # Balances moved in the database: ORM copies of the two accounts must be read again.
     for account_id in (row.payer_account_id, row.payee_account_id):
-        cached = db.session.identity_map.get(db.session.identity_key(Account, account_id))
+        cached = session.identity_map.get(_ACCOUNT_MAPPER.identity_key_from_primary_key(
+            (account_id,)))
         if cached is not None:
-            db.session.expire(cached, ["balance"])
+            session.expire(cached, ["balance"])
     if not row.created:  # the first transfer made with this idempotency key
-        return db.session.get(Transfer, row.transfer_id)
+        return session.get(Transfer, row.transfer_id)
     completed = state == TransferState.COMPLETED
-    transfer = _as_persistent(Transfer(
+    transfer = _as_persistent(session, Transfer(
         id=row.transfer_id, group_id=group_id, currency_id=params["currency"] or (
             payer_account.currency_id),
         payer_account_id=row.payer_account_id, payee_account_id=row.payee_account_id,
@@ -314,11 +317,11 @@ def post_transfer(
     return transfer
 
 
-def _as_persistent(transfer: Transfer) -> Transfer:
+def _as_persistent(session, transfer: Transfer) -> Transfer:
     """Put a row the database function has just written into the session as it is, without
     reading it back (every column is set; relationships load when first used)."""
     make_transient_to_detached(transfer)
-    db.session.add(transfer)
+    session.add(transfer)
     return transfer
 
 

@@ -9,6 +9,7 @@ their own app context (see :func:`run_job`).
 """
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -23,6 +24,8 @@ _PENDING = "timebank_pending_jobs"
 _redis_clients: dict = {}
 ONCE_PREFIX = "timebank:once:"
 ONCE_TTL = 60  # seconds: a "once" mark outlives a job lost with its worker by at most this
+ONCE_RECHECK = 0.1  # seconds between two looks at one mark from one process
+_marks_seen: dict[str, float] = {}
 
 
 def enqueue(func: Callable, *args, group_id: int | None = None, once: bool = False) -> None:
@@ -31,7 +34,10 @@ def enqueue(func: Callable, *args, group_id: int | None = None, once: bool = Fal
     ``args`` must be plain values (ids, strings). ``group_id`` is restored as the tenant while
     the job runs. ``once`` is for jobs that sweep up work stored in the database (an outbox):
     at most one such job with the same arguments waits in the queue at a time; it forgets its
-    mark in Redis as it starts, so work committed after that start schedules the next one.
+    mark in Redis as it starts, so work committed after that start schedules the next one. Such
+    a job must also run on a schedule (``rq cron``): a process under load looks at the mark at
+    most every ``ONCE_RECHECK`` seconds, so work committed just after a job started may wait
+    for the next transaction's job or for the sweep.
     """
     app = current_app._get_current_object()
     job = (app, func, args, group_id, once)
@@ -61,13 +67,27 @@ def _dispatch(session: Session) -> None:
         target = f"{func.__module__}.{func.__qualname__}"
         if app.config.get("REDIS_URL") and not app.config.get("JOBS_SYNC"):
             once_key = f"{ONCE_PREFIX}{target}:{args!r}:{group_id}" if once else None
-            if once_key and not _redis(app).set(once_key, 1, nx=True, ex=ONCE_TTL):
+            if once_key and not _mark_once(app, once_key):
                 continue  # one is already waiting; it will see this transaction's rows
             queue(app).enqueue(run_job, target, args, group_id, once_key=once_key)
         elif has_app_context():
             g.setdefault("ready_jobs", []).append((app, target, args, group_id))
         else:
             _run_now(app, target, args, group_id)
+
+
+def _mark_once(app, once_key: str) -> bool:
+    """Set the Redis mark of a ``once`` job; False if it was already set (a job is waiting).
+
+    A busy process asks Redis at most every ``ONCE_RECHECK`` seconds per mark: in between it
+    takes the mark for set. Work committed in that gap just after a job started is picked up
+    by the next job, or by the job's cron sweep (see :func:`enqueue`).
+    """
+    now = time.monotonic()
+    if now - _marks_seen.get(once_key, -ONCE_RECHECK) < ONCE_RECHECK:
+        return False
+    _marks_seen[once_key] = now
+    return bool(_redis(app).set(once_key, 1, nx=True, ex=ONCE_TTL))
 
 
 def _run_ready_jobs(error: BaseException | None = None) -> None:
