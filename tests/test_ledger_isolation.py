@@ -156,3 +156,28 @@ def test_limit_changes_are_scoped_to_their_group(app, birch):
     with in_group(app, birch.birch):
         [change] = db.session.scalars(sa.select(LimitChange)).all()
         assert change.reason == "Birch limit reason"
+
+
+def test_the_database_function_refuses_parties_of_another_group(app, birch):
+    """``ledger_transfer`` checks every party against the group it is called for: a member or
+    an account of another group is refused and nothing is written."""
+    from timebank.ledger.errors import CurrencyMismatch, InactiveParty
+    from timebank.ledger.transfers import post_transfer
+    from timebank.models import Account, Membership, TransferKind
+
+    with in_group(app, birch.alder):
+        ann = fresh(birch.ann)
+        hours = ledger.default_currency()
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(Transfer))
+        # Forged objects: only their ids travel to the database, which has the last word.
+        stranger = Membership(id=birch.bob.id, group_id=ann.group_id)
+        with pytest.raises(InactiveParty):
+            ledger.pay(payer=ann, payee=stranger, currency=hours, amount=30,
+                       description="across", starter=ann)
+        alder_account = ledger.account_for(ann, hours)
+        birch_account = Account(id=birch.ids.account, group_id=alder_account.group_id,
+                                currency_id=alder_account.currency_id)
+        with pytest.raises(CurrencyMismatch):
+            post_transfer(payer_account=alder_account, payee_account=birch_account, amount=30,
+                          description="across", starter=ann, kind=TransferKind.PAYMENT)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Transfer)) == before

@@ -11,6 +11,11 @@ Rules (DESIGN.md "Ledger", issue 4 "Limits"); amounts are integers in subunits:
   the limit; when a pending transfer is accepted, only the hard limits are checked again;
 * every change of an account's limits, or of a currency's defaults, is recorded in
   ``limit_changes`` (who, when, old -> new), which ``flask ledger verify`` reads.
+
+A new transfer (payment, request, on-behalf entry) is checked by the database function
+``ledger_transfer`` with the same rules (see :func:`timebank.ledger.transfers.post_transfer`);
+:func:`check_limits` serves acceptances, edits, bulk entries and issuance. The table-driven
+tests in ``tests/test_ledger_rules.py`` go through both.
 """
 
 from collections.abc import Iterable
