@@ -215,7 +215,6 @@ _REFUSALS = {
     "key_reused": KeyReused,
 }
 _LIMIT_REFUSALS = {"credit_limit": CreditLimitExceeded, "ceiling": CeilingExceeded}
-_ACCOUNT_MAPPER = sa.inspect(Account)
 _POST = (
     "SELECT * FROM ledger_transfer(%(group_id)s, %(payer_member)s, %(payee_member)s, "
     "%(currency)s, %(payer_account)s, %(payee_account)s, %(amount)s, %(description)s, "
@@ -283,7 +282,7 @@ def post_transfer(
         "starter": starter.id if starter else None, "key": idempotency_key or None,
         "at": occurred_at or utcnow(),
     }
-    session = db.session()  # this request's session (one lookup: this is the hot path)
+    session = db.session()
     row = _call_ledger_transfer(session, params)
     if row.refusal in _LIMIT_REFUSALS:
         account = session.get(Account, row.refused_account_id)
@@ -294,16 +293,15 @@ def post_transfer(
         raise _REFUSALS[row.refusal]()
     # Balances moved in the database: ORM copies of the two accounts must be read again.
     for account_id in (row.payer_account_id, row.payee_account_id):
-        cached = session.identity_map.get(_ACCOUNT_MAPPER.identity_key_from_primary_key(
-            (account_id,)))
+        cached = session.identity_map.get(session.identity_key(Account, account_id))
         if cached is not None:
             session.expire(cached, ["balance"])
     if not row.created:  # the first transfer made with this idempotency key
         return session.get(Transfer, row.transfer_id)
     completed = state == TransferState.COMPLETED
     transfer = _as_persistent(session, Transfer(
-        id=row.transfer_id, group_id=group_id, currency_id=params["currency"] or (
-            payer_account.currency_id),
+        id=row.transfer_id, group_id=group_id,
+        currency_id=currency.id if by_member else payer_account.currency_id,
         payer_account_id=row.payer_account_id, payee_account_id=row.payee_account_id,
         amount=amount, description=params["description"], state=state, kind=kind,
         starter_id=params["starter"], completer_id=params["starter"] if completed else None,
