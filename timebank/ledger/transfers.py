@@ -216,13 +216,13 @@ _REFUSALS = {
 }
 _LIMIT_REFUSALS = {"credit_limit": CreditLimitExceeded, "ceiling": CeilingExceeded}
 _POST = (
-    "SELECT * FROM ledger_transfer(%(group_id)s, %(payer_member)s, %(payee_member)s, "
-    "%(currency)s, %(payer_account)s, %(payee_account)s, %(amount)s, %(description)s, "
-    "%(kind)s::transfer_kind, %(state)s::transfer_state, %(starter)s, %(key)s, %(at)s)"
+    "SELECT * FROM ledger_transfer(%s, %s, %s, %s, %s, %s, %s, %s, %s::transfer_kind, "
+    "%s::transfer_state, %s, %s, %s)"
 )
+_TRANSFER_MANAGER = sa.inspect(Transfer).class_manager
 
 
-def _call_ledger_transfer(session, params: dict):
+def _call_ledger_transfer(session, params: tuple):
     """Run ``ledger_transfer`` once on the session's own connection and transaction.
 
     This is the ledger's hot path, so it talks to psycopg directly (a prepared statement);
@@ -260,7 +260,7 @@ def post_transfer(
     the payee's ceiling with the other pending transfers counted, and writes the transfer:
     ``state`` pending, or completed with its two entries and both cached balances moved.
     Amounts in subunits, already validated. The function's source, with every rule it
-    enforces, is ``migrations/versions/b8c9d0e1f2a3_ledger_transfer_function.py``.
+    enforces, is ``migrations/versions/c9d0e1f2a3b4_ledger_lighter_hot_path.py``.
 
     Raises :class:`SameAccount`, :class:`InactiveParty`, :class:`InactiveCurrency`,
     :class:`CurrencyMismatch`, :class:`KeyReused`, :class:`CreditLimitExceeded` or
@@ -270,20 +270,18 @@ def post_transfer(
     """
     by_member = payer is not None
     group_id = payer.group_id if by_member else payer_account.group_id
-    params = {
-        "group_id": group_id,
-        "payer_member": payer.id if by_member else None,
-        "payee_member": payee.id if by_member else None,
-        "currency": currency.id if by_member else None,
-        "payer_account": None if by_member else payer_account.id,
-        "payee_account": None if by_member else payee_account.id,
-        "amount": amount, "description": _clean(description, DESCRIPTION_MAX),
-        "kind": kind.value, "state": state.value,
-        "starter": starter.id if starter else None, "key": idempotency_key or None,
-        "at": occurred_at or utcnow(),
-    }
+    description = _clean(description, DESCRIPTION_MAX)
+    starter_id = starter.id if starter else None
+    key = idempotency_key or None
+    when = occurred_at or utcnow()
     session = db.session()
-    row = _call_ledger_transfer(session, params)
+    row = _call_ledger_transfer(session, (
+        group_id,
+        payer.id if by_member else None, payee.id if by_member else None,
+        currency.id if by_member else None,
+        None if by_member else payer_account.id, None if by_member else payee_account.id,
+        amount, description, kind.value, state.value, starter_id, key, when,
+    ))
     if row.refusal in _LIMIT_REFUSALS:
         account = session.get(Account, row.refused_account_id)
         raise _LIMIT_REFUSALS[row.refusal](
@@ -299,25 +297,29 @@ def post_transfer(
     if not row.created:  # the first transfer made with this idempotency key
         return session.get(Transfer, row.transfer_id)
     completed = state == TransferState.COMPLETED
-    transfer = _as_persistent(session, Transfer(
-        id=row.transfer_id, group_id=group_id,
-        currency_id=currency.id if by_member else payer_account.currency_id,
-        payer_account_id=row.payer_account_id, payee_account_id=row.payee_account_id,
-        amount=amount, description=params["description"], state=state, kind=kind,
-        starter_id=params["starter"], completer_id=params["starter"] if completed else None,
-        reverses_id=None, idempotency_key=params["key"], batch_key=None, cancel_code=None,
-        cancel_reason=None, cancelled_by_id=None, rating=None, rated_at=None,
-        created_at=params["at"], completed_at=params["at"] if completed else None,
-        cancelled_at=None,
-    ))
+    transfer = _as_persistent(session, {
+        "id": row.transfer_id, "group_id": group_id,
+        "currency_id": currency.id if by_member else payer_account.currency_id,
+        "payer_account_id": row.payer_account_id, "payee_account_id": row.payee_account_id,
+        "amount": amount, "description": description, "state": state, "kind": kind,
+        "starter_id": starter_id, "completer_id": starter_id if completed else None,
+        "reverses_id": None, "idempotency_key": key, "batch_key": None, "cancel_code": None,
+        "cancel_reason": None, "cancelled_by_id": None, "rating": None, "rated_at": None,
+        "created_at": when, "completed_at": when if completed else None,
+        "cancelled_at": None,
+    })
     record_written_transfer(transfer)  # an on-behalf entry is on the audit trail
     notify.request_delivery()  # the function wrote the notice (completed or started)
     return transfer
 
 
-def _as_persistent(session, transfer: Transfer) -> Transfer:
-    """Put a row the database function has just written into the session as it is, without
-    reading it back (every column is set; relationships load when first used)."""
+def _as_persistent(session, row: dict) -> Transfer:
+    """Put a transfer the database function has just written into the session as it is,
+    without reading it back. ``row`` holds every column; the values go straight into the
+    new instance's state, as a query's loading does (no change events), and relationships
+    load when first used."""
+    transfer = _TRANSFER_MANAGER.new_instance()
+    transfer.__dict__.update(row)
     make_transient_to_detached(transfer)
     session.add(transfer)
     return transfer

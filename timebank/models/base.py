@@ -27,14 +27,19 @@ class TenantMixin:
         )
 
 
-def tenant_fk(column: str, target: str, *, ondelete: str | None = None) -> sa.ForeignKeyConstraint:
+def tenant_fk(column: str, target: str, *, ondelete: str | None = None,
+              also: str | None = None) -> sa.ForeignKeyConstraint:
     """Return a composite foreign key ``(group_id, column) -> target(group_id, id)``.
 
-    ``target`` is a table name, e.g. ``"accounts"``.
+    ``target`` is a table name, e.g. ``"accounts"``. ``also`` names one more column that must
+    match, on both sides (e.g. ``"currency_id"``): the key is then
+    ``(group_id, also, column) -> target(group_id, also, id)``.
     """
-    return sa.ForeignKeyConstraint(
-        ["group_id", column], [f"{target}.group_id", f"{target}.id"], ondelete=ondelete
-    )
+    local, remote = ["group_id", column], [f"{target}.group_id", f"{target}.id"]
+    if also:
+        local.insert(1, also)
+        remote.insert(1, f"{target}.{also}")
+    return sa.ForeignKeyConstraint(local, remote, ondelete=ondelete)
 
 
 def created_at_column() -> Mapped[datetime]:

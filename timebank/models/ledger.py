@@ -105,6 +105,8 @@ class Account(TenantMixin, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("group_id", "id"),
         sa.UniqueConstraint("group_id", "currency_id", "membership_id"),
+        # Target of the transfers' keys: a transfer's currency is both its accounts' currency.
+        sa.UniqueConstraint("group_id", "currency_id", "id"),
         tenant_fk("currency_id", "currencies"),
         tenant_fk("membership_id", "memberships", ondelete="CASCADE"),
         sa.CheckConstraint(
@@ -222,9 +224,10 @@ class Transfer(TenantMixin, db.Model):
     __tablename__ = "transfers"
     __table_args__ = (
         sa.UniqueConstraint("group_id", "id"),
-        tenant_fk("currency_id", "currencies"),
-        tenant_fk("payer_account_id", "accounts"),
-        tenant_fk("payee_account_id", "accounts"),
+        # Both accounts hold the transfer's currency; their keys prove the currency, so there
+        # is no key to ``currencies``, whose one row every concurrent transfer would lock.
+        tenant_fk("payer_account_id", "accounts", also="currency_id"),
+        tenant_fk("payee_account_id", "accounts", also="currency_id"),
         tenant_fk("starter_id", "memberships"),
         tenant_fk("completer_id", "memberships"),
         tenant_fk("cancelled_by_id", "memberships"),
