@@ -26,6 +26,7 @@ import os
 import platform
 import random
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -134,7 +135,8 @@ def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
 
 def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_value, ready,
            start, results):
-    """One client: pay between random members until the time is up; report the count."""
+    """One client: pay between random members until the time is up; report the counts and the
+    CPU seconds this process used while counting."""
     import sqlalchemy as sa
 
     from timebank.extensions import db
@@ -159,8 +161,11 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_
         start.wait()
         began = time.perf_counter()
         counting_from, deadline = began + warmup, began + warmup + seconds
+        cpu_from = None
         while (now := time.perf_counter()) < deadline:
             counted = now >= counting_from
+            if counted and cpu_from is None:
+                cpu_from = time.process_time()
             payer_id, payee_id = rng.sample(member_ids, 2)
             amount = rng.randint(1, 120)
 
@@ -173,11 +178,15 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_
                 completed += counted
             except LedgerError:
                 refused += counted
+        cpu = time.process_time() - (cpu_from or time.process_time())
         db.engine.dispose()
-    results.put((completed, refused))
+    results.put((completed, refused, cpu))
 
 
-def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds, warmup) -> float:
+def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds,
+             warmup) -> tuple[float, float | None, float | None]:
+    """Returns transfers per second, and the CPU milliseconds per transfer of the workers and
+    of the database server (None when the server is not on this machine)."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     start = context.Event()
@@ -192,11 +201,42 @@ def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds, wa
     for ready in readies:
         ready.wait(timeout=120)
     start.set()
+    time.sleep(warmup)
+    server_from = server_cpu()
+    time.sleep(seconds)
+    server_used = _used(server_from, server_cpu())
     counts = [results.get(timeout=warmup + seconds + 120) for _ in processes]
     for process in processes:
         process.join(timeout=60)
-    completed = sum(c for c, _ in counts)
-    return completed / seconds
+    completed = sum(c for c, _, _ in counts)
+    app = sum(cpu for _, _, cpu in counts)
+    return completed / seconds, _per(app, completed), _per(server_used, completed)
+
+
+def server_cpu() -> float | None:
+    """CPU seconds the PostgreSQL server on this machine has used so far: every live
+    ``postgres`` process, plus the exited backends the postmaster has reaped (its children's
+    time). None when no such process is visible (a server on another host)."""
+    total, seen, tick = 0, False, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # the process has just exited
+        name, _, rest = text[text.index("(") + 1:].partition(") ")
+        if name == "postgres":
+            fields = rest.split()
+            total += sum(int(fields[n]) for n in (11, 12, 13, 14))  # u, s, children u, s
+            seen = True
+    return total / tick if seen else None
+
+
+def _used(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else after - before
+
+
+def _per(cpu_seconds: float | None, transfers: int) -> float | None:
+    return None if cpu_seconds is None or not transfers else 1000 * cpu_seconds / transfers
 
 
 def _reset_queue(redis_url: str | None) -> None:
@@ -220,17 +260,29 @@ def pgbench_init(server: str, database: str, scale: int) -> None:
                    check=True, capture_output=True)
 
 
-def run_pgbench(server: str, database: str, clients: int, seconds: int, warmup: int) -> float:
+def run_pgbench(server: str, database: str, clients: int, seconds: int,
+                warmup: int) -> tuple[float, float | None, float | None]:
+    """Returns pgbench's transactions per second, and the CPU milliseconds per transaction of
+    pgbench itself and of the database server (None when the server is not on this machine)."""
+    command = ["pgbench", "-b", "tpcb-like", "-n", "-c", str(clients), "-j", str(clients)]
     if warmup:  # the same warm-up as ours, not counted
-        subprocess.run(["pgbench", "-b", "tpcb-like", "-n", "-c", str(clients), "-j",
-                        str(clients), "-T", str(warmup), _libpq(server, database)],
+        subprocess.run([*command, "-T", str(warmup), _libpq(server, database)],
                        check=True, capture_output=True)
-    result = subprocess.run(
-        ["pgbench", "-b", "tpcb-like", "-n", "-c", str(clients), "-j", str(clients),
-         "-T", str(seconds), _libpq(server, database)],
-        check=True, capture_output=True, text=True)
+    client_from, server_from = _children_cpu(), server_cpu()
+    result = subprocess.run([*command, "-T", str(seconds), _libpq(server, database)],
+                            check=True, capture_output=True, text=True)
+    time.sleep(0.5)  # the postmaster reaps the exited backends
+    server_used = _used(server_from, server_cpu())
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
-    return float(match.group(1))
+    done = re.search(r"number of transactions actually processed: (\d+)", result.stdout)
+    transactions = int(done.group(1))
+    return (float(match.group(1)), _per(_children_cpu() - client_from, transactions),
+            _per(server_used, transactions))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _libpq(server: str, database: str) -> str:
@@ -273,21 +325,29 @@ def main() -> None:
 
     rows = []
     load_before = os.getloadavg()[0]
-    print(f"{'clients':>7} {'ours tx/s':>10} {'pgbench tps':>12} {'ratio':>7}")
+    print(f"{'clients':>7} {'ours tx/s':>10} {'pgbench tps':>12} {'ratio':>6}   "
+          "CPU ms per transaction: ours app + db, pgbench client + db")
     for clients in args.clients:
         _reset_queue(redis_url)  # each run starts with no delivery job waiting
-        ours = run_ours(database_url, redis_url, group_id, member_ids, clients, args.seconds,
-                        args.warmup)
-        theirs = run_pgbench(args.server, f"{args.database}_pgbench", clients, args.seconds,
-                             args.warmup)
-        rows.append((clients, ours, theirs, ours / theirs))
-        print(f"{clients:>7} {ours:>10.0f} {theirs:>12.0f} {ours / theirs:>7.2f}", flush=True)
+        ours, app_ms, our_db_ms = run_ours(database_url, redis_url, group_id, member_ids,
+                                           clients, args.seconds, args.warmup)
+        theirs, client_ms, their_db_ms = run_pgbench(
+            args.server, f"{args.database}_pgbench", clients, args.seconds, args.warmup)
+        row = (clients, ours, theirs, ours / theirs, app_ms, our_db_ms, client_ms, their_db_ms)
+        rows.append(row)
+        print(f"{clients:>7} {ours:>10.0f} {theirs:>12.0f} {ours / theirs:>6.2f}   "
+              f"{_ms(app_ms)} + {_ms(our_db_ms)}, {_ms(client_ms)} + {_ms(their_db_ms)}",
+              flush=True)
 
     _reset_queue(redis_url)
     load = (load_before, os.getloadavg()[0])
     print(f"load average (1 min) before/after: {load[0]:.1f} / {load[1]:.1f}")
     if args.write:
         _write(Path(args.write), rows, args, _server_version(database_url), load)
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> None:
@@ -308,11 +368,17 @@ def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> N
         "deferred balance trigger, commit, the delivery mark in Redis. Theirs: pgbench's "
         "built-in TPC-B-like script on the same server, same client counts, same duration.",
         "",
-        "| clients | ours (transfers/s) | pgbench TPC-B-like (tps) | ratio |",
-        "|---:|---:|---:|---:|",
+        "CPU per transaction (ms) is measured over the same seconds: ours, the worker processes "
+        "(app) and every PostgreSQL process (db); theirs, pgbench itself (client) and every "
+        "PostgreSQL process (db). On a shared machine the two sides compete for the same CPUs.",
+        "",
+        "| clients | ours (transfers/s) | pgbench TPC-B-like (tps) | ratio "
+        "| ours CPU ms: app + db | pgbench CPU ms: client + db |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {c} | {ours:.0f} | {theirs:.0f} | {ratio:.2f} |"
-              for c, ours, theirs, ratio in rows]
+    lines += [f"| {c} | {ours:.0f} | {theirs:.0f} | {ratio:.2f} | {_ms(app)} + {_ms(db_ms)} "
+              f"| {_ms(client)} + {_ms(their_db)} |"
+              for c, ours, theirs, ratio, app, db_ms, client, their_db in rows]
     lines += ["", "Target (issue 4): ratio ≥ 0.5 at 4 clients.", ""]
     # Keep the hand-written reading of the figures across runs.
     notes = path.read_text().partition("## Reading the figures")[1:] if path.exists() else ()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tests.ledger_support import fresh, in_group
 from timebank.extensions import db
 from timebank.ledger import service as ledger
+from timebank.ledger.currencies import create_currency
 from timebank.models import Account, Group
 
 
@@ -187,6 +188,21 @@ def test_a_transfer_is_reversed_at_most_once(app, paid):
         reversal = reversal.replace("now())", "now(), now(), 'withdrawn')")
         _sql(reversal, **params)
         assert "uq_transfers_reverses_id" in _fails(reversal, **params)
+
+
+def test_a_transfer_moves_its_accounts_currency(app, paid):
+    """Both accounts of a transfer hold its currency: the keys to the accounts include it."""
+    group, transfer_id, ann, ben = paid
+    with in_group(app, group):
+        other = create_currency(code="LETS", name="Lets", symbol="L")
+        db.session.flush()
+        row = _sql("SELECT * FROM transfers WHERE id = :t", t=transfer_id).one()
+        message = _fails(
+            """INSERT INTO transfers (group_id, currency_id, payer_account_id, payee_account_id,
+                   amount, description, state, kind, created_at)
+               VALUES (:g, :c, :payer, :payee, 5, 'x', 'pending', 'payment', now())""",
+            g=group.id, c=other.id, payer=row.payer_account_id, payee=row.payee_account_id)
+        assert "fk_transfers_group_id_currency_id_payer_account_id_accounts" in message
 
 
 def test_deleting_a_whole_group_removes_its_ledger(app, paid):
