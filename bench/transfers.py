@@ -134,7 +134,7 @@ def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
 
 
 def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_value, ready,
-           start, results):
+           start, sampled, results):
     """One client: pay between random members until the time is up; report the counts and the
     CPU seconds this process used while counting."""
     import sqlalchemy as sa
@@ -179,6 +179,7 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_
             except LedgerError:
                 refused += counted
         cpu = time.process_time() - (cpu_from or time.process_time())
+        sampled.wait(timeout=60)  # the connection stays open until its server CPU is read
         db.engine.dispose()
     results.put((completed, refused, cpu))
 
@@ -189,11 +190,12 @@ def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds,
     of the database server (None when the server is not on this machine)."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    start = context.Event()
+    start, sampled = context.Event(), context.Event()
     readies = [context.Event() for _ in range(clients)]
     processes = [
         context.Process(target=worker, args=(database_url, redis_url, group_id, member_ids,
-                                              seconds, warmup, n, readies[n], start, results))
+                                              seconds, warmup, n, readies[n], start, sampled,
+                                              results))
         for n in range(clients)
     ]
     for process in processes:
@@ -204,7 +206,10 @@ def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds,
     time.sleep(warmup)
     server_from = server_cpu()
     time.sleep(seconds)
+    # Read while the workers' backends are still alive: one reaped in the middle of the scan
+    # would be counted neither as a process nor in the postmaster's children's time.
     server_used = _used(server_from, server_cpu())
+    sampled.set()
     counts = [results.get(timeout=warmup + seconds + 120) for _ in processes]
     for process in processes:
         process.join(timeout=60)
