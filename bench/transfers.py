@@ -8,7 +8,9 @@ random amounts between random members of one group of 1,000 accounts through
 two entries, both balances, the mail notice), the deferred balance trigger, one commit, and the
 "delivery job waiting" mark set in Redis after it. In the same run, on the same PostgreSQL
 server, pgbench's built-in TPC-B-like script runs with the same client counts; the ratio
-ours / pgbench is printed.
+ours / pgbench is printed, with each side's CPU milliseconds per transaction over the same
+seconds (our workers or pgbench itself, and the whole PostgreSQL server when it runs on this
+machine).
 
     python bench/transfers.py                      # 10 s per run, 1/2/4 clients
     python bench/transfers.py --seconds 20 --clients 1 2 4 8 --write bench/RESULTS.md
