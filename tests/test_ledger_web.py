@@ -317,6 +317,14 @@ def test_currencies_managed_by_coordinators(app, group, people, as_):
     assert ann.post("/pay", data={"currency": "SEEDS", "payee": people["ben"].id,
                                   "amount": "2.50", "description": "Tomatoes"}
                     ).status_code == 302
+    # A credit limit may be typed with its minus sign, as on the account and settings pages.
+    response = coo.post("/currencies/SEEDS/edit", data={
+        "code": "SEEDS", "name": "Seeds", "symbol": "✿", "purpose": "Garden swaps",
+        "kind": "mutual_credit", "subunits_per_unit": "100", "display_format": "decimal",
+        "default_min_balance": "-20", "default_max_balance": "", "hour_value": "0.5"})
+    assert response.status_code == 302, text(response)
+    with in_group(app, group):
+        assert ledger.currency_by_code("SEEDS").default_min_balance == -2000
     # Used: it can be retired, never deleted.
     coo.post("/currencies/SEEDS/action", data={"delete": "1"})
     with in_group(app, group):

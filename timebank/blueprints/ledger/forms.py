@@ -17,8 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from timebank.blueprints.forms import AmountField
-from timebank.blueprints.members.forms import LimitField
+from timebank.blueprints.forms import AmountField, LimitField
 
 
 class LedgerForm(FlaskForm):
@@ -149,7 +148,7 @@ class CurrencyForm(LedgerForm):
         ("time", _l("as time: 1:30")), ("decimal", _l("as a number: 1.50")),
     ])
     default_min_balance = LimitField(_l("Default credit limit (how far below zero)"),
-                                     description=_l("Empty: no limit."))
+                                     description=_l("Empty: no limit."), ignore_sign=True)
     default_max_balance = LimitField(_l("Default ceiling"), description=_l("Empty: no ceiling."))
     hour_value = DecimalField(_l("Value of one unit in network hours"), places=4, default=1,
                               validators=[InputRequired(), NumberRange(min=0.0001)])

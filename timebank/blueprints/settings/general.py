@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from timebank.blueprints.members.forms import LimitField
+from timebank.blueprints.forms import LimitField
 from timebank.blueprints.settings import bp
 from timebank.extensions import db
 from timebank.i18n import current_locale
