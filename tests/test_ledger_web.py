@@ -303,10 +303,10 @@ def test_currencies_managed_by_coordinators(app, group, people, as_):
     assert ann.get("/currencies/").status_code == 200
     assert ann.get("/currencies/new").status_code == 403
     coo = as_("coo")
-    response = coo.post("/currencies/new", data={
-        "code": "seeds", "name": "Seeds", "symbol": "✿", "purpose": "Garden swaps",
-        "kind": "mutual_credit", "subunits_per_unit": "100", "display_format": "decimal",
-        "default_min_balance": "50", "default_max_balance": "", "hour_value": "0.5"})
+    form = {"code": "seeds", "name": "Seeds", "symbol": "✿", "purpose": "Garden swaps",
+            "kind": "mutual_credit", "subunits_per_unit": "100", "display_format": "decimal",
+            "default_min_balance": "50", "default_max_balance": "", "hour_value": "0.5"}
+    response = coo.post("/currencies/new", data=form)
     assert response.status_code == 302, text(response)
     with in_group(app, group):
         seeds = ledger.currency_by_code("SEEDS")
@@ -318,10 +318,8 @@ def test_currencies_managed_by_coordinators(app, group, people, as_):
                                   "amount": "2.50", "description": "Tomatoes"}
                     ).status_code == 302
     # A credit limit may be typed with its minus sign, as on the account and settings pages.
-    response = coo.post("/currencies/SEEDS/edit", data={
-        "code": "SEEDS", "name": "Seeds", "symbol": "✿", "purpose": "Garden swaps",
-        "kind": "mutual_credit", "subunits_per_unit": "100", "display_format": "decimal",
-        "default_min_balance": "-20", "default_max_balance": "", "hour_value": "0.5"})
+    response = coo.post("/currencies/SEEDS/edit",
+                        data={**form, "code": "SEEDS", "default_min_balance": "-20"})
     assert response.status_code == 302, text(response)
     with in_group(app, group):
         assert ledger.currency_by_code("SEEDS").default_min_balance == -2000
