@@ -26,9 +26,11 @@ subclasses (nothing written), and never commit.
 """
 
 from datetime import datetime
+from typing import NamedTuple
 
+import psycopg
 import sqlalchemy as sa
-from psycopg.rows import namedtuple_row
+from psycopg import pq
 from sqlalchemy.orm import make_transient_to_detached
 
 from timebank.audit.ledger_hooks import record_written_transfer
@@ -215,25 +217,76 @@ _REFUSALS = {
     "key_reused": KeyReused,
 }
 _LIMIT_REFUSALS = {"credit_limit": CreditLimitExceeded, "ceiling": CeilingExceeded}
-_POST = (
-    "SELECT * FROM ledger_transfer(%s, %s, %s, %s, %s, %s, %s, %s, %s::transfer_kind, "
-    "%s::transfer_state, %s, %s, %s)"
+# The hot path's one statement, prepared once per database connection (see _call_ledger_transfer).
+_POST_NAME = b"timebank_ledger_transfer"
+_POST_SQL = (
+    b"SELECT transfer_id, created, refusal, available, refused_account_id, payer_account_id,"
+    b" payee_account_id FROM ledger_transfer($1::integer, $2::integer, $3::integer,"
+    b" $4::integer, $5::integer, $6::integer, $7::bigint, $8::text, $9::transfer_kind,"
+    b" $10::transfer_state, $11::integer, $12::text, $13::timestamptz)"
 )
 _TRANSFER_MANAGER = sa.inspect(Transfer).class_manager
 
 
-def _call_ledger_transfer(session, params: tuple):
+class _Posted(NamedTuple):
+    """What ``ledger_transfer`` answered (see its migration for each field)."""
+
+    transfer_id: int | None
+    created: bool
+    refusal: str | None
+    available: int | None
+    refused_account_id: int | None
+    payer_account_id: int | None
+    payee_account_id: int | None
+
+
+def _as_text(value) -> bytes | None:
+    if value is None:
+        return None
+    return (value.isoformat() if isinstance(value, datetime) else str(value)).encode()
+
+
+def _as_int(value: bytes | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _call_ledger_transfer(session, params: tuple) -> _Posted:
     """Run ``ledger_transfer`` once on the session's own connection and transaction.
 
-    This is the ledger's hot path, so it talks to psycopg directly (a prepared statement);
-    SQLAlchemy's statement machinery would double its CPU cost. Pending ORM changes are
-    flushed first so the function sees them. Database errors are psycopg's own
+    This is the ledger's hot path, so it speaks to libpq through psycopg's ``pgconn``: one
+    statement prepared once per connection (remembered in the pool's per-connection ``info``),
+    parameters and results as text. Going through a psycopg cursor, or SQLAlchemy's statement
+    machinery, costs more client CPU than the database spends on the transfer (measured in
+    ``bench/RESULTS.md``). Pending ORM changes are flushed first so the function sees them,
+    and the session's transaction is begun on the server if nothing has begun it yet (as
+    psycopg would: the engine sets no isolation level).
+    Database errors are raised as psycopg's own
     (:func:`timebank.ledger.boundary.is_retryable` knows both kinds).
     """
     session.flush()
-    driver = session.connection().connection.driver_connection
-    with driver.cursor(row_factory=namedtuple_row) as cursor:
-        return cursor.execute(_POST, params, prepare=True).fetchone()
+    proxied = session.connection().connection
+    driver = proxied.driver_connection
+    pgconn = driver.pgconn
+    if not proxied.info.get(_POST_NAME):
+        _result(driver, pgconn.prepare(_POST_NAME, _POST_SQL))
+        proxied.info[_POST_NAME] = True
+    if pgconn.transaction_status == pq.TransactionStatus.IDLE:
+        _result(driver, pgconn.exec_(b"BEGIN"))  # READ COMMITTED: the locks re-read rows
+    result = _result(driver, pgconn.exec_prepared(_POST_NAME, [_as_text(v) for v in params]))
+    transfer_id, created, refusal, available, refused, payer_account, payee_account = (
+        result.get_value(0, column) for column in range(7)
+    )
+    return _Posted(
+        _as_int(transfer_id), created == b"t", refusal and refusal.decode(), _as_int(available),
+        _as_int(refused), _as_int(payer_account), _as_int(payee_account),
+    )
+
+
+def _result(driver, result):
+    """Return libpq's ``result``, or raise the psycopg error it carries."""
+    if result.status == pq.ExecStatus.FATAL_ERROR:
+        raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
+    return result
 
 
 def post_transfer(
