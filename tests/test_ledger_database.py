@@ -1,4 +1,5 @@
-"""Database guarantees: CHECK constraints, the deferred balance trigger, immutable entries.
+"""Database guarantees: CHECK constraints, entries as legs, the deferred balance trigger,
+immutable entries.
 
 These go around the service on purpose (raw SQL), as a buggy script or a careless console
 session would: PostgreSQL itself must refuse.
@@ -130,6 +131,28 @@ def test_a_pending_transfer_with_entries_is_refused(app, paid):
         assert "pending transfer" in message
 
 
+def test_an_entry_is_one_of_its_transfers_two_legs(app, paid, make_member):
+    """Entries are written only as a completed transfer's legs: -amount on the payer's account,
+    +amount on the payee's, one of each; refused at once otherwise."""
+    group, transfer_id, ann, ben = paid
+    chloe = make_member(group, name="Chloe")
+    with in_group(app, group):
+        row = _sql("SELECT payer_account_id, payee_account_id FROM transfers WHERE id = :t",
+                   t=transfer_id).one()
+        third = ledger.account_for(fresh(chloe), ledger.default_currency()).id
+        insert = ("INSERT INTO entries (group_id, transfer_id, account_id, amount, created_at)"
+                  " VALUES (:g, :t, :a, :amount, now())")
+        legs = dict(g=group.id, t=transfer_id)
+        assert "not a leg" in _fails(insert, a=row.payee_account_id, amount=61, **legs)
+        assert "not a leg" in _fails(insert, a=row.payer_account_id, amount=60, **legs)
+        assert "not a leg" in _fails(insert, a=third, amount=60, **legs)
+        # A balanced pair is still refused: the transfer has its two legs already.
+        assert "uq_entries_transfer_id_credit" in _fails(
+            "INSERT INTO entries (group_id, transfer_id, account_id, amount, created_at)"
+            " VALUES (:g, :t, :payee, 60, now()), (:g, :t, :payer, -60, now())",
+            payee=row.payee_account_id, payer=row.payer_account_id, **legs)
+
+
 @pytest.mark.parametrize("statement, constraint", [
     ("UPDATE transfers SET amount = 0 WHERE state = 'pending'", "amount_positive"),
     ("UPDATE accounts SET min_balance = 10, max_balance = 5", "limits_ordered"),
@@ -213,3 +236,18 @@ def test_deleting_a_whole_group_removes_its_ledger(app, paid):
         left = db.session.execute(sa.text("SELECT count(*) FROM entries WHERE group_id = :g"),
                                   {"g": group.id}).scalar()
         assert left == 0
+
+
+def test_the_ledgers_prepared_statement_outlives_rollbacks(app, paid):
+    """The hot path's prepared statement survives psycopg's clean-up after a rollback (which
+    deallocates every prepared statement once psycopg has prepared one of its own)."""
+    group, transfer_id, ann, ben = paid
+    with in_group(app, group):
+        for _ in range(6):  # often enough for psycopg's automatic preparation, were it on
+            _sql("SELECT count(*) FROM transfers WHERE id = :t", t=transfer_id)
+        for attempt in range(2):
+            ledger.pay(payer=fresh(ann), payee=fresh(ben), currency=ledger.default_currency(),
+                       amount=5, description=f"attempt {attempt}", starter=fresh(ann))
+            savepoint = db.session.begin_nested()
+            _sql("SELECT 1")
+            savepoint.rollback()  # ROLLBACK TO SAVEPOINT

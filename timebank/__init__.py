@@ -69,6 +69,12 @@ def register_extensions(app: Flask) -> None:
     from timebank.i18n import init_i18n
 
     db.init_app(app)
+    with app.app_context():
+        from sqlalchemy import event
+
+        from timebank.ledger.transfers import keep_prepared_statements
+
+        event.listen(db.engine, "connect", keep_prepared_statements)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

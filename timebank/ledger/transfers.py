@@ -282,6 +282,17 @@ def _call_ledger_transfer(session, params: tuple) -> _Posted:
     )
 
 
+def keep_prepared_statements(dbapi_connection, connection_record) -> None:
+    """Engine ``connect`` hook: turn off psycopg's automatic preparation on a new connection.
+
+    Once psycopg has prepared a statement of its own, it deallocates *every* prepared statement
+    of the session (``DEALLOCATE ALL``) on the next rollback, which would drop the ledger's
+    (see :func:`_call_ledger_transfer`); with automatic preparation off it never does.
+    Registered by ``create_app``.
+    """
+    dbapi_connection.prepare_threshold = None
+
+
 def _result(driver, result):
     """Return libpq's ``result``, or raise the psycopg error it carries."""
     if result.status == pq.ExecStatus.FATAL_ERROR:

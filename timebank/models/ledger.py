@@ -370,7 +370,13 @@ class Transfer(TenantMixin, db.Model):
 
 
 class Entry(TenantMixin, db.Model):
-    """One ledger line: a signed amount (subunits) on one account, for one transfer."""
+    """One ledger line: a signed amount (subunits) on one account, for one transfer.
+
+    A completed transfer has exactly two entries, its legs: ``-amount`` on the payer's account
+    and ``+amount`` on the payee's; other transfers have none. The database enforces it (the
+    triggers ``ledger_entries_are_legs`` and ``ledger_transfers_balanced`` and the unique index
+    below, migration ``da1b2c3d4e5f``), so every transfer's entries sum to zero.
+    """
 
     __tablename__ = "entries"
     __table_args__ = (
@@ -378,10 +384,13 @@ class Entry(TenantMixin, db.Model):
         tenant_fk("account_id", "accounts"),
         sa.CheckConstraint("amount <> 0", name="amount_nonzero"),
         sa.Index("ix_entries_account_id_id", "account_id", "id"),
+        # At most one debit and one credit leg per transfer.
+        sa.Index("uq_entries_transfer_id_credit", "transfer_id", sa.text("(amount > 0)"),
+                 unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    transfer_id: Mapped[int] = mapped_column(index=True)
+    transfer_id: Mapped[int]
     account_id: Mapped[int]
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = created_at_column()
