@@ -5,6 +5,7 @@ These go around the service on purpose (raw SQL), as a buggy script or a careles
 session would: PostgreSQL itself must refuse.
 """
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -13,7 +14,8 @@ from tests.ledger_support import fresh, in_group
 from timebank.extensions import db
 from timebank.ledger import service as ledger
 from timebank.ledger.currencies import create_currency
-from timebank.models import Account, Group
+from timebank.ledger.transfers import post_transfer
+from timebank.models import Account, Group, TransferKind, TransferState
 
 
 @pytest.fixture
@@ -251,3 +253,27 @@ def test_the_ledgers_prepared_statement_outlives_rollbacks(app, paid):
             savepoint = db.session.begin_nested()
             _sql("SELECT 1")
             savepoint.rollback()  # ROLLBACK TO SAVEPOINT
+
+
+def test_an_error_in_the_hot_path_leaves_the_connection_usable(committing_app, make_group,
+                                                               make_member):
+    """``ledger_transfer`` runs in the same round trip as the BEGIN of the session's
+    transaction (libpq pipeline mode): a database error there is raised as psycopg's own,
+    and after the rollback the next transaction on the connection works, twice over."""
+    group = make_group()
+    ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
+    with in_group(committing_app, group):
+        db.session.commit()  # nothing begun: the next call begins the transaction itself
+        with pytest.raises(psycopg.errors.CheckViolation):
+            # A reversal never waits: the CHECK refuses it inside the database function.
+            post_transfer(payer=fresh(ann), payee=fresh(ben),
+                          currency=ledger.default_currency(), amount=5, description="x",
+                          starter=fresh(ann), kind=TransferKind.REVERSAL,
+                          state=TransferState.PENDING)
+        db.session.rollback()
+        for amount in (5, 7):  # the first begins the transaction, the second joins it
+            ledger.pay(payer=fresh(ann), payee=fresh(ben), currency=ledger.default_currency(),
+                       amount=amount, description="Soup", starter=fresh(ann))
+        db.session.commit()
+        account = ledger.account_for(fresh(ben), ledger.default_currency())
+        assert account.balance == 12

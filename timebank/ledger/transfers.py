@@ -25,6 +25,7 @@ Functions take keyword-only arguments, raise :class:`~timebank.ledger.errors.Led
 subclasses (nothing written), and never commit.
 """
 
+import select
 from datetime import datetime
 from typing import NamedTuple
 
@@ -270,9 +271,11 @@ def _call_ledger_transfer(session, params: tuple) -> _Posted:
     if not proxied.info.get(_POST_NAME):
         _result(driver, pgconn.prepare(_POST_NAME, _POST_SQL))
         proxied.info[_POST_NAME] = True
+    values = [_as_text(v) for v in params]
     if pgconn.transaction_status == pq.TransactionStatus.IDLE:
-        _result(driver, pgconn.exec_(b"BEGIN"))  # READ COMMITTED: the locks re-read rows
-    result = _result(driver, pgconn.exec_prepared(_POST_NAME, [_as_text(v) for v in params]))
+        result = _begin_and_call(driver, pgconn, values)
+    else:
+        result = _result(driver, pgconn.exec_prepared(_POST_NAME, values))
     transfer_id, created, refusal, available, refused, payer_account, payee_account = (
         result.get_value(0, column) for column in range(7)
     )
@@ -291,6 +294,29 @@ def keep_prepared_statements(dbapi_connection, connection_record) -> None:
     Registered by ``create_app``.
     """
     dbapi_connection.prepare_threshold = None
+
+
+def _begin_and_call(driver, pgconn, values: list) -> "pq.PGresult":
+    """Send ``BEGIN`` and the call in one round trip (libpq's pipeline mode); return the
+    call's result or raise its error. READ COMMITTED, as psycopg would begin it."""
+    pgconn.enter_pipeline_mode()
+    try:
+        pgconn.send_query_params(b"BEGIN", None)
+        pgconn.send_query_prepared(_POST_NAME, values)
+        pgconn.pipeline_sync()
+        while pgconn.flush():
+            select.select([], [pgconn.socket], [])
+        results = []
+        while (result := pgconn.get_result()) is None or (
+            result.status != pq.ExecStatus.PIPELINE_SYNC
+        ):
+            if result is not None:
+                results.append(result)
+    finally:
+        pgconn.exit_pipeline_mode()
+    for result in results:
+        _result(driver, result)
+    return results[-1]
 
 
 def _result(driver, result):
