@@ -72,7 +72,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         from sqlalchemy import event
 
-        from timebank.ledger.transfers import keep_prepared_statements
+        from timebank.ledger.hot_path import keep_prepared_statements
 
         event.listen(db.engine, "connect", keep_prepared_statements)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))

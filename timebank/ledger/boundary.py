@@ -32,7 +32,7 @@ def is_retryable(error: BaseException) -> bool:
     """Whether ``error`` is a transient abort that running the transaction again can cure.
 
     ``error`` may be SQLAlchemy's wrapper or psycopg's own error (the ledger's hot path,
-    :func:`timebank.ledger.transfers.post_transfer`, calls psycopg directly).
+    :mod:`timebank.ledger.hot_path`, calls libpq through psycopg directly).
     """
     orig = error.orig if isinstance(error, DBAPIError) else error
     sqlstate = getattr(orig, "sqlstate", None)  # psycopg's errors carry it

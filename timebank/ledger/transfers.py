@@ -25,13 +25,9 @@ Functions take keyword-only arguments, raise :class:`~timebank.ledger.errors.Led
 subclasses (nothing written), and never commit.
 """
 
-import select
 from datetime import datetime
-from typing import NamedTuple
 
-import psycopg
 import sqlalchemy as sa
-from psycopg import pq
 from sqlalchemy.orm import make_transient_to_detached
 
 from timebank.audit.ledger_hooks import record_written_transfer
@@ -51,6 +47,7 @@ from timebank.ledger.errors import (
     NotYourTurn,
     SameAccount,
 )
+from timebank.ledger.hot_path import call_ledger_transfer
 from timebank.ledger.limits import check_limits, pending_totals
 from timebank.models import (
     Account,
@@ -218,112 +215,7 @@ _REFUSALS = {
     "key_reused": KeyReused,
 }
 _LIMIT_REFUSALS = {"credit_limit": CreditLimitExceeded, "ceiling": CeilingExceeded}
-# The hot path's one statement, prepared once per database connection (see _call_ledger_transfer).
-_POST_NAME = b"timebank_ledger_transfer"
-_POST_SQL = (
-    b"SELECT transfer_id, created, refusal, available, refused_account_id, payer_account_id,"
-    b" payee_account_id FROM ledger_transfer($1::integer, $2::integer, $3::integer,"
-    b" $4::integer, $5::integer, $6::integer, $7::bigint, $8::text, $9::transfer_kind,"
-    b" $10::transfer_state, $11::integer, $12::text, $13::timestamptz)"
-)
 _TRANSFER_MANAGER = sa.inspect(Transfer).class_manager
-
-
-class _Posted(NamedTuple):
-    """What ``ledger_transfer`` answered (see its migration for each field)."""
-
-    transfer_id: int | None
-    created: bool
-    refusal: str | None
-    available: int | None
-    refused_account_id: int | None
-    payer_account_id: int | None
-    payee_account_id: int | None
-
-
-def _as_text(value) -> bytes | None:
-    if value is None:
-        return None
-    return (value.isoformat() if isinstance(value, datetime) else str(value)).encode()
-
-
-def _as_int(value: bytes | None) -> int | None:
-    return None if value is None else int(value)
-
-
-def _call_ledger_transfer(session, params: tuple) -> _Posted:
-    """Run ``ledger_transfer`` once on the session's own connection and transaction.
-
-    This is the ledger's hot path, so it speaks to libpq through psycopg's ``pgconn``: one
-    statement prepared once per connection (remembered in the pool's per-connection ``info``),
-    parameters and results as text. Going through a psycopg cursor, or SQLAlchemy's statement
-    machinery, costs more client CPU than the database spends on the transfer (measured in
-    ``bench/RESULTS.md``). Pending ORM changes are flushed first so the function sees them,
-    and the session's transaction is begun on the server if nothing has begun it yet (as
-    psycopg would: the engine sets no isolation level).
-    Database errors are raised as psycopg's own
-    (:func:`timebank.ledger.boundary.is_retryable` knows both kinds).
-    """
-    session.flush()
-    proxied = session.connection().connection
-    driver = proxied.driver_connection
-    pgconn = driver.pgconn
-    if not proxied.info.get(_POST_NAME):
-        _result(driver, pgconn.prepare(_POST_NAME, _POST_SQL))
-        proxied.info[_POST_NAME] = True
-    values = [_as_text(v) for v in params]
-    if pgconn.transaction_status == pq.TransactionStatus.IDLE:
-        result = _begin_and_call(driver, pgconn, values)
-    else:
-        result = _result(driver, pgconn.exec_prepared(_POST_NAME, values))
-    transfer_id, created, refusal, available, refused, payer_account, payee_account = (
-        result.get_value(0, column) for column in range(7)
-    )
-    return _Posted(
-        _as_int(transfer_id), created == b"t", refusal and refusal.decode(), _as_int(available),
-        _as_int(refused), _as_int(payer_account), _as_int(payee_account),
-    )
-
-
-def keep_prepared_statements(dbapi_connection, connection_record) -> None:
-    """Engine ``connect`` hook: turn off psycopg's automatic preparation on a new connection.
-
-    Once psycopg has prepared a statement of its own, it deallocates *every* prepared statement
-    of the session (``DEALLOCATE ALL``) on the next rollback, which would drop the ledger's
-    (see :func:`_call_ledger_transfer`); with automatic preparation off it never does.
-    Registered by ``create_app``.
-    """
-    dbapi_connection.prepare_threshold = None
-
-
-def _begin_and_call(driver, pgconn, values: list) -> "pq.PGresult":
-    """Send ``BEGIN`` and the call in one round trip (libpq's pipeline mode); return the
-    call's result or raise its error. READ COMMITTED, as psycopg would begin it."""
-    pgconn.enter_pipeline_mode()
-    try:
-        pgconn.send_query_params(b"BEGIN", None)
-        pgconn.send_query_prepared(_POST_NAME, values)
-        pgconn.pipeline_sync()
-        while pgconn.flush():
-            select.select([], [pgconn.socket], [])
-        results = []
-        while (result := pgconn.get_result()) is None or (
-            result.status != pq.ExecStatus.PIPELINE_SYNC
-        ):
-            if result is not None:
-                results.append(result)
-    finally:
-        pgconn.exit_pipeline_mode()
-    for result in results:
-        _result(driver, result)
-    return results[-1]
-
-
-def _result(driver, result):
-    """Return libpq's ``result``, or raise the psycopg error it carries."""
-    if result.status == pq.ExecStatus.FATAL_ERROR:
-        raise psycopg.errors.error_from_result(result, encoding=driver.info.encoding)
-    return result
 
 
 def post_transfer(
@@ -350,7 +242,8 @@ def post_transfer(
     the payee's ceiling with the other pending transfers counted, and writes the transfer:
     ``state`` pending, or completed with its two entries and both cached balances moved.
     Amounts in subunits, already validated. The function's source, with every rule it
-    enforces, is ``migrations/versions/c9d0e1f2a3b4_ledger_lighter_hot_path.py``.
+    enforces, is ``migrations/versions/da1b2c3d4e5f_ledger_entries_are_legs.py``; the call
+    itself is :func:`timebank.ledger.hot_path.call_ledger_transfer`.
 
     Raises :class:`SameAccount`, :class:`InactiveParty`, :class:`InactiveCurrency`,
     :class:`CurrencyMismatch`, :class:`KeyReused`, :class:`CreditLimitExceeded` or
@@ -365,7 +258,7 @@ def post_transfer(
     key = idempotency_key or None
     when = occurred_at or utcnow()
     session = db.session()
-    row = _call_ledger_transfer(session, (
+    row = call_ledger_transfer(session, (
         group_id,
         payer.id if by_member else None, payee.id if by_member else None,
         currency.id if by_member else None,
