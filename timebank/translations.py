@@ -47,14 +47,22 @@ KEYWORDS = {
 }
 # Plural categories in gettext index order (CLDR names); Babel orders gettext forms this way.
 PLURAL_TAGS = ("zero", "one", "two", "few", "many", "other")
-# The usual GNU gettext rule for Arabic: 0, 1, 2, 3-10, 11-99, other (100-102, ...), matching
-# CLDR's zero/one/two/few/many/other. Babel's built-in table gets "many" wrong for Arabic, so
-# the catalog header carries this one (and a test checks every catalog against CLDR).
+# Plural rules our catalogs carry where Babel's table is not the one we want. Arabic: the usual
+# GNU gettext rule, 0, 1, 2, 3-10, 11-99, other (100-102, ...), matching CLDR's
+# zero/one/two/few/many/other (Babel's table gets "many" wrong). Catalan, Spanish, French,
+# Italian and Portuguese: gettext's classic two forms; newer CLDR (Babel 2.18+) adds a "many"
+# form used only for exact millions ("1 millón de ..."), which the second form covers. A test
+# checks every catalog against CLDR.
 PLURAL_FORMS = {
     "ar": (
         6,
         "(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : n%100>=11 ? 4 : 5)",
     ),
+    "ca": (2, "(n != 1)"),
+    "es": (2, "(n != 1)"),
+    "it": (2, "(n != 1)"),
+    "fr": (2, "(n > 1)"),
+    "pt_BR": (2, "(n > 1)"),
 }
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[#0\- +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa%]")
 
