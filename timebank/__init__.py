@@ -6,6 +6,7 @@
 import logging
 
 from flask import Flask
+from sqlalchemy import event
 
 from timebank.config import INSTANCE_PATH, Config
 
@@ -67,13 +68,10 @@ def register_extensions(app: Flask) -> None:
         migrate,
     )
     from timebank.i18n import init_i18n
+    from timebank.ledger.hot_path import keep_prepared_statements
 
     db.init_app(app)
-    with app.app_context():
-        from sqlalchemy import event
-
-        from timebank.ledger.hot_path import keep_prepared_statements
-
+    with app.app_context():  # the ledger's prepared statement must outlive psycopg's clean-up
         event.listen(db.engine, "connect", keep_prepared_statements)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
