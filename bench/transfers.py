@@ -5,7 +5,8 @@ random amounts between random members of one group of 1,000 accounts through
 ``timebank.ledger.service.pay`` inside the real transaction boundary
 (:func:`~timebank.ledger.boundary.commit_with_retry`): one call of the database function
 ``ledger_transfer`` (party checks, row locks, limit checks with pending amounts, the transfer,
-two entries, both balances, the mail notice), the deferred balance trigger, one commit, and the
+two entries checked as its legs, both balances, the mail notice), the deferred check that the
+completed transfer has both legs, one commit, and the
 "delivery job waiting" mark set in Redis after it. In the same run, on the same PostgreSQL
 server, pgbench's built-in TPC-B-like script runs with the same client counts; the ratio
 ours / pgbench is printed, with each side's CPU milliseconds per transaction over the same
@@ -371,8 +372,9 @@ def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> N
         f"accounts with {HISTORY:,} transfers of history, each call in its own transaction "
         "through `commit_with_retry`: one call of "
         "the database function `ledger_transfer` (party checks, account locks, limit check "
-        "counting pending amounts, transfer + two entries, cached balances, mail notice), the "
-        "deferred balance trigger, commit, the delivery mark in Redis. Theirs: pgbench's "
+        "counting pending amounts, transfer + two entries checked as its legs, cached "
+        "balances, mail notice), the deferred check that it has both legs, commit, the "
+        "delivery mark in Redis. Theirs: pgbench's "
         "built-in TPC-B-like script on the same server, same client counts, same duration.",
         "",
         "CPU per transaction (ms) is measured over the same seconds: ours, the worker processes "
