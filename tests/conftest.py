@@ -68,7 +68,7 @@ def app() -> Iterator[Flask]:
             connection.execute(sa.text("CREATE SCHEMA public"))
         from flask_migrate import upgrade
 
-        upgrade(revision="heads")
+        upgrade()
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -107,7 +107,7 @@ def serve_command(port: int) -> None:
 
     if "BASE_DOMAIN" not in os.environ:
         current_app.config["BASE_DOMAIN"] = f"localhost:{port}"
-    upgrade(revision="heads")
+    upgrade()
     for line in seed_demo():
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")
