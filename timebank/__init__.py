@@ -3,8 +3,6 @@
 :func:`create_app` builds the app in named steps, readable top to bottom.
 """
 
-import logging
-
 from flask import Flask
 from sqlalchemy import event
 
@@ -20,8 +18,10 @@ def create_app(config: type | dict | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     configure_database(app)
+    configure_secrets(app)
     configure_logging(app)
     register_proxy(app)
+    register_health_checks(app)
     register_extensions(app)
     register_tenancy(app)
     register_transaction_boundary(app)
@@ -43,10 +43,20 @@ def configure_database(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
 
 
+def configure_secrets(app: Flask) -> None:
+    """Stop here without a strong SECRET_KEY outside development (timebank.security.secrets)."""
+    from timebank.security.secrets import configure_secret_key
+
+    configure_secret_key(app)
+
+
 def configure_logging(app: Flask) -> None:
-    if not app.debug and not app.testing:
-        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-        logging.basicConfig(level=logging.INFO, format=fmt)
+    """Text or JSON logs (``LOG_FORMAT``), one line per request, Sentry when configured."""
+    from timebank.observability import configure_logging, init_error_reporting, install_request_log
+
+    configure_logging(app)
+    install_request_log(app)
+    init_error_reporting(app)
 
 
 def register_proxy(app: Flask) -> None:
@@ -55,6 +65,12 @@ def register_proxy(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_health_checks(app: Flask) -> None:
+    from timebank.health import install_health_checks
+
+    install_health_checks(app)  # /healthz, /readyz: on any host, before tenancy
 
 
 def register_extensions(app: Flask) -> None:

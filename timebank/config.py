@@ -19,7 +19,10 @@ def _bool(name: str, default: bool) -> bool:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-change-me")
+    # Required outside development and tests (timebank.security.secrets checks it at start).
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    # Old keys still accepted while rotating, comma-separated; new signatures use SECRET_KEY.
+    SECRET_KEY_FALLBACKS = os.environ.get("SECRET_KEY_FALLBACKS", "")
     BASE_DOMAIN = os.environ.get("BASE_DOMAIN", "localhost:5000")
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     # Behind nginx: how many proxies to trust for X-Forwarded-Host/-Proto (0 = none).
@@ -28,6 +31,13 @@ class Config:
     DATABASE_URL = os.environ.get("DATABASE_URL")  # None -> embedded PostgreSQL
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL")  # None -> jobs run in-process
+
+    # Operations (timebank.observability): "json" makes every log line one JSON object.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    SENTRY_DSN = os.environ.get("SENTRY_DSN")  # unset: no error reporting
+    SENTRY_ENVIRONMENT = os.environ.get("SENTRY_ENVIRONMENT", "production")
+    SENTRY_TRACES_SAMPLE_RATE = float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0"))
+    RELEASE = os.environ.get("TIMEBANK_RELEASE")  # set by the deploy: the running release's name
 
     # Host-only cookies: no Domain attribute, so a login at a.example.org never reaches
     # b.example.org (RFC 6265 section 4.1.2.3).

@@ -210,7 +210,9 @@ def change_password(*, user: User, current_password: str, new_password: str) -> 
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+    from timebank.security.secrets import signing_keys
+
+    return URLSafeTimedSerializer(signing_keys(), salt="password-reset")
 
 
 def _fingerprint(user: User) -> str:

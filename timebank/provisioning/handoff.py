@@ -24,7 +24,6 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -45,7 +44,9 @@ class NotAMember(ProvisioningError):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="cross-host-login")
+    from timebank.security.secrets import signing_keys
+
+    return URLSafeTimedSerializer(signing_keys(), salt="cross-host-login")
 
 
 def _fingerprint(user: User) -> str:

@@ -32,7 +32,6 @@ import unicodedata
 from zoneinfo import available_timezones
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -297,7 +296,9 @@ def start_request(
 
 
 def _confirm_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="group-request-confirm")
+    from timebank.security.secrets import signing_keys
+
+    return URLSafeTimedSerializer(signing_keys(), salt="group-request-confirm")
 
 
 def confirmation_token(group_request: GroupRequest) -> str:
