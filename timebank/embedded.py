@@ -12,7 +12,13 @@ _server = None
 def embedded_database_url(instance_path: Path) -> str:
     """Start (or reuse) the embedded server and return a psycopg 3 SQLAlchemy URL for it."""
     global _server
-    import pgserver
+    try:
+        import pgserver
+    except ImportError as missing:  # servers install the app without the quick-start extra
+        raise RuntimeError(
+            "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set "
+            "DATABASE_URL, or install the quick-start extra: pip install -e '.[demo]'"
+        ) from missing
 
     if _server is None:
         data = instance_path / "pgdata"
