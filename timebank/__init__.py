@@ -23,6 +23,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_proxy(app)
     register_health_checks(app)
     register_extensions(app)
+    register_security(app)
     register_tenancy(app)
     register_transaction_boundary(app)
     register_blueprints(app)
@@ -100,6 +101,13 @@ def register_extensions(app: Flask) -> None:
     from timebank.auth_loader import install_user_loader
 
     install_user_loader(login_manager)
+
+
+def register_security(app: Flask) -> None:
+    """Headers, sessions that end, bad input as 400, the outage page (timebank.security)."""
+    from timebank.security import install_security
+
+    install_security(app)
 
 
 def register_tenancy(app: Flask) -> None:

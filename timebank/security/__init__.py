@@ -3,3 +3,12 @@ two-factor sign-in, bad input answered with 400, the outage page.
 
 :func:`install_security` wires the request-time parts into the app; ``create_app`` calls it.
 """
+
+from flask import Flask
+
+
+def install_security(app: Flask) -> None:
+    """Wire the request-time defences into ``app``."""
+    from timebank.security.headers import install_security_headers
+
+    install_security_headers(app)
