@@ -1,6 +1,8 @@
 """Every page a role may use is a click away (issue 17): the links on the dashboard and in the
 menus, the way back to the network, and joining a second group."""
 
+import re
+
 import pytest
 
 from tests.conftest import coordinator_of
@@ -47,3 +49,39 @@ def test_member_sees_no_treasurer_links(as_):
 
 def test_coordinator_finds_the_export(as_):
     assert 'href="/export"' in page(as_("coo"), "/coordinator")
+
+
+def test_every_page_has_a_skip_link_and_a_way_to_the_network(as_):
+    html = page(as_("ann"))
+    assert 'href="#main"' in html and 'id="main"' in html
+    assert 'id="nav-my-timebanks"' in html and 'id="nav-network"' in html
+
+
+def test_manage_menu_holds_the_coordinators_pages(as_, make_member, group):
+    make_member(group, name="Nia Newcomer", status="pending")
+    html = page(as_("coo"))
+    for path in ("/coordinator", "/members/pending", "/ledger", "/accounts", "/settings",
+                 "/audit", "/export", "/marketplace/categories"):
+        assert f'href="{path}"' in html, path
+    assert 'id="manage-badge"' in html
+
+
+def test_a_logged_in_non_member_is_offered_to_join(app, make_group, make_member, client_for,
+                                                   login, people):
+    other = make_group("hillside")
+    stranger = make_member(other, name="Sam Stranger")
+    client = login(client_for("greenvale"), stranger.user.email)
+    html = page(client, "/")
+    assert 'id="not-a-member"' in html and 'href="/join"' in html
+    assert 'id="nav-join"' in html
+
+
+def test_signup_with_an_existing_address_guides_to_log_in_and_join(client_for, people):
+    client = client_for("greenvale")
+    html = page(client, "/signup")
+    response = client.post("/signup", data={
+        "name": "Ann again", "email": people["ann"].user.email, "password": "a long password 1",
+        "password2": "a long password 1", "confirm": "a long password 1"})
+    html = response.get_data(as_text=True)
+    assert 'id="existing-account"' in html
+    assert re.search(r'href="/login\?[^"]*next=/join', html)

@@ -3,6 +3,12 @@
 from flask import Flask, current_app, g
 from flask_babel import format_datetime
 
+from timebank.blueprints.badges import (
+    balances_to_settle,
+    join_request_count,
+    manage_badge_count,
+    treasurer_waiting_count,
+)
 from timebank.i18n import LANGUAGES, current_locale, format_money, text_direction
 from timebank.policy import can, current_membership
 
@@ -34,4 +40,8 @@ def install_template_helpers(app: Flask) -> None:
             "languages": LANGUAGES,
             "current_locale": current_locale,
             "text_direction": text_direction,
+            "join_request_count": join_request_count,
+            "treasurer_waiting_count": treasurer_waiting_count,
+            "manage_badge_count": manage_badge_count,
+            "balances_to_settle": balances_to_settle,
         }
