@@ -9,6 +9,8 @@ from flask import Flask
 
 def install_security(app: Flask) -> None:
     """Wire the request-time defences into ``app``."""
+    from timebank.security.bad_input import install_bad_input_guards
     from timebank.security.headers import install_security_headers
 
     install_security_headers(app)
+    install_bad_input_guards(app)

@@ -1,0 +1,142 @@
+"""Issue 15, item 7: no 500 on bad input.
+
+Every route of ``app.url_map`` gets NUL bytes, numbers past any integer type, impossible dates
+and invalid UTF-8 in each path parameter, in every query parameter the code reads and in every
+form field the forms declare, as a coordinator (group routes) and a network admin (apex); any
+5xx fails. Truncated images go to every upload field.
+"""
+
+import io
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parent.parent / "timebank"
+# Raw (already percent-encoded) values, so invalid UTF-8 can be sent as it is.
+HOSTILE = {
+    "nul": "a%00b",
+    "huge": "99999999999999999999999",
+    "negative": "-99999999999999999999999",
+    "past": "0001-01-01",
+    "future": "9999-12-31",
+    "impossible": "2024-02-30",
+    "utf8": "%FF%FEab",
+}
+SKIPPED_ENDPOINTS = {"static", "bootstrap.static", "auth.logout", "auth.logout_everywhere"}
+
+
+def _names(pattern: str) -> set[str]:
+    names = set()
+    for path in SOURCE.rglob("*.py"):
+        names.update(re.findall(pattern, path.read_text()))
+    return names
+
+
+QUERY_NAMES = _names(r"request\.args\.get(?:list)?\(\s*[\"'](\w+)[\"']") | _names(
+    r"request\.args\[\s*[\"'](\w+)[\"']\]") | {"page", "q", "start", "end", "next"}
+FORM_NAMES = _names(r"^\s+(\w+)\s*=\s*\w*Field\(") | _names(r"request\.form\.get\(\s*[\"'](\w+)")
+FILE_NAMES = {"photo", "logo", "file", "image"}
+
+
+def _path(rule, raw_value: str) -> str | None:
+    values = {}
+    for name, converter in rule._converters.items():
+        kind = type(converter).__name__
+        if kind == "IntegerConverter" or "Integer" in kind:
+            if not raw_value.lstrip("-").isdigit():
+                return None
+            values[name] = raw_value.lstrip("-")
+        else:
+            values[name] = raw_value
+    path = rule.rule
+    for name, value in values.items():
+        path = re.sub(r"<(?:[^:<>]+:)?" + name + ">", value, path)
+    return path
+
+
+def _query(raw_value: str) -> str:
+    return "&".join(f"{name}={raw_value}" for name in sorted(QUERY_NAMES))
+
+
+def _sweep(app, client, host_is_group: bool) -> list[str]:
+    failures = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIPPED_ENDPOINTS or rule.rule.startswith("/api/"):
+            continue
+        for label, raw in HOSTILE.items():
+            path = _path(rule, raw) if rule.arguments else rule.rule
+            if path is None:
+                continue
+            url = f"{path}?{_query(raw)}"
+            for method in sorted(rule.methods & {"GET", "POST"}):
+                if method == "GET":
+                    response = client.get(url)
+                else:
+                    body = "&".join(f"{name}={raw}" for name in sorted(FORM_NAMES))
+                    response = client.post(
+                        url, data=body.encode("latin-1"),
+                        content_type="application/x-www-form-urlencoded")
+                if response.status_code >= 500:
+                    failures.append(f"{method} {url[:80]} ({label}) -> {response.status_code}")
+    return failures
+
+
+def _truncated_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buffer, "PNG")
+    return buffer.getvalue()[:120]
+
+
+@pytest.fixture
+def greenvale_coordinator(app, client_for, make_group, make_member, login):
+    group = make_group("greenvale", join_policy="open")
+    make_member(group, name="Ann")
+    coordinator = make_member(group, name="Cora", role="coordinator")
+    return login(client_for("greenvale"), coordinator.user.email)
+
+
+def test_no_route_answers_5xx_to_hostile_values_in_a_group(app, greenvale_coordinator):
+    failures = _sweep(app, greenvale_coordinator, host_is_group=True)
+    assert not failures, "\n".join(failures)
+
+
+def test_no_route_answers_5xx_to_hostile_values_on_the_apex(app, client_for, make_network_admin,
+                                                            login):
+    admin = make_network_admin()
+    client = login(client_for(None), admin.email)
+    failures = _sweep(app, client, host_is_group=False)
+    assert not failures, "\n".join(failures)
+
+
+def test_truncated_images_are_a_form_error(app, greenvale_coordinator):
+    failures = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.arguments or rule.endpoint in SKIPPED_ENDPOINTS:
+            continue
+        data = {name: "x" for name in FORM_NAMES - FILE_NAMES}
+        for name in FILE_NAMES:
+            data[name] = (io.BytesIO(_truncated_png()), "photo.png", "image/png")
+        response = greenvale_coordinator.post(rule.rule, data=data,
+                                              content_type="multipart/form-data")
+        if response.status_code >= 500:
+            failures.append(f"POST {rule.rule} -> {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("url", [
+    "/?q=a%00b", "/marketplace/?page=999999999999999999999", "/marketplace/ads/99999999999999999999",
+    "/statement.csv?start=0001-01-01&end=9999-12-31", "/audit?object_type=%00",
+    "/statement?page=%FF",
+])
+def test_known_cases_are_400_or_404(greenvale_coordinator, url):
+    assert greenvale_coordinator.get(url).status_code in {200, 302, 400, 404}
+
+
+def test_nul_in_a_form_field_is_400(greenvale_coordinator):
+    response = greenvale_coordinator.post("/profile", data={"name": "a\x00b", "bio": ""})
+    assert response.status_code == 400
+    assert quote("\x00") not in response.get_data(as_text=True)
