@@ -5,13 +5,16 @@
 
 from flask import Flask
 from sqlalchemy import event
+from timebank.boundary import TransactionalFlask
 
 from timebank.config import INSTANCE_PATH, Config
 
 
 def create_app(config: type | dict | None = None) -> Flask:
     """Build the Flask app. ``config`` is a config class or a dict of overrides."""
-    app = Flask(__name__, instance_path=str(INSTANCE_PATH), instance_relative_config=True)
+    # TransactionalFlask runs each view in one transaction (timebank.boundary).
+    app = TransactionalFlask(__name__, instance_path=str(INSTANCE_PATH),
+                             instance_relative_config=True)
     app.config.from_object(Config)
     if isinstance(config, dict):
         app.config.update(config)
@@ -117,25 +120,17 @@ def register_tenancy(app: Flask) -> None:
 
 
 def register_transaction_boundary(app: Flask) -> None:
-    """The request owns the transaction: commit once if it succeeded, else roll back."""
-    from timebank.extensions import db
+    """The request owns the transaction (:mod:`timebank.boundary`): each view commits once if
+    it succeeded, else rolls back, retrying a deadlock; jobs leave after the commit."""
+    from timebank.boundary import install_request_boundary
     from timebank.tasks import install_job_hooks
     from timebank.tenants.context import set_group
 
     install_job_hooks(app)
-
-    @app.after_request
-    def commit(response):
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
-        return response
+    install_request_boundary(app)
 
     @app.teardown_request
-    def rollback(error):
-        if error is not None:
-            db.session.rollback()
+    def forget_group(error):
         set_group(None)
 
 

@@ -136,11 +136,14 @@ def run_job(target: str, args: tuple, group_id: int | None, app=None,
             once_key: str | None = None) -> None:
     """Run the job function named ``target`` in a fresh app context, as group ``group_id``.
 
-    This is what the rq worker executes; it is the job's transaction boundary (commit once).
+    This is what the rq worker executes; it is the job's transaction boundary: the function
+    runs through :func:`timebank.boundary.run_in_transaction` (commit once when it returns, roll
+    back if it raises, re-run it after a deadlock), so its jobs and mail leave after the commit.
     ``once_key`` is the Redis mark of a ``once`` job (:func:`enqueue`), removed first.
     """
     import importlib
 
+    from timebank.boundary import run_in_transaction
     from timebank.tenants import group_context
 
     module_name, _, name = target.rpartition(".")
@@ -160,12 +163,10 @@ def run_job(target: str, args: tuple, group_id: int | None, app=None,
         try:
             if group_id is not None:
                 with group_context(group_id):
-                    func(*args)
+                    run_in_transaction(func, *args)
             else:
-                func(*args)
-            db.session.commit()
+                run_in_transaction(func, *args)
         except Exception:
-            db.session.rollback()
             log.exception("job %s failed", target)
             raise
         finally:

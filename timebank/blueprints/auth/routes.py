@@ -17,7 +17,8 @@ from timebank.blueprints.auth.forms import (
     SignupForm,
 )
 from timebank.blueprints.navigation import local_path
-from timebank.extensions import db, limiter
+from timebank.boundary import roll_back_at_end
+from timebank.extensions import limiter
 from timebank.i18n import N_
 from timebank.people import service as people
 from timebank.people.errors import AlreadyMember, PeopleError
@@ -71,7 +72,7 @@ def signup():
             )
             membership = people.request_membership(user=user, group=g.group)
         except PeopleError as error:
-            db.session.rollback()
+            roll_back_at_end()
             getattr(form, error.field or "email").errors.append(str(error))
         else:
             log_in(user)
@@ -99,6 +100,7 @@ def join():
         return redirect(url_for("network.index"))
     return render_template("auth/join.html", form=form, membership=membership)
 
+            roll_back_at_end()
 
 def _announce(membership) -> None:
     if membership.is_active:
@@ -138,7 +140,7 @@ def reset_password(token: str):
         try:
             people.reset_password(token=token, new_password=form.password.data)
         except PeopleError as error:
-            db.session.rollback()
+            roll_back_at_end()
             flash(str(error), "danger")
             return redirect(url_for("auth.forgot_password"))
         flash(_("Your password is changed. Log in with the new one."), "success")
@@ -164,6 +166,7 @@ def change_password():
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form)
 
+            roll_back_at_end()
 
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required

@@ -23,12 +23,12 @@ from timebank.blueprints.ledger.helpers import (
     money,
     selected_currency,
 )
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.i18n import current_locale
 from timebank.ledger import currencies as currency_service
 from timebank.ledger import service as ledger
 from timebank.ledger.amounts import AmountError, format_amount, parse_amount
-from timebank.ledger.boundary import commit_with_retry
 from timebank.ledger.errors import LedgerError
 from timebank.models import (
     Account,
@@ -66,13 +66,14 @@ def on_behalf():
                 _("Choose a member of this group."))
         else:
             try:
-                transfer = commit_with_retry(lambda: ledger.record_on_behalf(
+                transfer = ledger.record_on_behalf(
                     payer=payer, payee=payee, currency=currency, amount=form.amount.subunits,
                     description=form.description.data, starter=current_membership(),
-                    idempotency_key=form.key))
+                    idempotency_key=form.key)
             except LedgerError as error:
                 field_error(form, error)
             else:
+                roll_back_at_end()
                 flash(_("Recorded %(amount)s from %(payer)s to %(payee)s.",
                         amount=money(transfer.amount, currency), payer=payer.user.name,
                         payee=payee.user.name), "success")
@@ -159,16 +160,17 @@ def bulk():
                 errors or [_("List at least one member.")])
         else:
             try:
-                written = commit_with_retry(lambda: ledger.bulk_transfer(
+                written = ledger.bulk_transfer(
                     counterpart=_account_or_pot(chosen, currency),
                     legs=[(db.session.get(Account, account_id), amount)
                           for account_id, amount in legs],
                     collect=form.direction.data == "collect",
                     description=form.description.data, starter=current_membership(),
-                    idempotency_key=form.key))
+                    idempotency_key=form.key)
             except LedgerError as error:
                 field_error(form, error, fallback="legs")
             else:
+                roll_back_at_end()
                 flash(_("Recorded %(count)s transfers.", count=len(written)), "success")
                 return redirect(url_for("ledger.group_ledger", currency=currency.code))
     return render_template("ledger/bulk.html", form=form, currency=currency)
@@ -200,13 +202,14 @@ def account_limits(account_id: int):
     if form.validate_on_submit():
         minimum = None if form.min_balance.subunits is None else -form.min_balance.subunits
         try:
-            commit_with_retry(lambda: ledger.set_limits(
+            ledger.set_limits(
                 account=db.session.get(Account, account_id), min_balance=minimum,
                 max_balance=form.max_balance.subunits, changed_by=current_membership(),
-                reason=form.reason.data or ""))
+                reason=form.reason.data or "")
         except LedgerError as error:
             field_error(form, error, fallback="min_balance")
         else:
+            roll_back_at_end()
             flash(_("Limits saved for %(name)s.", name=account.display_name), "success")
             return redirect(url_for("ledger.account_limits", account_id=account_id))
     return render_template(
@@ -277,14 +280,15 @@ def new_currency():
         if kind == CurrencyKind.ISSUED and minimum is not None and minimum < 0:
             minimum = -minimum  # a floor for holders of an issued currency is never negative
         try:
-            currency = commit_with_retry(lambda: currency_service.create_currency(
+            currency = currency_service.create_currency(
                 code=form.code.data, kind=kind, subunits_per_unit=form.subunits_per_unit.data,
                 default_min_balance=minimum, default_max_balance=maximum,
                 created_by=current_membership(), locale=g.group.default_locale,
-                **_currency_fields(form)))
+                **_currency_fields(form))
         except LedgerError as error:
             field_error(form, error, fallback="code")
         else:
+            roll_back_at_end()
             flash(_("Currency %(code)s created.", code=currency.code), "success")
             return redirect(url_for("ledger.currencies"))
     return render_template("ledger/currency_form.html", form=form, currency=None)
@@ -313,14 +317,15 @@ def edit_currency(code: str):
     if form.validate_on_submit():
         minimum, maximum = _limits_from(form)
         try:
-            commit_with_retry(lambda: currency_service.update_currency(
+            currency_service.update_currency(
                 currency=_currency_or_404(code), kind=CurrencyKind(form.kind.data),
                 subunits_per_unit=form.subunits_per_unit.data, default_min_balance=minimum,
                 default_max_balance=maximum, changed_by=current_membership(),
-                **_currency_fields(form)))
+                **_currency_fields(form))
         except LedgerError as error:
             field_error(form, error, fallback="kind")
         else:
+            roll_back_at_end()
             flash(_("Currency %(code)s saved.", code=currency.code), "success")
             return redirect(url_for("ledger.currencies"))
     return render_template("ledger/currency_form.html", form=form, currency=currency,
@@ -336,17 +341,18 @@ def currency_action(code: str):
         abort(400)
     try:
         if form.retire.data:
-            commit_with_retry(lambda: currency_service.retire_currency(currency=currency))
+            currency_service.retire_currency(currency=currency)
             flash(_("Currency %(code)s retired.", code=code), "info")
         elif form.reactivate.data:
-            commit_with_retry(lambda: currency_service.reactivate_currency(currency=currency))
+            currency_service.reactivate_currency(currency=currency)
             flash(_("Currency %(code)s is active again.", code=code), "success")
         elif form.delete.data:
-            commit_with_retry(lambda: currency_service.delete_currency(currency=currency))
+            currency_service.delete_currency(currency=currency)
             flash(_("Currency %(code)s deleted.", code=code), "info")
     except LedgerError as error:
         flash(str(error), "danger")
     return redirect(url_for("ledger.currencies"))
+        roll_back_at_end()
 
 
 # --- issuance -------------------------------------------------------------------------------
@@ -390,15 +396,16 @@ def issue(code: str):
             flash(_("Choose an account."), "danger")
             return redirect(url_for("ledger.issuance", code=code))
         try:
-            transfer = commit_with_retry(lambda: ledger.issue(
+            transfer = ledger.issue(
                 currency=_currency_or_404(code),
                 payee_account=_account_or_pot(form.payee.data, _currency_or_404(code)),
                 amount=form.amount.subunits, description=form.description.data,
                 starter=current_membership(), idempotency_key=form.key,
-                locale=g.group.default_locale))
+                locale=g.group.default_locale)
         except LedgerError as error:
             flash(str(error), "danger")
         else:
+            roll_back_at_end()
             flash(_("Issued %(amount)s.", amount=money(transfer.amount, currency)), "success")
     else:
         for errors in form.errors.values():

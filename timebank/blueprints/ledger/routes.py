@@ -1,7 +1,8 @@
 """Member-facing ledger pages: dashboard, pay, request, a transfer's page and its actions.
 
-Reads are scoped to the current group; writes go through the ledger service inside
-:func:`~timebank.ledger.boundary.commit_with_retry` (commit once, retry a transient abort).
+Reads are scoped to the current group; writes go through the ledger service. The request's
+boundary (:mod:`timebank.boundary`) commits once, retries a transient abort by running the view
+again, and rolls back when a refusal is shown (:func:`~timebank.boundary.roll_back_at_end`).
 """
 
 import sqlalchemy as sa
@@ -26,10 +27,10 @@ from timebank.blueprints.ledger.helpers import (
     transfer_or_404,
 )
 from timebank.blueprints.navigation import local_path
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.ledger import reports
 from timebank.ledger import service as ledger
-from timebank.ledger.boundary import commit_with_retry
 from timebank.ledger.errors import LedgerError
 from timebank.ledger.transfers import may_accept, may_change
 from timebank.models import Account, Membership, TransferKind, TransferState
@@ -83,13 +84,14 @@ def pay():
             form.payee.errors.append(_("Choose a member of this group."))
         else:
             try:
-                transfer = commit_with_retry(lambda: ledger.pay(
+                transfer = ledger.pay(
                     payer=current_membership(), payee=payee, currency=currency,
                     amount=form.amount.subunits, description=form.description.data,
                     starter=current_membership(), idempotency_key=form.key,
                     require_confirmation=g.group.payments_need_confirmation,
-                ))
+                )
             except LedgerError as error:
+                roll_back_at_end()
                 field_error(form, error)
             else:
                 if transfer.state == TransferState.PENDING:
@@ -123,12 +125,13 @@ def request_payment():
             form.payer.errors.append(_("Choose a member of this group."))
         else:
             try:
-                transfer = commit_with_retry(lambda: ledger.request_payment(
+                transfer = ledger.request_payment(
                     payer=payer, payee=current_membership(), currency=currency,
                     amount=form.amount.subunits, description=form.description.data,
                     starter=current_membership(), idempotency_key=form.key,
-                ))
+                )
             except LedgerError as error:
+                roll_back_at_end()
                 field_error(form, error, fallback="payer")
             else:
                 flash(_("You asked %(name)s to pay %(amount)s.", name=payer.user.name,
@@ -193,25 +196,24 @@ def decide(transfer_id: int):
     reason = form.reason.data or ""
     try:
         if form.accept.data:
-            result = commit_with_retry(
-                lambda: ledger.accept_transfer(transfer=transfer, by=current_membership())
-            )
+            result = ledger.accept_transfer(transfer=transfer, by=current_membership())
             if result.state == TransferState.COMPLETED:
                 flash(_("Transfer completed."), "success")
             else:
                 flash(_("The transfer could not be completed: the limits no longer allow it. "
                         "It has been cancelled and both sides are told."), "warning")
         elif form.decline.data:
-            commit_with_retry(lambda: ledger.decline_transfer(
-                transfer=transfer, by=current_membership(), reason=reason))
+            ledger.decline_transfer(
+                transfer=transfer, by=current_membership(), reason=reason)
             flash(_("Transfer declined."), "info")
         elif form.withdraw.data:
-            commit_with_retry(lambda: ledger.withdraw_transfer(
-                transfer=transfer, by=current_membership(), reason=reason))
+            ledger.withdraw_transfer(
+                transfer=transfer, by=current_membership(), reason=reason)
             flash(_("Transfer withdrawn."), "info")
         else:
             abort(400)
     except LedgerError as error:
+        roll_back_at_end()
         flash(str(error), "danger")
     return redirect(local_path(request.form.get("next")) or url_for("ledger.transfer",
                                                                      transfer_id=transfer_id))
@@ -232,10 +234,11 @@ def edit(transfer_id: int):
         form.description.data = transfer.description
     if form.validate_on_submit():
         try:
-            commit_with_retry(lambda: ledger.edit_transfer(
+            ledger.edit_transfer(
                 transfer=transfer, by=current_membership(), amount=form.amount.subunits,
-                description=form.description.data))
+                description=form.description.data)
         except LedgerError as error:
+            roll_back_at_end()
             field_error(form, error)
         else:
             flash(_("Transfer changed."), "success")
@@ -254,9 +257,10 @@ def rate(transfer_id: int):
     form.rating.choices = [(n, str(n)) for n in range(1, g.group.rating_scale + 1)]
     if form.validate_on_submit():
         try:
-            commit_with_retry(lambda: ledger.rate_transfer(
-                transfer=transfer, by=current_membership(), rating=form.rating.data))
+            ledger.rate_transfer(
+                transfer=transfer, by=current_membership(), rating=form.rating.data)
         except LedgerError as error:
+            roll_back_at_end()
             flash(str(error), "danger")
         else:
             flash(_("Thank you for your rating."), "success")
@@ -274,10 +278,11 @@ def reverse(transfer_id: int):
         flash(_("Give a reason."), "danger")
         return redirect(url_for("ledger.transfer", transfer_id=transfer_id))
     try:
-        reversal = commit_with_retry(lambda: ledger.reverse_transfer(
+        reversal = ledger.reverse_transfer(
             transfer=transfer, by=current_membership(), reason=form.reason.data,
-            idempotency_key=form.key))
+            idempotency_key=form.key)
     except LedgerError as error:
+        roll_back_at_end()
         flash(str(error), "danger")
         return redirect(url_for("ledger.transfer", transfer_id=transfer_id))
     flash(_("Transfer reversed."), "success")

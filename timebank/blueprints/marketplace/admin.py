@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from timebank.blueprints.marketplace import bp
 from timebank.blueprints.marketplace.forms import CategoryForm, DigestForm, LifetimeForm
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.marketplace import service as marketplace
 from timebank.marketplace.errors import MarketplaceError
@@ -31,7 +32,7 @@ def categories():
         try:
             marketplace.create_category(name=form.name.data)
         except MarketplaceError as error:
-            db.session.rollback()
+            roll_back_at_end()
             form.name.errors = [*form.name.errors, str(error)]
         else:
             flash(_("Category added."), "success")
@@ -40,7 +41,7 @@ def categories():
         try:
             marketplace.set_ad_lifetime(days=lifetime_form.ad_lifetime_days.data)
         except MarketplaceError as error:
-            db.session.rollback()
+            roll_back_at_end()
             lifetime_form.ad_lifetime_days.errors = [
                 *lifetime_form.ad_lifetime_days.errors, str(error)
             ]
@@ -68,7 +69,7 @@ def change_category(category_id: int):
         try:
             marketplace.rename_category(category=category, name=form.name.data)
         except MarketplaceError as error:
-            db.session.rollback()
+            roll_back_at_end()
             flash(str(error), "warning")
         else:
             flash(_("Category renamed."), "success")

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from timebank.blueprints.marketplace import bp
 from timebank.blueprints.marketplace.forms import AdForm, MessageForm
 from timebank.blueprints.marketplace.helpers import back
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.marketplace import matching, photos, search
 from timebank.marketplace import service as marketplace
@@ -108,7 +109,7 @@ def _uploaded_photo(form: AdForm) -> photos.ProcessedPhoto | None:
 
 
 def _show_error(form: AdForm, error: MarketplaceError) -> None:
-    db.session.rollback()
+    roll_back_at_end()
     field = getattr(form, error.field or "title", form.title)
     field.errors = [*field.errors, str(error)]
 

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from timebank.blueprints.marketplace import bp
 from timebank.blueprints.marketplace.forms import MessageForm, ReportForm
 from timebank.blueprints.marketplace.helpers import active_member_or_404, back
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.marketplace import messaging, search
 from timebank.marketplace import service as marketplace
@@ -104,7 +105,7 @@ def new_message(membership_id: int):
                 sender=me, recipient=recipient, body=form.body.data, ad=ad
             )
         except MarketplaceError as error:
-            db.session.rollback()
+            roll_back_at_end()
             form.body.errors = [*form.body.errors, str(error)]
         else:
             flash(_("Message sent to %(name)s.", name=recipient.user.name), "success")
@@ -135,7 +136,7 @@ def conversation(conversation_id: int):
         try:
             messaging.send_message(sender=me, recipient=other, body=form.body.data)
         except MarketplaceError as error:
-            db.session.rollback()
+            roll_back_at_end()
             form.body.errors = [*form.body.errors, str(error)]
         else:
             return redirect(url_for("marketplace.conversation", conversation_id=conversation.id))

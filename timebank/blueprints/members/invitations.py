@@ -8,6 +8,7 @@ from timebank.auth_loader import log_in
 from timebank.blueprints.auth.forms import SignupForm
 from timebank.blueprints.members import bp
 from timebank.blueprints.members.forms import ROLE_CHOICES, InviteForm, RevokeForm
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.models import Invitation, Role
 from timebank.people import invitations
@@ -26,6 +27,7 @@ def invite():
                 group=g.group, email=form.email.data, role=form.role.data,
                 message=form.message.data or "", by=current_membership())
         except PeopleError as error:
+            roll_back_at_end()
             getattr(form, error.field or "email").errors.append(str(error))
         else:
             flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
@@ -46,6 +48,7 @@ def revoke_invitation(invitation_id: int):
         try:
             invitations.revoke(invitation=invitation, by=current_membership())
         except PeopleError as error:
+            roll_back_at_end()
             flash(str(error), "warning")
         else:
             flash(_("Invitation to %(email)s revoked.", email=invitation.email), "info")
@@ -71,6 +74,7 @@ def invitation(token: str):
             try:
                 invitations.accept(token=token, user=current_user, group=g.group)
             except PeopleError as error:
+                roll_back_at_end()
                 flash(str(error), "warning")
                 return redirect(url_for("network.index"))
             flash(_("Welcome to %(group)s!", group=g.group.name), "success")
@@ -86,7 +90,7 @@ def invitation(token: str):
                                         password=form.password.data)
             invitations.accept(token=token, user=user, group=g.group)
         except PeopleError as error:
-            db.session.rollback()
+            roll_back_at_end()
             getattr(form, error.field or "email").errors.append(str(error))
         else:
             log_in(user)

@@ -12,6 +12,7 @@ from timebank.blueprints.members.forms import (
     SettleForm,
     SuspendForm,
 )
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.ledger import service as ledger
 from timebank.ledger.errors import LedgerError
@@ -64,6 +65,7 @@ def change_role(membership_id: int):
             management.change_role(membership=member, role=form.role.data,
                                    by=current_membership())
         except PeopleError as error:
+            roll_back_at_end()
             flash(str(error), "danger")
         else:
             flash(_("%(name)s is now %(role)s.", name=member.user.name,
@@ -90,6 +92,7 @@ def suspension(membership_id: int):
                                    reason=form.reason.data or "")
                 flash(_("%(name)s is suspended.", name=member.user.name), "info")
         except PeopleError as error:
+            roll_back_at_end()
             flash(str(error), "danger")
     return redirect(url_for("members.profile", membership_id=member.id))
 
@@ -104,6 +107,7 @@ def settle(membership_id: int):
             transfers = management.settle_to_group_account(
                 membership=member, by=current_membership(), locale=g.group.default_locale)
         except (PeopleError, LedgerError) as error:
+            roll_back_at_end()
             flash(str(error), "danger")
         else:
             flash(_("Moved %(count)s balance(s) of %(name)s to the group account.",
@@ -122,6 +126,7 @@ def add_offline():
                 group=g.group, name=form.name.data, note=form.note.data or "",
                 by=current_membership())
         except PeopleError as error:
+            roll_back_at_end()
             getattr(form, error.field or "name").errors.append(str(error))
         else:
             flash(_("%(name)s is a member. A treasurer records their trades on their behalf.",
@@ -143,6 +148,7 @@ def leave():
         try:
             management.leave_group(membership=me)
         except PeopleError as error:
+            roll_back_at_end()
             form.confirm.errors = list(form.confirm.errors) + [str(error)]
         else:
             flash(_("You have left %(group)s.", group=g.group.name), "info")

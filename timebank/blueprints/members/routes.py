@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from timebank.blueprints.members import bp
 from timebank.blueprints.members.forms import DecisionForm
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.ledger import service as ledger
 from timebank.models import Membership, MembershipStatus, User
@@ -94,6 +95,7 @@ def decide(membership_id: int):
                 people.decline(membership=membership, by=current_membership(), message=message)
                 flash(_("Request from %(name)s declined.", name=membership.user.name), "info")
         except PeopleError as error:
+            roll_back_at_end()
             flash(str(error), "warning")
     else:
         for errors in form.errors.values():

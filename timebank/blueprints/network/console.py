@@ -18,6 +18,7 @@ from timebank.blueprints.network.forms import (
     SettingsForm,
 )
 from timebank.blueprints.network.routes import page_arg
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.i18n import N_
 from timebank.models import ExportStatus, Group, GroupExport, GroupRequest, JoinPolicy, User
@@ -81,7 +82,7 @@ def new_group():
             )
             audit.record(actor=current_user, action="group.create", target=group)
         except (ProvisioningError, PeopleError) as error:
-            db.session.rollback()
+            roll_back_at_end()
             field = getattr(form, error.field or "", None)
             if error.field == "email":
                 field = form.coordinator_email
@@ -131,7 +132,7 @@ def change_status(slug: str, action: str):
     try:
         change(group=group, actor=current_user, reason=form.reason.data or "")
     except ProvisioningError as error:
-        db.session.rollback()
+        roll_back_at_end()
         flash(str(error), "danger")
     else:
         flash(_(message, name=group.name), "success")
@@ -150,7 +151,7 @@ def delete_group(slug: str):
             lifecycle.delete_group(group=group, actor=current_user,
                                    confirm_slug=form.confirm_slug.data)
         except ProvisioningError as error:
-            db.session.rollback()
+            roll_back_at_end()
             group = _group_or_404(slug)
             field = form.confirm_slug if error.field == "confirm_slug" else None
             (field.errors if field is not None else form.form_errors).append(str(error))
@@ -225,7 +226,7 @@ def decide_request(request_id: int):
             flash(_("Request for %(name)s approved: the timebank is being created.",
                     name=group_request.name), "success")
     except ProvisioningError as error:
-        db.session.rollback()
+        roll_back_at_end()
         flash(str(error), "danger")
     return redirect(url_for("network.request_list"))
 
@@ -240,7 +241,7 @@ def admin_retry_request(request_id: int):
     try:
         group_requests.retry_request(group_request=group_request, actor=current_user)
     except ProvisioningError as error:
-        db.session.rollback()
+        roll_back_at_end()
         flash(str(error), "danger")
     else:
         flash(_("Trying again."), "info")
@@ -272,7 +273,7 @@ def admins():
         try:
             user = lifecycle.grant_network_admin(email=form.email.data, actor=current_user)
         except ProvisioningError as error:
-            db.session.rollback()
+            roll_back_at_end()
             form.email.errors.append(str(error))
         else:
             flash(_("%(name)s is a network admin.", name=user.name), "success")
@@ -291,7 +292,7 @@ def revoke_admin(user_id: int):
     try:
         lifecycle.revoke_network_admin(user=user, actor=current_user)
     except ProvisioningError as error:
-        db.session.rollback()
+        roll_back_at_end()
         flash(str(error), "danger")
     else:
         flash(_("%(name)s is no longer a network admin.", name=user.name), "success")

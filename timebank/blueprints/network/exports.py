@@ -9,6 +9,7 @@ from flask_login import current_user
 from timebank.blueprints.network import bp
 from timebank.blueprints.network.console import _group_or_404
 from timebank.blueprints.network.forms import EmptyForm, ImportForm
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.models import ExportStatus, GroupExport
 from timebank.policy import network_admin_required, require
@@ -93,6 +94,7 @@ def import_group():
                 members, from_zip = importer.read_upload(members)
                 transfers = transfers if from_zip is None else from_zip
             except ProvisioningError as error:
+                roll_back_at_end()
                 form.members_file.errors.append(str(error))
                 members = None
         if members is not None and not too_large:
@@ -105,7 +107,7 @@ def import_group():
                 try:
                     group = importer.import_group(plan=plan, actor=current_user)
                 except ProvisioningError as error:
-                    db.session.rollback()
+                    roll_back_at_end()
                     flash(str(error), "danger")
                 else:
                     flash(_("Group %(name)s imported: %(members)s members, %(transfers)s "

@@ -13,6 +13,7 @@ from flask_login import current_user
 from timebank.auth_loader import log_in
 from timebank.blueprints.network import bp
 from timebank.blueprints.network.forms import EmptyForm, RetryForm, StartTimebankForm
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db, limiter
 from timebank.i18n import current_locale
 from timebank.models import Group, GroupRequest, GroupRequestStatus
@@ -58,7 +59,7 @@ def start():
                 locale=current_locale(),
             )
         except (ProvisioningError, PeopleError) as error:
-            db.session.rollback()
+            roll_back_at_end()
             _field_error(form, error)
             if getattr(error, "field", None) == "slug":
                 suggestions = group_requests.suggest_slugs(
@@ -79,7 +80,7 @@ def confirm_request(token: str):
     try:
         group_request, user = group_requests.confirm_request(token=token)
     except ProvisioningError as error:
-        db.session.rollback()
+        roll_back_at_end()
         flash(str(error), "danger")
         return redirect(url_for("network.start"))
     log_in(user)
@@ -130,7 +131,7 @@ def retry_request(token: str):
             group_requests.retry_request(group_request=group_request, slug=form.slug.data,
                                          actor=current_user)
         except ProvisioningError as error:
-            db.session.rollback()
+            roll_back_at_end()
             flash(str(error), "danger")
         else:
             flash(_("Trying again."), "info")
@@ -156,6 +157,7 @@ def handoff_redirect(group: Group):
     try:
         token = handoff.handoff_token(user=current_user, group=group)
     except ProvisioningError:
+        roll_back_at_end()
         return redirect(group_url(group.slug, "/login?next=/dashboard"))
     response = redirect(group_url(group.slug, url_for("network.redeem_handoff", token=token)))
     response.headers["Referrer-Policy"] = "no-referrer"

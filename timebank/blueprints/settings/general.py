@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from timebank.blueprints.forms import LimitField
 from timebank.blueprints.settings import bp
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.i18n import current_locale
 from timebank.ledger import service as ledger
@@ -120,7 +121,7 @@ def general_settings():
                 general.remove_logo(group=group, by=me)
             general.update_general_settings(group=group, settings=wanted, by=me)
         except (GeneralSettingsError, LedgerError, MarketplaceError) as error:
-            db.session.rollback()  # the logo, if it was saved before the error
+            roll_back_at_end()  # the logo, if it was saved before the error
             field = getattr(form, _field_for(error), None) or form.name
             field.errors = list(field.errors) + [str(error)]
         else:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 
 from timebank.blueprints.settings import bp
 from timebank.blueprints.settings.forms import LanguagesForm
+from timebank.boundary import roll_back_at_end
 from timebank.i18n import enabled_languages
 from timebank.policy import require
 from timebank.settings import service as settings
@@ -27,6 +28,7 @@ def languages():
                 default_locale=form.default_locale.data,
             )
         except SettingsError as error:  # checked before anything changed: nothing to undo
+            roll_back_at_end()
             getattr(form, error.field or "languages").errors.append(str(error))
         else:
             flash(_("The group's languages are saved."), "success")

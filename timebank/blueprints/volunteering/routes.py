@@ -14,6 +14,7 @@ from timebank.blueprints.volunteering.forms import (
     TaskForm,
     WithdrawForm,
 )
+from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.models import Pledge, VolunteerTask
 from timebank.policy import can, current_membership, require
@@ -59,6 +60,7 @@ def new_task():
                 starts_at=starts_at, volunteers_needed=form.volunteers_needed.data,
                 by=current_membership())
         except VolunteeringError as error:
+            roll_back_at_end()
             getattr(form, error.field or "title").errors.append(str(error))
         else:
             flash(_("Task posted."), "success")
@@ -89,6 +91,7 @@ def pledge(task_id: int):
         try:
             volunteering.pledge(task=task, membership=current_membership())
         except VolunteeringError as error:
+            roll_back_at_end()
             flash(str(error), "warning")
         else:
             flash(_("Thank you! You pledged to help."), "success")
@@ -106,6 +109,7 @@ def withdraw(pledge_id: int):
         try:
             volunteering.withdraw(pledge=pledge, membership=me)
         except VolunteeringError as error:
+            roll_back_at_end()
             flash(str(error), "warning")
         else:
             flash(_("Your pledge is withdrawn."), "info")
@@ -120,6 +124,7 @@ def done(pledge_id: int):
         try:
             result = volunteering.complete(pledge=pledge, by=current_membership())
         except VolunteeringError as error:
+            roll_back_at_end()
             flash(str(error), "warning")
         else:
             name = pledge.membership.user.name
@@ -140,6 +145,7 @@ def cancel(task_id: int):
             volunteering.cancel_task(task=task, by=current_membership(),
                                      reason=form.reason.data or "")
         except VolunteeringError as error:
+            roll_back_at_end()
             flash(str(error), "warning")
         else:
             flash(_("The task is cancelled; the volunteers are told."), "info")
