@@ -100,7 +100,7 @@ def test_simultaneous_payments_never_pass_the_credit_limit(committing_app, make_
     refused = [r for r in responses if r.status_code == 200]
     assert len(paid) == 10 and len(refused) == count - 10, [r.status_code for r in responses]
     for response in refused:  # each refusal saw the committed balance, under the lock
-        assert "They can still spend 0:00 h." in response.get_data(as_text=True)
+        assert "You can still spend 0:00 h." in response.get_data(as_text=True)
 
     state = ledger_state(app, group)
     assert state["Ann"] == -600

@@ -363,7 +363,7 @@ def test_issued_currency_public_page_and_issuance(app, group, people, as_, clien
     # Holders are floored at zero.
     response = as_("ann").post("/pay", data={"currency": "VOUCH", "payee": people["ben"].id,
                                              "amount": "41", "description": "Too much"})
-    assert "They can still spend 40 V." in text(response)
+    assert "You can still spend 40 V." in text(response)
 
 
 def _account(app, group, membership, code=None) -> int:

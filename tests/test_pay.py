@@ -79,8 +79,8 @@ def test_over_the_credit_limit_is_refused_with_what_is_left(app, group, ann, ben
     before = row_counts(app)
     response = pay(client, ben, "15:01")
     assert response.status_code == 200
-    assert "below their credit limit" in _text(response)
-    assert "They can still spend 15:00 h." in _text(response)
+    assert "below your credit limit" in _text(response)
+    assert "You can still spend 15:00 h." in _text(response)
     assert 'value="15:01"' in _text(response)  # what they typed is kept
     assert row_counts(app) == before
     assert balances(app, group, "Ann", "Ben") == (-300, 300)
@@ -94,7 +94,7 @@ def test_exact_boundary_is_allowed_then_one_minute_more_is_refused(app, group, a
     before = row_counts(app)
     response = pay(client, ben, "0:01")
     assert response.status_code == 200
-    assert "They can still spend 0:00 h." in _text(response)
+    assert "You can still spend 0:00 h." in _text(response)
     assert row_counts(app) == before
     assert balances(app, group, "Ann", "Ben") == (-1200, 1200)
 
@@ -196,7 +196,7 @@ def test_changed_credit_limit_is_enforced(app, group, ann, ben, client_for, logi
     assert response.status_code == 302
     client = login(client_for("greenvale"), ann.user.email)
     refused = pay(client, ben, "1:01")
-    assert "They can still spend 1:00 h." in _text(refused)
+    assert "You can still spend 1:00 h." in _text(refused)
     assert pay(client, ben, "1:00").status_code == 302
     assert balances(app, group, "Ann", "Ben") == (-60, 60)
     # Raising the limit lets Ann spend again.
@@ -211,7 +211,7 @@ def test_member_below_a_tightened_limit_can_still_receive(app, group, ann, ben, 
     assert pay(client, ben, "10:00").status_code == 302
     coordinator = login(client_for("greenvale"), coordinator_of(app, group).user.email)
     coordinator.post(_limits(app, ann), data={"min_balance": "5", "max_balance": ""})
-    assert "They can still spend 0:00 h." in _text(pay(client, ben, "0:30"))
+    assert "You can still spend 0:00 h." in _text(pay(client, ben, "0:30"))
     ben_client = login(client_for("greenvale"), ben.user.email)
     assert pay(ben_client, ann, "1:00").status_code == 302  # back toward the range: allowed
     assert balances(app, group, "Ann", "Ben") == (-540, 540)

@@ -1,11 +1,21 @@
 """Volunteer tasks and kudos (issue 6): post, pledge, withdraw, mark done, thank, cancel, board."""
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from tests.conftest import coordinator_of, ledger_state
 from tests.group_admin_support import audit_events, pledge, post_task
 from timebank.extensions import db
-from timebank.models import Group, KudosAward, Pledge, PledgeStatus, Transfer, VolunteerTask
+from timebank.models import (
+    Group,
+    KudosAward,
+    Pledge,
+    PledgeStatus,
+    Transfer,
+    VolunteerTask,
+    utcnow,
+)
 from timebank.tenants import group_context
 
 
@@ -53,6 +63,14 @@ def test_the_whole_round(app, make_group, make_member, client_for, login, outbox
 
     with app.app_context(), group_context(group.id):
         pledge_id = db.session.scalar(sa.select(Pledge.id))
+    # Not before the task has begun (issue 17): kudos are for work done.
+    response = organizer.post(f"/volunteering/pledges/{pledge_id}/done", follow_redirects=True)
+    assert "has not started yet" in _body(response)
+    assert "Mark done</button>" not in _body(organizer.get(f"/volunteering/{task_id}"))
+    assert _pledge_row(app, group, pledge_id).status == PledgeStatus.PLEDGED
+    with app.app_context(), group_context(group.id):
+        db.session.get(VolunteerTask, task_id).starts_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
     response = organizer.post(f"/volunteering/pledges/{pledge_id}/done", follow_redirects=True)
     assert "Kudos to Mia Member!" in _body(response)
     assert _pledge_row(app, group, pledge_id).status == PledgeStatus.DONE
@@ -106,7 +124,7 @@ def test_an_organizer_cannot_give_themself_kudos(app, make_group, make_member, c
                                                  login):
     group = make_group("dogrose")
     olive = make_member(group, name="Olive", role="organizer")
-    task_id = post_task(app, olive)
+    task_id = post_task(app, olive, days_ahead=-1)
     own = pledge(app, olive, task_id)
     response = login(client_for("dogrose"), olive.user.email).post(
         f"/volunteering/pledges/{own}/done", follow_redirects=True)
@@ -122,7 +140,7 @@ def test_thank_you_hours_from_the_group_account(app, make_group, make_member, cl
         db.session.commit()
     olive = make_member(group, name="Olive", role="organizer")
     mia = make_member(group, name="Mia")
-    task_id = post_task(app, olive)
+    task_id = post_task(app, olive, days_ahead=-1)
     pledge_id = pledge(app, mia, task_id)
     login(client_for("eucalyptus"), olive.user.email).post(
         f"/volunteering/pledges/{pledge_id}/done")
@@ -143,7 +161,7 @@ def test_thanks_refused_by_the_pots_limit_still_gives_kudos(app, make_group, mak
         db.session.commit()
     olive = make_member(group, name="Olive", role="organizer")
     mia = make_member(group, name="Mia")
-    pledge_id = pledge(app, mia, post_task(app, olive))
+    pledge_id = pledge(app, mia, post_task(app, olive, days_ahead=-1))
     response = login(client_for("fig2"), olive.user.email).post(
         f"/volunteering/pledges/{pledge_id}/done", follow_redirects=True)
     assert "Kudos to Mia!" in _body(response)
@@ -186,12 +204,12 @@ def test_the_kudos_board_ranks_the_month_and_all_time(app, make_group, make_memb
     ann, bob = make_member(group, name="Ann"), make_member(group, name="Bob")
     organizer = login(client_for("hemlock"), olive.user.email)
     for title in ("One", "Two"):
-        task_id = post_task(app, olive, title)
+        task_id = post_task(app, olive, title, days_ahead=-1)
         organizer.post(f"/volunteering/pledges/{pledge(app, ann, task_id)}/done")
-    old_task = post_task(app, olive, "Long ago")
+    old_task = post_task(app, olive, "Long ago", days_ahead=-1)
     organizer.post(f"/volunteering/pledges/{pledge(app, bob, old_task)}/done")
-    organizer.post(f"/volunteering/pledges/{pledge(app, bob, post_task(app, olive, 'x'))}/done")
-    organizer.post(f"/volunteering/pledges/{pledge(app, bob, post_task(app, olive, 'y'))}/done")
+    organizer.post(f"/volunteering/pledges/{pledge(app, bob, post_task(app, olive, 'x', days_ahead=-1))}/done")
+    organizer.post(f"/volunteering/pledges/{pledge(app, bob, post_task(app, olive, 'y', days_ahead=-1))}/done")
     with app.app_context(), group_context(group.id):
         # Two of Bob's awards are from last year: they count all-time only.
         db.session.execute(

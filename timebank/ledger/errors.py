@@ -35,6 +35,20 @@ class InvalidLimits(LedgerError):
     message = _l("The credit limit must be lower than the ceiling.")
 
 
+def _is_reader(name: str | None) -> bool:
+    """Return whether the person reading this refusal (the logged-in user) is the party named.
+
+    A refusal shown to the payer speaks to them ("you can still spend ..."); mail and jobs,
+    with no request, keep the third person.
+    """
+    from flask import has_request_context
+    from flask_login import current_user
+
+    return bool(name) and has_request_context() and current_user.is_authenticated and (
+        current_user.name == name
+    )
+
+
 class CreditLimitExceeded(LedgerError):
     """The payer would go below its ``min_balance``. ``available`` is in subunits."""
 
@@ -52,6 +66,14 @@ class CreditLimitExceeded(LedgerError):
         from timebank.i18n import format_money
 
         available = format_money(self.available, self.currency)
+        if _is_reader(self.name):
+            return str(
+                _l(
+                    "This would take you below your credit limit. "
+                    "You can still spend %(available)s.",
+                    available=available,
+                )
+            )
         if self.name:
             return str(
                 _l(
@@ -86,6 +108,14 @@ class CeilingExceeded(LedgerError):
         from timebank.i18n import format_money
 
         available = format_money(self.available, self.currency)
+        if _is_reader(self.name):
+            return str(
+                _l(
+                    "This would take you above your balance ceiling. "
+                    "You can still receive %(available)s.",
+                    available=available,
+                )
+            )
         if self.name:
             return str(
                 _l(

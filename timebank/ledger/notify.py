@@ -39,6 +39,11 @@ REVERSED = "reversed"
 SUBJECTS = {
     (STARTED, "payment"): N_("%(payer)s wants to pay you %(amount)s: please confirm"),
     (STARTED, "request"): N_("%(payee)s asks you to pay %(amount)s"),
+    # The starter's own copy: the other side's subject would tell them to pay themself.
+    (STARTED, "payment", "starter"): N_(
+        "You offered %(payee)s %(amount)s: waiting for their confirmation"
+    ),
+    (STARTED, "request", "starter"): N_("You asked %(payer)s to pay you %(amount)s"),
     (EDITED, "any"): N_("A pending transfer of %(amount)s was changed"),
     (ACCEPTED, "any"): N_("Transfer completed: %(amount)s from %(payer)s to %(payee)s"),
     (CANCELLED, "any"): N_("Transfer cancelled: %(amount)s from %(payer)s to %(payee)s"),
@@ -47,8 +52,13 @@ SUBJECTS = {
 }
 
 
-def _subject(event: str, transfer: Transfer) -> str:
+def _subject(event: str, transfer: Transfer, membership_id: int | None = None) -> str:
+    """Return the subject's msgid for ``event``, as the recipient ``membership_id`` reads it."""
     kind = "request" if transfer.kind == TransferKind.REQUEST else "payment"
+    if membership_id is not None and transfer.starter_id == membership_id:
+        own = SUBJECTS.get((event, kind, "starter"))
+        if own:
+            return own
     return SUBJECTS.get((event, kind)) or SUBJECTS[(event, "any")]
 
 
@@ -145,7 +155,8 @@ def deliver_transfer_event(transfer_id: int, event: str) -> None:
             "link": group_url(group.slug, f"/transfers/{transfer.id}"),
             "locale": locale,
         }
-        send_templated_mail(user.id, "ledger_transfer", _subject(event, transfer), context)
+        send_templated_mail(user.id, "ledger_transfer", _subject(event, transfer, membership.id),
+                            context)
 
 
 def _is_acceptor(transfer: Transfer, membership_id: int) -> bool:

@@ -86,6 +86,13 @@ class VolunteerTask(TenantMixin, db.Model):
     def is_cancelled(self) -> bool:
         return self.status == TaskStatus.CANCELLED
 
+    @property
+    def has_started(self) -> bool:
+        """Whether the task's start time has passed (kudos are for work already begun)."""
+        from timebank.models.base import utcnow
+
+        return self.starts_at <= utcnow()
+
 
 class Pledge(TenantMixin, db.Model):
     """A member's promise to help with a task; one row per (task, member), reused on re-pledge."""

@@ -49,3 +49,7 @@ class NoSelfKudos(VolunteeringError):
 
 class NotActiveMember(VolunteeringError):
     message = _l("Only active members can pledge.")
+
+
+class TaskNotStarted(VolunteeringError):
+    message = _l("This task has not started yet: mark a part done once the task has begun.")

@@ -53,6 +53,7 @@ from timebank.volunteering.errors import (
     NotYourPledge,
     TaskCancelled,
     TaskFull,
+    TaskNotStarted,
     TitleRequired,
 )
 
@@ -201,8 +202,8 @@ def complete(*, pledge: Pledge, by: Membership, kudos: int = 1) -> Completion:
     With the group's ``volunteer_thanks_minutes`` above zero, the community pot pays the
     volunteer that many minutes (subunits) of the default currency; if the ledger refuses it
     (a limit), the kudos stand and :attr:`Completion.thanks_error` says why. Raises
-    :class:`NotOrganizer`, :class:`NoSelfKudos`, :class:`TaskCancelled` or
-    :class:`NotPledged`.
+    :class:`NotOrganizer`, :class:`NoSelfKudos`, :class:`TaskCancelled`,
+    :class:`TaskNotStarted` (kudos are for work done) or :class:`NotPledged`.
     """
     _require_organizer(by)
     if pledge.membership_id == by.id:
@@ -210,6 +211,8 @@ def complete(*, pledge: Pledge, by: Membership, kudos: int = 1) -> Completion:
     task = _lock_task(pledge.task)
     if task.status == TaskStatus.CANCELLED:
         raise TaskCancelled()
+    if task.starts_at > utcnow():
+        raise TaskNotStarted()
     pledge = db.session.scalar(
         sa.select(Pledge).where(Pledge.id == pledge.id).with_for_update()
         .execution_options(populate_existing=True)

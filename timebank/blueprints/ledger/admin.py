@@ -53,8 +53,10 @@ def on_behalf():
     form = OnBehalfForm()
     form.currency.choices = currency_choices()
     form.amount.use_currency(currency)
-    people = [(0, _("Choose a member"))] + member_choices()
-    form.payer.choices = form.payee.choices = people
+    choose = [(0, _("Choose a member"))]
+    # The treasurer pays for themself on the pay page: an on-behalf entry is for others.
+    form.payer.choices = choose + member_choices(exclude=current_membership())
+    form.payee.choices = choose + member_choices()
     if request.method == "GET":
         form.fill_key()
         form.currency.data = currency.code
