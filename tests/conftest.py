@@ -22,10 +22,10 @@ from timebank import create_app
 from timebank.config import INSTANCE_PATH, TestConfig
 from timebank.extensions import db
 from timebank.ledger.verify import verify_ledger
+from timebank.mail import OUTBOX
 from timebank.models import Group, JoinPolicy, Membership, MembershipStatus, Role, User
 from timebank.people import service as people
 from timebank.provisioning.service import create_group
-from timebank.tasks.mail import OUTBOX
 from timebank.tenants import group_context
 
 PASSWORD = "correct horse battery"

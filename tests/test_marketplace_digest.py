@@ -16,10 +16,9 @@ from flask_babel import force_locale, gettext
 
 from tests.marketplace_support import make_ad
 from timebank.extensions import db
-from timebank.marketplace import jobs
+from timebank.mail import OUTBOX
+from timebank.marketplace import digest, jobs
 from timebank.models import Ad, AdStatus, User, utcnow
-from timebank.tasks import digest
-from timebank.tasks.mail import OUTBOX
 from timebank.tenants import group_context
 
 
@@ -135,7 +134,7 @@ def test_digest_through_real_redis_and_worker(committing_app, make_group, make_m
 
     def cron_tick(frequency: str) -> None:
         # What `rq cron` enqueues (see timebank/marketplace/cron.py), then a burst worker.
-        queue.enqueue(run_job, "timebank.tasks.digest.send_digests", (frequency,), None)
+        queue.enqueue(run_job, "timebank.marketplace.digest.send_digests", (frequency,), None)
         with worker_app.app_context():
             SimpleWorker([queue], connection=connection).work(burst=True)
 
@@ -164,7 +163,7 @@ def test_cron_configuration_loads(app):
     scheduler.load_config_from_file("timebank.marketplace.cron")
     registered = {job.name: (job.cron, job.args) for job in scheduler.get_jobs()}
     assert registered["marketplace-digest-weekly"] == (
-        "0 6 * * 1", ("timebank.tasks.digest.send_digests", ("weekly",), None))
+        "0 6 * * 1", ("timebank.marketplace.digest.send_digests", ("weekly",), None))
     assert registered["marketplace-digest-daily"][0] == "0 6 * * *"
     assert registered["marketplace-expire-ads"][1][0] == (
         "timebank.marketplace.jobs.expire_and_remind")

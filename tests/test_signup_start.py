@@ -337,7 +337,7 @@ def test_failed_job_is_reported_and_retried_with_another_address(
 
 
 def test_running_the_job_twice_creates_one_group(app, requester):
-    from timebank.tasks.provisioning import provision_group
+    from timebank.provisioning.jobs import provision_group
 
     set_approval(app, False)
     _ask(requester)

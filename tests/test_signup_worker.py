@@ -91,8 +91,8 @@ def test_approval_provisions_on_a_real_worker(committing_app, real_queue):
 
 
 def test_the_same_job_delivered_twice_creates_one_group(committing_app, real_queue):
+    from timebank.provisioning.jobs import provision_group
     from timebank.tasks import enqueue
-    from timebank.tasks.provisioning import provision_group
 
     request_id = make_request(committing_app, "rowan", "rose@example.org")
     approve(committing_app, request_id)
@@ -167,7 +167,7 @@ def test_two_jobs_inserting_the_same_address_at_once(committing_app, monkeypatch
     monkeypatch.setattr(service, "create_group", racing_create_group)
     threads = [
         threading.Thread(target=run_job, name=name, args=(
-            "timebank.tasks.provisioning.provision_group", (request_id,), None, committing_app))
+            "timebank.provisioning.jobs.provision_group", (request_id,), None, committing_app))
         for name, request_id in (("first", first), ("second", second))
     ]
     for thread in threads:

@@ -1,6 +1,8 @@
 """Command-line interface: ``flask ledger verify``, ``flask network ...``, ``flask demo ...``.
 
-Each command is a transaction boundary: it commits once at the end, or rolls back on error.
+Each command runs in one transaction (:class:`timebank.boundary.TransactionalGroup`): it commits
+once when the command returns, rolls back when it fails or exits, and is run again after a
+deadlock. Commands do not commit or roll back themselves.
 """
 
 import sys
@@ -9,16 +11,17 @@ from typing import NoReturn
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask.cli import AppGroup
 from flask_babel import force_locale
 
+from timebank.boundary import TransactionalGroup
 from timebank.extensions import db
 
-ledger_cli = AppGroup("ledger", help="Check the ledger.")
-network_cli = AppGroup("network", help="Provision, suspend, export and import groups; network "
-                                       "admins.")
-demo_cli = AppGroup("demo", help="Seed and serve a demo network.")
-translate_cli = AppGroup("translate", help="Extract, update and compile message catalogs.")
+ledger_cli = TransactionalGroup("ledger", help="Check the ledger.")
+network_cli = TransactionalGroup("network", help="Provision, suspend, export and import groups; "
+                                                 "network admins.")
+demo_cli = TransactionalGroup("demo", help="Seed and serve a demo network.")
+translate_cli = TransactionalGroup("translate",
+                                   help="Extract, update and compile message catalogs.")
 
 
 @ledger_cli.command("verify")
@@ -43,7 +46,6 @@ def create_admin_command(email: str, name: str, password: str) -> None:
     from timebank.provisioning.service import make_network_admin
 
     user = make_network_admin(email=email, name=name, password=password)
-    db.session.commit()
     click.echo(f"network admin: {user.email}")
 
 
@@ -66,19 +68,17 @@ def create_group_command(**options) -> None:
         group = create_group(**options)
     except (ProvisioningError, PeopleError) as error:
         _fail(error)
-    db.session.commit()
-    from timebank.templating import group_url
+    from timebank.tenants.urls import group_url
 
     click.echo(f"created {group.slug}: {group_url(group.slug)}")
 
 
 def _fail(error: Exception) -> NoReturn:
-    """Roll back and exit 1 with the error's message.
+    """Exit 1 with the error's message (the command's transaction is then rolled back).
 
     Messages are lazy translations; a command has no request to choose a locale from, so they
     are rendered in English.
     """
-    db.session.rollback()
     with force_locale("en"):
         message = str(error)
     raise click.ClickException(message) from error
@@ -93,7 +93,7 @@ def seed_command() -> None:
         click.echo(line)
 
 
-@demo_cli.command("serve")
+@demo_cli.command("serve", transaction=False)  # each request served has its own
 @click.option("--port", default=5000)
 def serve_command(port: int) -> None:
     """Migrate, seed the demo network and serve it on http://localhost:PORT."""
@@ -103,12 +103,13 @@ def serve_command(port: int) -> None:
     from flask_migrate import upgrade
     from werkzeug.serving import run_simple
 
+    from timebank.boundary import run_in_transaction
     from timebank.demo import seed_demo
 
     if "BASE_DOMAIN" not in os.environ:
         current_app.config["BASE_DOMAIN"] = f"localhost:{port}"
     upgrade()
-    for line in seed_demo():
+    for line in run_in_transaction(lambda: list(seed_demo())):
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")
     run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)

@@ -15,8 +15,8 @@ from timebank.marketplace import service as marketplace
 from timebank.models import AdKind, Group, JoinPolicy, Role, utcnow
 from timebank.people import service as people
 from timebank.provisioning.service import create_group, make_network_admin
-from timebank.templating import group_url, network_url
 from timebank.tenants import group_context
+from timebank.tenants.urls import group_url, network_url
 
 PASSWORD = "timebank-demo"
 ADMIN_EMAIL = "admin@example.org"
@@ -62,14 +62,14 @@ GROUPS = [
 
 
 def seed_demo() -> Iterator[str]:
-    """Create the demo network if missing, commit, and yield lines to print (URLs, logins)."""
+    """Create the demo network if missing and yield lines to print (URLs, logins); the
+    command's transaction commits it."""
     exists = db.session.scalar(sa.select(Group.id).where(Group.slug == GROUPS[0]["slug"]))
     if exists is None:
         rng = random.Random(42)
         make_network_admin(email=ADMIN_EMAIL, name="Network Admin", password=PASSWORD)
         for spec in GROUPS:
             _seed_group(spec, rng)
-        db.session.commit()
     yield f"Network:  {network_url('/')}   (admin: {ADMIN_EMAIL} / {PASSWORD})"
     for spec in GROUPS:
         logins = ", ".join(email for _, email in [spec["coordinator"], *spec["members"]])

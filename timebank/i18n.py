@@ -24,8 +24,6 @@ from babel import Locale
 from flask import g, has_app_context, has_request_context, request
 from flask_babel import get_locale
 
-from timebank.ledger.amounts import format_amount
-
 # code -> name in its own language (never translated: people look for their own name).
 LANGUAGES: dict[str, str] = {
     "en": "English",
@@ -180,16 +178,6 @@ def language_choices(group=None) -> list[tuple[str, str]]:
 
 
 # --- formatting --------------------------------------------------------------------------------
-
-
-def format_money(amount: int, currency, *, with_symbol: bool = True) -> str:
-    """Format ``amount`` subunits of ``currency`` for the current locale (``1:30 h``)."""
-    return format_amount(
-        amount,
-        subunits_per_unit=currency.subunits_per_unit,
-        locale=current_locale(),
-        symbol=currency.symbol if with_symbol else None,
-    )
 
 
 def N_(message: str) -> str:

@@ -16,9 +16,11 @@ and checks every route against these tables.
 from collections.abc import Callable
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import abort, g
 from flask_login import current_user
 
+from timebank.extensions import db
 from timebank.models import Membership, Role
 
 # action -> the least role that may perform it (on an active membership of the group).
@@ -124,9 +126,10 @@ def current_membership() -> Membership | None:
     if "membership" not in g:
         g.membership = None
         if getattr(g, "group", None) is not None and current_user.is_authenticated:
-            from timebank.people.service import membership_of
-
-            g.membership = membership_of(current_user, g.group)
+            g.membership = db.session.scalar(
+                sa.select(Membership).where(Membership.user_id == current_user.id,
+                                            Membership.group_id == g.group.id)
+            )
     return g.membership
 
 
@@ -214,6 +217,7 @@ PUBLIC_ENDPOINTS: dict[str, str] = {
     "network.index": "the network's landing page, or a group's public home page",
     "auth.login": "logging in, on any site",
     "auth.logout": "logging out",
+    "auth.logout_everywhere": "ending every login of one's own account (login required)",
     "auth.signup": "a visitor signs up and asks to join",
     "auth.join": "a logged-in user asks to join (login required)",
     "auth.forgot_password": "password reset, for anyone",

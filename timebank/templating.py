@@ -1,6 +1,6 @@
 """Template filters and globals: money, dates, cross-host URLs, text direction."""
 
-from flask import Flask, current_app, g
+from flask import Flask, g
 from flask_babel import format_datetime
 
 from timebank.blueprints.badges import (
@@ -9,20 +9,10 @@ from timebank.blueprints.badges import (
     manage_badge_count,
     treasurer_waiting_count,
 )
-from timebank.i18n import LANGUAGES, current_locale, format_money, text_direction
+from timebank.i18n import LANGUAGES, current_locale, text_direction
+from timebank.ledger.amounts import format_money
 from timebank.policy import can, current_membership
-
-
-def network_url(path: str = "/") -> str:
-    """Return an absolute URL on the network site (the apex), e.g. ``http://localhost:5000/``."""
-    scheme = current_app.config["PREFERRED_URL_SCHEME"]
-    return f"{scheme}://{current_app.config['BASE_DOMAIN']}{path}"
-
-
-def group_url(slug: str, path: str = "/") -> str:
-    """Return an absolute URL on a group's site, e.g. ``http://greenvale.localhost:5000/``."""
-    scheme = current_app.config["PREFERRED_URL_SCHEME"]
-    return f"{scheme}://{slug}.{current_app.config['BASE_DOMAIN']}{path}"
+from timebank.tenants.urls import group_url, network_url  # noqa: F401  (re-exported)
 
 
 def install_template_helpers(app: Flask) -> None:

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import Person, watch_assets
 from timebank.extensions import db
+from timebank.mail import OUTBOX
 from timebank.models import Group, Membership, Role
-from timebank.tasks.mail import OUTBOX
 from timebank.tenants import group_context
 
 pytestmark = pytest.mark.browser

@@ -258,3 +258,15 @@ def _parse(raw: str, per: int, locale: str, symbol: str) -> int:
     if match:
         return _subunits(_to_decimal(match.group(1), locale), 60)
     raise AmountError("invalid")
+
+
+def format_money(amount: int, currency, *, with_symbol: bool = True) -> str:
+    """Format ``amount`` subunits of ``currency`` for the current locale (``1:30 h``)."""
+    from timebank.i18n import current_locale
+
+    return format_amount(
+        amount,
+        subunits_per_unit=currency.subunits_per_unit,
+        locale=current_locale(),
+        symbol=currency.symbol if with_symbol else None,
+    )

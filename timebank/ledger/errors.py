@@ -63,7 +63,7 @@ class CreditLimitExceeded(LedgerError):
         super().__init__()
 
     def __str__(self) -> str:
-        from timebank.i18n import format_money
+        from timebank.ledger.amounts import format_money
 
         available = format_money(self.available, self.currency)
         if _is_reader(self.name):
@@ -105,7 +105,7 @@ class CeilingExceeded(LedgerError):
         super().__init__()
 
     def __str__(self) -> str:
-        from timebank.i18n import format_money
+        from timebank.ledger.amounts import format_money
 
         available = format_money(self.available, self.currency)
         if _is_reader(self.name):

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from timebank.extensions import db
 from timebank.i18n import N_
 from timebank.ledger.verify import verify_ledger
+from timebank.mail import send_templated_mail
 from timebank.models import User
-from timebank.tasks.mail import send_templated_mail
 
 log = logging.getLogger(__name__)
 SUBJECT = N_("Ledger check failed: %(count)s problems")

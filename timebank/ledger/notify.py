@@ -13,9 +13,11 @@ inbox and are skipped.
 
 import sqlalchemy as sa
 
+from timebank.boundary import run_in_transaction
 from timebank.extensions import db
 from timebank.i18n import N_, locale_for_user
 from timebank.ledger.amounts import format_amount
+from timebank.mail import send_templated_mail
 from timebank.models import (
     AccountKind,
     Group,
@@ -104,18 +106,23 @@ def deliver_notices() -> int:
     Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so two jobs never send one notice.
     """
     sent = 0
-    while True:
-        with all_groups():  # the outbox is the network's: each notice names its group
-            notice = db.session.scalar(
-                sa.select(TransferNotice).order_by(TransferNotice.id).limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        if notice is None:
-            return sent
-        with group_context(notice.group_id):
-            deliver_transfer_event(notice.transfer_id, notice.event)
-        db.session.delete(notice)
-        db.session.commit()
+    while run_in_transaction(_deliver_next_notice):  # one transaction per notice
+    return sent
+
+
+def _deliver_next_notice() -> bool:
+    """Step: send the oldest waiting notice and delete it; False when none is waiting."""
+    with all_groups():  # the outbox is the network's: each notice names its group
+        notice = db.session.scalar(
+            sa.select(TransferNotice).order_by(TransferNotice.id).limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    if notice is None:
+        return False
+    with group_context(notice.group_id):
+        deliver_transfer_event(notice.transfer_id, notice.event)
+    db.session.delete(notice)
+    return True
         sent += 1
 
 
@@ -123,7 +130,7 @@ def deliver_transfer_event(transfer_id: int, event: str) -> None:
     """Job: email each person on the sides of transfer ``transfer_id`` about ``event``, in their
     language. The transfer is read as it is now (an edit followed by a withdrawal tells of
     the withdrawn amount)."""
-    from timebank.templating import group_url
+    from timebank.tenants.urls import group_url
 
     transfer = db.session.get(Transfer, transfer_id)
     if transfer is None:

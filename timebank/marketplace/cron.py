@@ -19,11 +19,11 @@ from timebank.tasks import run_job
 QUEUE = "timebank"
 
 cron.register(
-    run_job, QUEUE, args=("timebank.tasks.digest.send_digests", ("daily",), None),
+    run_job, QUEUE, args=("timebank.marketplace.digest.send_digests", ("daily",), None),
     cron="0 6 * * *", name="marketplace-digest-daily", job_timeout=1800,
 )
 cron.register(
-    run_job, QUEUE, args=("timebank.tasks.digest.send_digests", ("weekly",), None),
+    run_job, QUEUE, args=("timebank.marketplace.digest.send_digests", ("weekly",), None),
     cron="0 6 * * 1", name="marketplace-digest-weekly", job_timeout=1800,
 )
 cron.register(

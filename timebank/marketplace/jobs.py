@@ -37,7 +37,7 @@ def remind_expiring_ads() -> int:
 
     Returns how many reminders were enqueued (sent after this job commits).
     """
-    from timebank.tasks.mail import send_templated_mail
+    from timebank.mail import send_templated_mail
 
     now = utcnow()
     with all_groups():

@@ -112,7 +112,7 @@ def send_message(
     db.session.flush()
     if already_unread is None:
         group = db.session.get(Group, recipient.group_id)
-        from timebank.tasks.mail import send_templated_mail
+        from timebank.mail import send_templated_mail
 
         enqueue(
             send_templated_mail,

@@ -158,7 +158,7 @@ class ExportStatus(enum.StrEnum):
 
 
 class GroupExport(db.Model):
-    """A ZIP of one group's data (CSV and JSON), built by :mod:`timebank.tasks.export`.
+    """A ZIP of one group's data (CSV and JSON), built by :mod:`timebank.portability.jobs`.
 
     ``group_id`` is nulled when the group is deleted; ``group_slug`` keeps the export findable.
     ``content`` is deferred: lists never load the bytes.

@@ -117,7 +117,7 @@ class User(UserMixin, db.Model):
     # records their trades on their behalf.
     is_offline: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = created_at_column()
-    # Marketplace digest email across all the user's groups (timebank.tasks.digest).
+    # Marketplace digest email across all the user's groups (timebank.marketplace.digest).
     digest_frequency: Mapped[str] = mapped_column(
         sa.Enum("daily", "weekly", "never", name="digest_frequency"), default="weekly"
     )

@@ -65,7 +65,7 @@ def invite(*, group: Group, email: str, by: Membership | None, role: Role = Role
     """
     from timebank.people.notify import send_invitation_mail
     from timebank.tasks import enqueue
-    from timebank.templating import group_url
+    from timebank.tenants.urls import group_url
 
     try:
         role = Role(int(role))

@@ -5,9 +5,9 @@ language. Members without email (``User.is_offline``) are skipped: nothing can r
 """
 
 from timebank.extensions import db
+from timebank.mail import send_templated_mail
 from timebank.models import Group, Membership
 from timebank.tasks import enqueue
-from timebank.tasks.mail import send_templated_mail
 
 
 def tell_member(membership: Membership, template: str, subject_key: str, context: dict,
@@ -17,7 +17,7 @@ def tell_member(membership: Membership, template: str, subject_key: str, context
     ``context`` holds plain values; ``group_name``, ``group_slug`` and ``link`` (``path`` on
     the group's site) are added.
     """
-    from timebank.templating import group_url
+    from timebank.tenants.urls import group_url
 
     user = membership.user
     if user is None or user.is_offline:
@@ -41,7 +41,7 @@ def send_invitation_mail(email: str, subject_key: str, context: dict) -> None:
     from flask_babel import force_locale, gettext
 
     from timebank.i18n import context_group
-    from timebank.tasks.mail import send_mail
+    from timebank.mail import send_mail
 
     group = context_group()
     locale = group.default_locale if group is not None else "en"

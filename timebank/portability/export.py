@@ -13,7 +13,7 @@ What is in the ZIP (``manifest.json`` lists every file with its row count):
   between members (:data:`PRIVATE_TABLES`), which are not the network's to hand out.
 
 No password hashes leave the database. Free-text cells are defused against spreadsheet formulas.
-Reads run in one transaction; the job (:mod:`timebank.tasks.export`) makes it a repeatable-read
+Reads run in one transaction; the job (:mod:`timebank.portability.jobs`) makes it a repeatable-read
 snapshot, so balances, transfers and entries agree.
 """
 
@@ -68,8 +68,8 @@ class NothingToExport(ExportError):
 
 def request_export(*, group: Group, requested_by: User | None) -> GroupExport:
     """Record an export of ``group`` and enqueue the job that builds it (after commit)."""
+    from timebank.portability.jobs import build_group_export
     from timebank.tasks import enqueue
-    from timebank.tasks.export import build_group_export
 
     export = GroupExport(group_id=group.id, group_slug=group.slug,
                          requested_by_id=requested_by.id if requested_by else None,

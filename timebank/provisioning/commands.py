@@ -1,10 +1,10 @@
 """``flask network ...`` commands for scripting what the console does: provision, suspend,
 reactivate, archive, export, import, check ledgers, list requests.
 
-They join the ``network`` group of :mod:`timebank.cli` (see ``install_cli``). Each command is a
-transaction boundary: it commits once at the end, or rolls back and exits 1 with the reason
-(messages in English: a command has no request to take a language from). Console actions are
-audited with no actor (a script).
+They join the ``network`` group of :mod:`timebank.cli` (see ``install_cli``), so each runs in one
+transaction (:mod:`timebank.boundary`): it commits when the command returns, or rolls back and
+exits 1 with the reason (messages in English: a command has no request to take a language
+from). Console actions are audited with no actor (a script).
 """
 
 from pathlib import Path
@@ -13,11 +13,28 @@ import click
 import sqlalchemy as sa
 from flask_babel import force_locale
 
+from timebank.boundary import run_in_transaction
 from timebank.cli import _fail, network_cli
 from timebank.extensions import db
 from timebank.models import ExportStatus, Group, GroupExport, GroupRequest, utcnow
 from timebank.people.errors import PeopleError
 from timebank.provisioning.service import ProvisioningError
+
+
+def _queue_request(request_id: int) -> None:
+    """Step: approve request ``request_id`` if pending, retry it if failed (its job queued)."""
+    from timebank.provisioning import requests as group_requests
+
+    group_request = db.session.get(GroupRequest, request_id)
+    if group_request is None:
+        raise click.ClickException(f"no request {request_id}")
+    try:
+        if group_request.status.value == "pending":
+            group_requests.approve_request(group_request=group_request, actor=None)
+        elif group_request.status.value == "failed":
+            group_requests.retry_request(group_request=group_request)
+    except ProvisioningError as error:
+        _fail(error)
 
 
 def _group(slug: str) -> Group:
@@ -55,22 +72,12 @@ def provision_command(request_id: int | None, **options) -> None:
     described by the options."""
     from timebank.provisioning import audit
     from timebank.provisioning import requests as group_requests
-    from timebank.templating import group_url
+    from timebank.tenants.urls import group_url
 
     if request_id is not None:
-        group_request = db.session.get(GroupRequest, request_id)
-        if group_request is None:
-            raise click.ClickException(f"no request {request_id}")
-        try:
-            if group_request.status.value == "pending":
-                group_requests.approve_request(group_request=group_request, actor=None)
-            elif group_request.status.value == "failed":
-                group_requests.retry_request(group_request=group_request)
-        except ProvisioningError as error:
-            _fail(error)
-        db.session.commit()
+        run_in_transaction(_queue_request, request_id)  # committed: the request is queued
         # Run the job here and now; the copy queued by the approval then finds it done.
-        from timebank.tasks.provisioning import provision_group
+        from timebank.provisioning.jobs import provision_group
 
         provision_group(request_id)
         group_request = db.session.get(GroupRequest, request_id)
@@ -97,7 +104,6 @@ def provision_command(request_id: int | None, **options) -> None:
         audit.record(actor=None, action="group.create", target=group)
     except (ProvisioningError, PeopleError) as error:
         _fail(error)
-    db.session.commit()
     click.echo(f"created {group.slug}: {group_url(group.slug)}")
 
 
@@ -111,7 +117,6 @@ def _status_command(name: str, change, help_text: str) -> None:
             change(group=group, actor=None, reason=reason)
         except ProvisioningError as error:
             _fail(error)
-        db.session.commit()
         click.echo(f"{group.slug}: {group.status.value}")
 
 
@@ -149,7 +154,6 @@ def export_command(slug: str, output: Path | None) -> None:
                  details={"export_id": export.id})
     output = output or Path(export.filename)
     output.write_bytes(content)
-    db.session.commit()
     click.echo(f"exported {group.slug} to {output} ({len(content)} bytes)")
 
 
@@ -190,17 +194,14 @@ def import_command(members_path: Path, transfers_path: Path | None, credit_limit
         for problem in plan.problems:
             click.echo(f"PROBLEM {problem}", err=True)
         if plan.problems:
-            db.session.rollback()
             raise click.ClickException(f"{len(plan.problems)} problem(s): nothing imported")
         if dry_run:
-            db.session.rollback()
             click.echo("dry run: everything checks out; nothing written")
-            return
+            raise SystemExit(0)  # exiting rolls the command's transaction back
         try:
             group = importer.import_group(plan=plan, actor=None)
         except ProvisioningError as error:
             _fail(error)
-    db.session.commit()
     click.echo(f"imported {group.slug}")
 
 
@@ -209,8 +210,7 @@ def check_ledgers_command() -> None:
     """Run ``ledger verify`` on every group and store the results (the console's health)."""
     from timebank.provisioning.lifecycle import record_ledger_checks
 
-    results = record_ledger_checks()
-    db.session.commit()
+    results = run_in_transaction(record_ledger_checks)  # kept even if it then exits 1
     broken = {group_id: count for group_id, count in results.items() if count}
     click.echo(f"{len(results)} group(s) checked, {len(broken)} with problems")
     if broken:

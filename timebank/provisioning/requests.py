@@ -8,7 +8,7 @@ The life of a :class:`~timebank.models.GroupRequest` (``status``):
 * ``pending`` — the network wants to approve new groups (:class:`NetworkSettings`) and a network
   admin has not decided yet; ``declined`` — an admin said no, with a message to the requester;
 * ``queued`` → ``running`` → ``done`` | ``failed`` — the provisioning job
-  (:mod:`timebank.tasks.provisioning`) is on its way. A failed request may be retried (with
+  (:mod:`timebank.provisioning.jobs`) is on its way. A failed request may be retried (with
   another address when the wished one was taken meanwhile).
 
 Rules enforced here:
@@ -23,7 +23,7 @@ Rules enforced here:
 * a confirmation link is signed, expires after :data:`CONFIRM_MAX_AGE` and works once.
 
 Functions take keyword-only arguments, raise :class:`RequestError` or provisioning errors, and
-never commit (the job in :mod:`timebank.tasks.provisioning` is the one exception's owner).
+never commit (the job in :mod:`timebank.provisioning.jobs` is the one exception's owner).
 """
 
 import re
@@ -308,9 +308,9 @@ def confirmation_token(group_request: GroupRequest) -> str:
 
 
 def _send_confirmation(group_request: GroupRequest) -> None:
+    from timebank.provisioning.jobs import send_request_mail
     from timebank.tasks import enqueue
-    from timebank.tasks.provisioning import send_request_mail
-    from timebank.templating import network_url
+    from timebank.tenants.urls import network_url
 
     link = network_url(f"/start/confirm/{confirmation_token(group_request)}")
     enqueue(send_request_mail, group_request.id, "network_request_confirm",
@@ -378,9 +378,9 @@ def submit(*, group_request: GroupRequest) -> GroupRequest:
 
 
 def _tell_admins(group_request: GroupRequest) -> None:
+    from timebank.mail import send_templated_mail
     from timebank.tasks import enqueue
-    from timebank.tasks.mail import send_templated_mail
-    from timebank.templating import network_url
+    from timebank.tenants.urls import network_url
 
     admins = db.session.scalars(sa.select(User.id).where(User.is_network_admin)).all()
     for admin_id in admins:
@@ -393,8 +393,8 @@ def _tell_admins(group_request: GroupRequest) -> None:
 
 def queue_provisioning(*, group_request: GroupRequest) -> GroupRequest:
     """Mark ``group_request`` queued and enqueue its provisioning job (after commit)."""
+    from timebank.provisioning.jobs import provision_group
     from timebank.tasks import enqueue
-    from timebank.tasks.provisioning import provision_group
 
     group_request.status = GroupRequestStatus.QUEUED
     group_request.progress = 0
@@ -431,8 +431,8 @@ def decline_request(*, group_request: GroupRequest, actor: User | None,
 
     Raises :class:`NotPending`.
     """
+    from timebank.provisioning.jobs import send_request_mail
     from timebank.tasks import enqueue
-    from timebank.tasks.provisioning import send_request_mail
 
     if group_request.status != GroupRequestStatus.PENDING:
         raise NotPending()
@@ -468,7 +468,7 @@ def retry_request(*, group_request: GroupRequest, slug: str | None = None,
     return group_request
 
 
-# --- the job's steps (see timebank.tasks.provisioning) -------------------------------------------
+# --- the job's steps (see timebank.provisioning.jobs) -------------------------------------------
 
 
 def _locked(request_id: int) -> GroupRequest | None:
@@ -548,9 +548,9 @@ def provision_claimed(*, request_id: int, attempt: int) -> Group | None:
 
 
 def _tell_coordinator(group_request: GroupRequest, group: Group, requester: User) -> None:
+    from timebank.mail import send_templated_mail
     from timebank.tasks import enqueue
-    from timebank.tasks.mail import send_templated_mail
-    from timebank.templating import group_url
+    from timebank.tenants.urls import group_url
 
     enqueue(send_templated_mail, requester.id, "network_group_ready",
             N_("Your timebank %(group_name)s is ready"),
@@ -560,8 +560,8 @@ def _tell_coordinator(group_request: GroupRequest, group: Group, requester: User
 
 
 def _fail(group_request: GroupRequest, error: str) -> None:
+    from timebank.provisioning.jobs import send_request_mail
     from timebank.tasks import enqueue
-    from timebank.tasks.provisioning import send_request_mail
 
     group_request.status = GroupRequestStatus.FAILED
     group_request.error = error[:2000]

@@ -1,4 +1,8 @@
-"""Background jobs: enqueued after the current transaction commits, run with the group restored.
+"""The queue's plumbing, and nothing else: enqueue after commit, run a job with its group restored.
+
+Jobs themselves live with their features (``provisioning/jobs.py``, ``portability/jobs.py``,
+``marketplace/digest.py``, ``ledger/notify.py``, mail in :mod:`timebank.mail`); this package
+imports none of them: :func:`run_job` finds a job by its dotted name.
 
 ``enqueue(func, *ids)`` records a job on the session; when the session commits, each recorded
 job goes to the rq queue on ``REDIS_URL``. With no Redis configured (or ``JOBS_SYNC`` in tests)

@@ -20,6 +20,7 @@ from timebank.blueprints.navigation import local_path
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import limiter
 from timebank.i18n import N_
+from timebank.mail import send_templated_mail
 from timebank.people import service as people
 from timebank.people.errors import AlreadyMember, PeopleError
 from timebank.policy import current_membership, group_only

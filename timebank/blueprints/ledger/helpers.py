@@ -4,8 +4,8 @@ import sqlalchemy as sa
 from flask import abort, request
 
 from timebank.extensions import db
-from timebank.i18n import format_money
 from timebank.ledger import service as ledger
+from timebank.ledger.amounts import format_money
 from timebank.ledger.errors import LedgerError
 from timebank.models import Currency, Membership, MembershipStatus, Transfer, User
 from timebank.policy import current_membership

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from timebank.blueprints.marketplace import bp
 from timebank.blueprints.navigation import local_path
 from timebank.extensions import db
-from timebank.i18n import current_locale, format_money
-from timebank.ledger.amounts import format_amount
+from timebank.i18n import current_locale
+from timebank.ledger.amounts import format_amount, format_money
 from timebank.marketplace import matching, messaging
 from timebank.marketplace.rendering import render_markdown
 from timebank.marketplace.service import can_edit_ad

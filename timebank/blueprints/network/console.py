@@ -181,8 +181,8 @@ def verify_group(slug: str):
 @network_admin_required
 def verify_all():
     """Queue a ``ledger verify`` of every group (its results fill the health column)."""
+    from timebank.provisioning.jobs import check_all_ledgers
     from timebank.tasks import enqueue
-    from timebank.tasks.provisioning import check_all_ledgers
 
     if not EmptyForm().validate_on_submit():
         abort(400)

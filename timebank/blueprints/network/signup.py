@@ -152,7 +152,7 @@ def go_to_new_group(token: str):
 def handoff_redirect(group: Group):
     """Redirect to ``group``'s site with a single-use login token (see
     :mod:`timebank.provisioning.handoff`), or to its login page if that is not possible."""
-    from timebank.templating import group_url
+    from timebank.tenants.urls import group_url
 
     try:
         token = handoff.handoff_token(user=current_user, group=group)

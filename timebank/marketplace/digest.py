@@ -138,7 +138,7 @@ def send_digest(user_id: int, frequency: str) -> bool:
     ]
     if not sections:
         return False
-    from timebank.tasks.mail import send_templated_mail
+    from timebank.mail import send_templated_mail
 
     enqueue(
         send_templated_mail,

@@ -1,4 +1,7 @@
-"""Email jobs. Mail is rendered in the recipient's language, then sent through Flask-Mail.
+"""Email: jobs that render a message in the recipient's language and send it through Flask-Mail.
+
+Every feature writes mail through these jobs, queued with :func:`timebank.tasks.enqueue`, so a
+message leaves only after the transaction that caused it commits (:mod:`timebank.boundary`).
 
 With ``MAIL_SUPPRESS_SEND`` (development and tests) nothing leaves the machine: messages are
 logged and kept in :data:`OUTBOX`, which tests read.

@@ -1,11 +1,12 @@
 """Provisioning jobs: create the group a request asks for, and write to its requester.
 
-:func:`provision_group` is its own transaction boundary in three steps, so the requester's status
-page can follow it: claim the request (``running``, committed), create the group and mark the
-request ``done`` (one transaction), or record the failure (committed) and tell the requester.
-It is idempotent, keyed on the request id: the request row is locked at each step, and a request
-that is done, or claimed by another run, is left alone. Two requests for one address race on the
-``groups.slug`` unique index: one group is made, the other request fails with the reason.
+:func:`provision_group` runs in three steps, each its own transaction through
+:func:`timebank.boundary.run_in_transaction`, so the requester's status page can follow it: claim
+the request (``running``), create the group and mark the request ``done``, or record the failure
+and tell the requester. It is idempotent, keyed on the request id: the request row is locked at
+each step, and a request that is done, or claimed by another run, is left alone. Two requests for
+one address race on the ``groups.slug`` unique index: one group is made, the other request fails
+with the reason.
 """
 
 import logging
@@ -13,37 +14,36 @@ import logging
 from flask import render_template
 from flask_babel import force_locale, gettext
 
+from timebank.boundary import run_in_transaction
 from timebank.extensions import db
+from timebank.mail import send_mail
 from timebank.models import GroupRequest
 from timebank.people.errors import PeopleError
 from timebank.provisioning import requests
 from timebank.provisioning.service import ProvisioningError
-from timebank.tasks.mail import send_mail
 
 log = logging.getLogger(__name__)
 
 
+def _claim(request_id: int) -> int | None:
+    """Step: mark the request ``running``; return its attempt number (None: nothing to do)."""
+    group_request = requests.claim_request(request_id=request_id)
+    return None if group_request is None else group_request.attempts
+
+
 def provision_group(request_id: int) -> None:
     """Job: provision the group of request ``request_id`` and email its coordinator."""
-    group_request = requests.claim_request(request_id=request_id)
-    if group_request is None:
-        db.session.rollback()
+    attempt = run_in_transaction(_claim, request_id)  # the requester now sees "running"
+    if attempt is None:
         log.info("request %s: nothing to provision", request_id)
         return
-    attempt = group_request.attempts
-    db.session.commit()  # the requester now sees "running"
     try:
-        requests.provision_claimed(request_id=request_id, attempt=attempt)
-        db.session.commit()
+        run_in_transaction(requests.provision_claimed, request_id=request_id, attempt=attempt)
     except (ProvisioningError, PeopleError) as error:
-        db.session.rollback()
-        requests.record_failure(request_id=request_id, error=error)
-        db.session.commit()
+        run_in_transaction(requests.record_failure, request_id=request_id, error=error)
         log.info("request %s failed: %s", request_id, type(error).__name__)
     except Exception as error:
-        db.session.rollback()
-        requests.record_failure(request_id=request_id, error=error)
-        db.session.commit()
+        run_in_transaction(requests.record_failure, request_id=request_id, error=error)
         raise  # rq records the job as failed too, with the traceback
 
 
@@ -53,7 +53,7 @@ def send_request_mail(request_id: int, template: str, subject_key: str, context:
     Renders ``mail/<template>.txt`` with ``group_request``, ``status_link`` and ``context``;
     ``subject_key`` is an untranslated msgid, translated here with ``group_name``.
     """
-    from timebank.templating import network_url
+    from timebank.tenants.urls import network_url
 
     group_request = db.session.get(GroupRequest, request_id)
     if group_request is None:
