@@ -92,6 +92,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # The app's statement_timeout (config.py) is for requests, not for rebuilding an index.
+        connection.exec_driver_sql("SET statement_timeout = 0")
+        connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -4,9 +4,8 @@
 """
 
 from flask import Flask
-from sqlalchemy import event
-from timebank.boundary import TransactionalFlask
 
+from timebank.boundary import TransactionalFlask
 from timebank.config import INSTANCE_PATH, Config
 
 
@@ -88,11 +87,8 @@ def register_extensions(app: Flask) -> None:
         migrate,
     )
     from timebank.i18n import init_i18n
-    from timebank.ledger.hot_path import keep_prepared_statements
 
     db.init_app(app)
-    with app.app_context():  # the ledger's prepared statement must outlive psycopg's clean-up
-        event.listen(db.engine, "connect", keep_prepared_statements)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)

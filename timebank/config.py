@@ -29,7 +29,18 @@ class Config:
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
 
     DATABASE_URL = os.environ.get("DATABASE_URL")  # None -> embedded PostgreSQL
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Every statement of the app ends within DATABASE_STATEMENT_TIMEOUT (a ledger call cut off
+    # ends in a typed error, never a hang); TCP keepalives notice a peer that vanished without
+    # closing the connection. Migrations lift the timeout (migrations/env.py).
+    DATABASE_STATEMENT_TIMEOUT = os.environ.get("DATABASE_STATEMENT_TIMEOUT", "30s")
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "connect_args": {
+            "options": f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT}",
+            "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    }
     REDIS_URL = os.environ.get("REDIS_URL")  # None -> jobs run in-process
 
     # Operations (timebank.observability): "json" makes every log line one JSON object.

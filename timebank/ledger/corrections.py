@@ -1,6 +1,8 @@
 """Treasurer's ledger work: reversals, bulk entries, issuance; and the payer's rating.
 
-Rules enforced here (issue 4); amounts are integers in subunits:
+The rules live in the database functions ``ledger_reverse``, ``ledger_bulk`` and
+``ledger_transfer`` (``timebank/ledger/sql/``); this module asks the policy (a treasurer),
+calls them and maps refusals to typed errors. Amounts are integers in subunits.
 
 * completed transfers are immutable: a treasurer corrects one by reversing it with a reason,
   which writes a linked opposite transfer (``reverses_id``). Limits do not block a reversal,
@@ -20,26 +22,29 @@ import uuid
 
 import sqlalchemy as sa
 
+from timebank.audit.ledger_hooks import record_written_transfer
 from timebank.extensions import db
 from timebank.ledger import notify
-from timebank.ledger.accounts import issuer_account, lock_accounts
+from timebank.ledger.accounts import issuer_account
 from timebank.ledger.errors import (
     AlreadyRated,
     BulkInvalid,
     BulkLegRefused,
-    CannotReverse,
     CurrencyMismatch,
-    InactiveCurrency,
     InvalidRating,
-    LedgerError,
     NotIssued,
     NotRateable,
     NotYourTurn,
     ReasonRequired,
-    ReversalWouldOverdraw,
 )
-from timebank.ledger.limits import check_limits, pending_totals
-from timebank.ledger.transfers import complete_locked, find_by_key, validate_amount
+from timebank.ledger.functions import call, refusal_error
+from timebank.ledger.transfers import (
+    DESCRIPTION_MAX,
+    expire_balances,
+    post_transfer,
+    reload_transfer,
+    validate_amount,
+)
 from timebank.models import (
     Account,
     AccountKind,
@@ -72,38 +77,36 @@ def reverse_transfer(
 ) -> Transfer:
     """Reverse a completed transfer ``by`` a treasurer, with ``reason``; return the reversal.
 
-    The reversal moves the same amount back from the payee to the payer, ignoring limits
-    (DESIGN.md: corrections are reversals). Reversing again returns the first reversal.
-    Raises :class:`NotYourTurn` (not a treasurer), :class:`ReasonRequired`,
-    :class:`CannotReverse` (not completed, or itself a reversal) or
-    :class:`ReversalWouldOverdraw` (issued currency).
+    The reversal moves the same amount back from the payee to the payer, ignoring limits and a
+    suspended member (DESIGN.md: corrections are reversals; ``ledger_reverse.sql``). Reversing
+    again returns the first reversal. Raises :class:`NotYourTurn` (not a treasurer),
+    :class:`ReasonRequired`, :class:`CannotReverse` (not completed, or itself a reversal),
+    :class:`InactiveCurrency`, :class:`KeyReused` or :class:`ReversalWouldOverdraw` (issued
+    currency).
     """
     _require_treasurer(by)
-    reason = (reason or "").strip()
+    reason = (reason or "").strip()[:DESCRIPTION_MAX]
     if not reason:
         raise ReasonRequired()
-    if transfer.state != TransferState.COMPLETED or transfer.kind == TransferKind.REVERSAL:
-        raise CannotReverse()
-    accounts = lock_accounts([transfer.payer_account_id, transfer.payee_account_id])
-    # Under the locks, so a concurrent twin finds this one (the unique index backs it up).
-    existing = reversal_of(transfer) or find_by_key(idempotency_key, starter=by)
-    if existing is not None:
-        return existing
-    payer = accounts[transfer.payee_account_id]  # the original payee pays back
-    payee = accounts[transfer.payer_account_id]
-    if (
-        payer.currency.kind == CurrencyKind.ISSUED
-        and not payer.is_issuer
-        and payer.balance - transfer.amount < 0
-    ):
-        raise ReversalWouldOverdraw()
-    reversal = complete_locked(
-        payer=payer, payee=payee, amount=transfer.amount, description=reason, starter=by,
-        kind=TransferKind.REVERSAL, reverses_id=transfer.id,
-        idempotency_key=idempotency_key,
+    reversal_id, created, refusal = call(
+        "ledger_reverse", transfer.group_id, transfer.id, by.id, reason,
+        idempotency_key or None, utcnow(),
     )
-    notify.transfer_event(reversal, notify.REVERSED)
-    return reversal
+    if refusal is not None:
+        raise refusal_error(refusal)
+    if not created:
+        return db.session.get(Transfer, reversal_id)
+    expire_balances((transfer.payer_account_id, transfer.payee_account_id))
+    return _written(reversal_id)
+
+
+def _written(transfer_id: int) -> Transfer:
+    """Load a transfer a ledger function has just written; put it on the audit trail and ask
+    for its notice's delivery."""
+    transfer = reload_transfer(transfer_id)
+    record_written_transfer(transfer)
+    notify.request_delivery()
+    return transfer
 
 
 def batch(batch_key: str) -> list[Transfer]:
@@ -127,73 +130,33 @@ def bulk_transfer(
     """Write a bulk entry at once: ``counterpart`` pays every leg account its amount
     (one-to-many), or with ``collect`` every leg account pays ``counterpart`` (many-to-one).
 
-    ``legs`` is ``[(account, amount in subunits), ...]``. Each leg is checked against the
-    balances the earlier legs left (pending transfers counted); if any leg is refused nothing
-    is written. Returns the legs; with a repeated ``idempotency_key`` the legs first written.
-    Raises :class:`NotYourTurn` (not a treasurer), :class:`BulkInvalid`,
-    :class:`CurrencyMismatch`, :class:`InactiveCurrency`, :class:`InvalidAmount` or
-    :class:`BulkLegRefused` (naming the leg, wrapping the limit error).
+    ``legs`` is ``[(account, amount in subunits), ...]``. Each leg follows the rules of a new
+    transfer, checked against the balances the earlier legs left (pending transfers counted);
+    if any leg is refused nothing is written (``ledger_bulk.sql``). Returns the legs; with a
+    repeated ``idempotency_key`` the legs first written. Raises :class:`NotYourTurn` (not a
+    treasurer), :class:`BulkInvalid`, :class:`InvalidAmount` or :class:`BulkLegRefused`
+    (naming the leg, wrapping the rule's error: a limit, a suspended member, a retired or
+    mismatched currency).
     """
     _require_treasurer(starter)
     ids = [account.id for account, _ in legs]
     if not legs or counterpart.id in ids or len(set(ids)) != len(ids):
         raise BulkInvalid()
-    currency = counterpart.currency
-    if not currency.is_active:
-        raise InactiveCurrency()
-    for account, amount in legs:
-        if account.currency_id != counterpart.currency_id:
-            raise CurrencyMismatch()
-        validate_amount(amount, currency)
-    locked = lock_accounts([counterpart.id, *ids])
-    if idempotency_key:
-        existing = batch(idempotency_key)
-        if existing:
-            return existing
-    totals = pending_totals(locked)
-    # Check every leg against running balances before writing anything.
-    simulated = {account_id: account.balance for account_id, account in locked.items()}
-    for account, amount in legs:
-        payer = locked[counterpart.id] if not collect else locked[account.id]
-        payee = locked[account.id] if not collect else locked[counterpart.id]
-        try:
-            check_limits(
-                payer=_Shadow(payer, simulated[payer.id]),
-                payee=_Shadow(payee, simulated[payee.id]),
-                amount=amount,
-                payer_pending_out=totals[payer.id][0],
-                payee_pending_in=totals[payee.id][1],
-            )
-        except LedgerError as error:
-            raise BulkLegRefused(name=locked[account.id].display_name, error=error) from error
-        simulated[payer.id] -= amount
-        simulated[payee.id] += amount
+    for _, amount in legs:
+        validate_amount(amount, counterpart.currency)
     key = idempotency_key or uuid.uuid4().hex
-    when = utcnow()
-    written = []
-    for account, amount in legs:
-        payer = locked[counterpart.id] if not collect else locked[account.id]
-        payee = locked[account.id] if not collect else locked[counterpart.id]
-        written.append(
-            complete_locked(
-                payer=payer, payee=payee, amount=amount, description=description,
-                starter=starter, kind=TransferKind.BULK, batch_key=key, occurred_at=when,
-            )
-        )
-    for transfer in written:
-        notify.transfer_event(transfer, notify.COMPLETED)
-    return written
-
-
-class _Shadow:
-    """An account seen with a simulated balance (for checking bulk legs before writing)."""
-
-    def __init__(self, account: Account, balance: int):
-        self._account = account
-        self.balance = balance
-
-    def __getattr__(self, name):
-        return getattr(self._account, name)
+    transfer_ids, created, refusal, refused_leg, available, refused_account_id = call(
+        "ledger_bulk", counterpart.group_id, counterpart.id, ids,
+        [amount for _, amount in legs], collect, (description or "").strip()[:DESCRIPTION_MAX],
+        starter.id, key, utcnow(),
+    )
+    if refusal is not None:
+        error = refusal_error(refusal, available=available, account_id=refused_account_id)
+        raise BulkLegRefused(name=legs[refused_leg - 1][0].display_name, error=error)
+    if not created:
+        return batch(key)
+    expire_balances([counterpart.id, *ids])
+    return [_written(transfer_id) for transfer_id in transfer_ids]
 
 
 def issue(
@@ -209,35 +172,47 @@ def issue(
     """Issue ``amount`` subunits of an issued ``currency`` from its issuer account to
     ``payee_account``, by a treasurer; return the completed issuance.
 
-    The issuer account is opened on first issuance (named in ``locale``). Raises
-    :class:`NotYourTurn`, :class:`NotIssued`, :class:`InactiveCurrency`,
-    :class:`CurrencyMismatch`, :class:`InvalidAmount` or :class:`CeilingExceeded`.
+    The issuer account is opened on first issuance (named in ``locale``); it has no floor, and
+    the rules of a new transfer apply (``ledger_transfer.sql``). Raises :class:`NotYourTurn`,
+    :class:`NotIssued`, :class:`InactiveCurrency`, :class:`CurrencyMismatch`,
+    :class:`InactiveParty`, :class:`InvalidAmount`, :class:`KeyReused` or
+    :class:`CeilingExceeded`.
     """
     _require_treasurer(starter)
     if currency.kind != CurrencyKind.ISSUED:
         raise NotIssued()
-    if not currency.is_active:
-        raise InactiveCurrency()
     if payee_account.currency_id != currency.id or payee_account.is_issuer:
         raise CurrencyMismatch()
     validate_amount(amount, currency)
     issuer = issuer_account(currency=currency, locale=locale)
-    locked = lock_accounts([issuer.id, payee_account.id])
-    existing = find_by_key(idempotency_key, starter=starter)
-    if existing is not None:
-        return existing
-    payer, payee = locked[issuer.id], locked[payee_account.id]
-    totals = pending_totals([payer.id, payee.id])
-    check_limits(
-        payer=payer, payee=payee, amount=amount,
-        payer_pending_out=totals[payer.id][0], payee_pending_in=totals[payee.id][1],
+    return post_transfer(
+        payer_account=issuer, payee_account=payee_account, amount=amount,
+        description=description, starter=starter, kind=TransferKind.ISSUANCE,
+        idempotency_key=idempotency_key,
     )
-    transfer = complete_locked(
-        payer=payer, payee=payee, amount=amount, description=description, starter=starter,
-        kind=TransferKind.ISSUANCE, idempotency_key=idempotency_key,
+
+
+def settle_account(
+    *, account: Account, pot: Account, by: Membership, description: str
+) -> Transfer | None:
+    """Move a leaving member's whole balance in ``account`` to or from the group account
+    ``pot``, by a treasurer: the balance read under the lock, a positive one paid to the pot, a
+    negative one paid off by it (``ledger_settle.sql``; a suspended member may be settled).
+    Returns the transfer, or None when the balance is zero. Raises :class:`NotYourTurn`,
+    :class:`CurrencyMismatch`, :class:`InactiveCurrency`, :class:`CreditLimitExceeded` or
+    :class:`CeilingExceeded` (the pot's limits).
+    """
+    _require_treasurer(by)
+    transfer_id, refusal, available, refused_account_id = call(
+        "ledger_settle", account.group_id, account.id, pot.id, by.id,
+        (description or "").strip()[:DESCRIPTION_MAX], utcnow(),
     )
-    notify.transfer_event(transfer, notify.COMPLETED)
-    return transfer
+    if refusal is not None:
+        raise refusal_error(refusal, available=available, account_id=refused_account_id)
+    if transfer_id is None:
+        return None
+    expire_balances((account.id, pot.id))
+    return _written(transfer_id)
 
 
 def rate_transfer(*, transfer: Transfer, by: Membership, rating: int) -> Transfer:

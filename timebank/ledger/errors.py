@@ -237,3 +237,9 @@ class LastActiveCurrency(LedgerError):
 class CannotChangeKind(LedgerError):
     field = "kind"
     message = _l("The kind and subunits of a currency cannot change once it has transfers.")
+
+
+class LedgerUnavailable(LedgerError):
+    """The database connection was lost, or the call timed out, during a ledger operation."""
+
+    message = _l("The ledger could not be reached, so nothing was changed. Please try again.")

@@ -1,51 +1,35 @@
-"""Credit limits and ceilings: checking them, counting pending amounts, changing them.
+"""Credit limits and ceilings: where accounts stand, and changing the limits.
 
-Rules (DESIGN.md "Ledger", issue 4 "Limits"); amounts are integers in subunits:
+The rules themselves are SQL, in one place (``timebank/ledger/sql/``; DESIGN.md "Ledger"):
+``ledger_floor`` and ``ledger_ceiling`` give the limits in force, ``ledger_positions`` the
+room left with pending amounts counted, and ``ledger_limit_refusal`` the check every transfer
+operation runs under its locks. This module reads positions for pages and records limit
+changes; amounts are integers in subunits.
 
 * a completed transfer never takes the payer below its floor (``min_balance``, the credit
-  limit) nor the payee above its ceiling (``max_balance``);
-* a move back toward the range is always allowed: only the payer's floor and the payee's
-  ceiling are checked, so an account left outside a lowered limit can still move back;
+  limit) nor the payee above its ceiling (``max_balance``); a move back toward the range is
+  always allowed;
 * pending outgoing amounts count against what an account can still spend, pending incoming
-  ones against what it can still earn, so two pending payments cannot both be promised beyond
-  the limit; when a pending transfer is accepted, only the hard limits are checked again;
+  ones against what it can still earn; on acceptance only the hard limits are checked again;
 * every change of an account's limits, or of a currency's defaults, is recorded in
   ``limit_changes`` (who, when, old -> new), which ``flask ledger verify`` reads.
-
-A new transfer (payment, request, on-behalf entry) is checked by the database function
-``ledger_transfer`` with the same rules (see :func:`timebank.ledger.transfers.post_transfer`);
-:func:`check_limits` serves acceptances, edits, bulk entries and issuance. The table-driven
-tests in ``tests/test_ledger_rules.py`` go through both.
 """
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.ledger.accounts import lock_accounts
-from timebank.ledger.errors import (
-    CeilingExceeded,
-    CreditLimitExceeded,
-    InvalidLimits,
-    IssuedCurrencyFloor,
-)
-from timebank.models import (
-    Account,
-    Currency,
-    CurrencyKind,
-    Membership,
-    Transfer,
-    TransferState,
-    utcnow,
-)
+from timebank.ledger.errors import InvalidLimits, IssuedCurrencyFloor
+from timebank.models import Account, Currency, CurrencyKind, Membership, utcnow
 from timebank.models.ledger import LimitChange
 
 
 @dataclass(frozen=True)
 class Position:
-    """Where an account stands: balance, pending amounts and headroom (all in subunits)."""
+    """Where an account stands, as ``ledger_positions`` computes it (all in subunits):
+    balance, pending amounts, the limits in force (None = no limit) and the room left."""
 
     account: Account
     balance: int
@@ -53,20 +37,8 @@ class Position:
     pending_in: int
     min_balance: int | None
     max_balance: int | None
-
-    @property
-    def can_still_spend(self) -> int | None:
-        """What the account may still pay out, pending payments counted (None = no floor)."""
-        if self.min_balance is None:
-            return None
-        return max(0, self.balance - self.pending_out - self.min_balance)
-
-    @property
-    def can_still_earn(self) -> int | None:
-        """What the account may still receive, pending receipts counted (None = no ceiling)."""
-        if self.max_balance is None:
-            return None
-        return max(0, self.max_balance - self.balance - self.pending_in)
+    can_still_spend: int | None  # None = no floor
+    can_still_earn: int | None  # None = no ceiling
 
     @property
     def is_below_floor(self) -> bool:
@@ -77,90 +49,26 @@ class Position:
         return self.max_balance is not None and self.balance > self.max_balance
 
 
-def pending_totals(
-    account_ids: Iterable[int], *, exclude_transfer_id: int | None = None
-) -> dict[int, tuple[int, int]]:
-    """Return ``{account id: (pending out, pending in)}`` in subunits, for the given accounts.
-
-    ``exclude_transfer_id`` leaves one transfer out (the one being edited or accepted). One
-    query (it runs in every write, under the account locks).
-    """
-    ids = list(set(account_ids))
-    if not ids:
-        return {}
-    pending = Transfer.state == TransferState.PENDING
-    if exclude_transfer_id is not None:
-        pending = sa.and_(pending, Transfer.id != exclude_transfer_id)
-    legs = sa.union_all(
-        sa.select(Transfer.payer_account_id.label("account_id"),
-                  Transfer.amount.label("outgoing"), sa.literal(0).label("incoming"))
-        .where(pending, Transfer.payer_account_id.in_(ids)),
-        sa.select(Transfer.payee_account_id, sa.literal(0), Transfer.amount)
-        .where(pending, Transfer.payee_account_id.in_(ids)),
-    ).subquery()
-    totals = {account_id: (0, 0) for account_id in ids}
-    rows = db.session.execute(
-        sa.select(legs.c.account_id, sa.func.sum(legs.c.outgoing), sa.func.sum(legs.c.incoming))
-        .group_by(legs.c.account_id)
-    )
-    for account_id, outgoing, incoming in rows:
-        totals[account_id] = (int(outgoing or 0), int(incoming or 0))
-    return totals
-
-
-def position(account: Account, *, exclude_transfer_id: int | None = None) -> Position:
-    """Return ``account``'s :class:`Position` (balance as loaded; lock first to be exact)."""
-    out, incoming = pending_totals([account.id], exclude_transfer_id=exclude_transfer_id)[
-        account.id
-    ]
-    return Position(
-        account=account, balance=account.balance, pending_out=out, pending_in=incoming,
-        min_balance=account.effective_min_balance, max_balance=account.effective_max_balance,
-    )
+_POSITIONS = sa.text(
+    "SELECT account_id, balance, pending_out, pending_in, floor, ceiling, can_still_spend,"
+    " can_still_earn FROM ledger_positions(:ids)"
+)
 
 
 def positions(accounts: list[Account]) -> list[Position]:
-    """Return the :class:`Position` of each account (two queries however many accounts)."""
-    totals = pending_totals([account.id for account in accounts])
-    return [
-        Position(
-            account=account, balance=account.balance,
-            pending_out=totals[account.id][0], pending_in=totals[account.id][1],
-            min_balance=account.effective_min_balance, max_balance=account.effective_max_balance,
-        )
-        for account in accounts
-    ]
+    """Return the :class:`Position` of each account, in order (one query however many)."""
+    if not accounts:
+        return []
+    rows = {
+        row[0]: row[1:]
+        for row in db.session.execute(_POSITIONS, {"ids": [account.id for account in accounts]})
+    }
+    return [Position(account, *rows[account.id]) for account in accounts]
 
 
-def check_limits(
-    *,
-    payer: Account,
-    payee: Account,
-    amount: int,
-    payer_pending_out: int = 0,
-    payee_pending_in: int = 0,
-) -> None:
-    """Raise if moving ``amount`` subunits from ``payer`` to ``payee`` breaks a limit.
-
-    ``payer_pending_out`` / ``payee_pending_in`` (subunits) are the other pending transfers
-    that already hold part of the room. Raises :class:`CreditLimitExceeded` (payer would fall
-    below ``min_balance``) or :class:`CeilingExceeded` (payee would rise above
-    ``max_balance``), each with ``available`` = the most that could still move. A payer already
-    below its floor, or a payee already above its ceiling, moves further out and is refused; the
-    other side moving back toward its range is never checked.
-    """
-    floor = payer.effective_min_balance
-    if floor is not None and payer.balance - payer_pending_out - amount < floor:
-        raise CreditLimitExceeded(
-            available=max(0, payer.balance - payer_pending_out - floor),
-            currency=payer.currency, name=payer.display_name,
-        )
-    ceiling = payee.effective_max_balance
-    if ceiling is not None and payee.balance + payee_pending_in + amount > ceiling:
-        raise CeilingExceeded(
-            available=max(0, ceiling - payee.balance - payee_pending_in),
-            currency=payee.currency, name=payee.display_name,
-        )
+def position(account: Account) -> Position:
+    """Return ``account``'s :class:`Position` (as committed; a ledger function locks first)."""
+    return positions([account])[0]
 
 
 def _check_ordered(min_balance: int | None, max_balance: int | None) -> None:
@@ -199,6 +107,7 @@ def set_limits(
         return locked
     locked.min_balance = min_balance
     locked.max_balance = max_balance
+    db.session.expire(locked, ["effective_min_balance", "effective_max_balance"])
     db.session.add(
         LimitChange(
             group_id=locked.group_id, currency_id=locked.currency_id, account_id=locked.id,

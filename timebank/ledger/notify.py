@@ -28,7 +28,6 @@ from timebank.models import (
     utcnow,
 )
 from timebank.tasks import enqueue
-from timebank.tasks.mail import send_templated_mail
 from timebank.tenants import all_groups, group_context
 
 STARTED = "started"  # a pending payment or request was made
@@ -107,6 +106,7 @@ def deliver_notices() -> int:
     """
     sent = 0
     while run_in_transaction(_deliver_next_notice):  # one transaction per notice
+        sent += 1
     return sent
 
 
@@ -123,7 +123,6 @@ def _deliver_next_notice() -> bool:
         deliver_transfer_event(notice.transfer_id, notice.event)
     db.session.delete(notice)
     return True
-        sent += 1
 
 
 def deliver_transfer_event(transfer_id: int, event: str) -> None:

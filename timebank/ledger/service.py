@@ -2,12 +2,13 @@
 
 The rules live in the modules this one gathers (each states the rules it enforces):
 
-* :mod:`timebank.ledger.accounts` — finding, opening and locking accounts;
-* :mod:`timebank.ledger.limits` — credit limits and ceilings, pending amounts, recorded changes;
+* :mod:`timebank.ledger.sql` — the rules: every state change of a transfer, as SQL functions;
+* :mod:`timebank.ledger.functions` — calling them, and their refusals as typed errors;
+* :mod:`timebank.ledger.accounts` — finding and opening accounts;
+* :mod:`timebank.ledger.limits` — positions (balance, pending, room) and recorded limit changes;
 * :mod:`timebank.ledger.transfers` — payments, requests, on-behalf entries, two-step life;
-* :mod:`timebank.ledger.corrections` — reversals, bulk entries, issuance, ratings;
+* :mod:`timebank.ledger.corrections` — reversals, bulk entries, issuance, settlements, ratings;
 * :mod:`timebank.ledger.currencies` — a group's currencies;
-* :mod:`timebank.ledger.boundary` — commit with a bounded retry on deadlock.
 
 Functions take keyword-only arguments, raise :class:`~timebank.ledger.errors.LedgerError`
 subclasses, and never commit: the request, job or CLI command commits once.
@@ -21,7 +22,6 @@ from timebank.ledger.accounts import (
     default_currency,
     group_account,
     issuer_account,
-    lock_accounts,
     open_account,
     open_accounts_for_members,
 )
@@ -32,12 +32,11 @@ from timebank.ledger.corrections import (
     rate_transfer,
     reversal_of,
     reverse_transfer,
+    settle_account,
 )
 from timebank.ledger.limits import (
     Position,
-    check_limits,
     limit_history,
-    pending_totals,
     position,
     positions,
     set_currency_defaults,
@@ -64,7 +63,6 @@ __all__ = [
     "active_currencies",
     "average_rating",
     "bulk_transfer",
-    "check_limits",
     "currency_by_code",
     "decline_transfer",
     "default_currency",
@@ -73,11 +71,9 @@ __all__ = [
     "issue",
     "issuer_account",
     "limit_history",
-    "lock_accounts",
     "open_account",
     "open_accounts_for_members",
     "pay",
-    "pending_totals",
     "position",
     "positions",
     "rate_transfer",
@@ -87,6 +83,7 @@ __all__ = [
     "reverse_transfer",
     "set_currency_defaults",
     "set_limits",
+    "settle_account",
     "transfer_between",
     "withdraw_transfer",
 ]

@@ -1,25 +1,22 @@
 """Transfers: payments, requests (invoices), on-behalf entries, and their two-step life.
 
-Rules enforced here (DESIGN.md "Ledger", issue 4 "Transfers"); amounts are integers in subunits:
+The rules live in the database functions under ``timebank/ledger/sql/`` (README "Ledger
+rules"): ``ledger_transfer`` writes a new transfer, ``ledger_accept``, ``ledger_edit`` and
+``ledger_cancel`` move a pending one. Each locks the accounts in one global order, re-reads
+balances and checks the parties and the limits (pending amounts counted, except on acceptance)
+in the caller's transaction. This module asks who may act (the starter edits or withdraws; the
+other side accepts or declines), validates the amount at the form's edge, calls the function
+and turns a refusal into a typed error. Amounts are integers in subunits.
 
-* amounts are positive, at most ``MAX_UNITS`` units; payer and payee are different, active, in
-  this group, and hold the same active currency;
 * a payment completes at once unless the group asks the payee to confirm it; a request
   (invoice) by the payee waits for the payer's approval. States ``pending -> completed |
-  cancelled``. While pending, the starter may edit the amount and description or withdraw it,
-  and the other side may accept or decline it;
-* creating or enlarging a pending transfer counts the other pending transfers against the
-  payer's floor and the payee's ceiling; accepting re-checks the hard limits and, if they no
-  longer allow it, cancels the transfer with the reason (the refusal is kept, not raised);
-* every write locks the accounts in ascending id order (a pending transfer's own row first)
-  and re-reads balances before checking, all in the caller's database transaction;
+  cancelled``;
+* accepting re-checks the rules; if they no longer allow the transfer it is cancelled with the
+  reason (a refusal that is kept, not raised);
 * an idempotency key makes a retried submission return the first transfer; repeating an
   accept, decline or withdraw that already happened returns the transfer unchanged;
-* both sides are emailed after the transaction commits (an outbox row, :mod:`.notify`).
-
-A new transfer (payment, request, on-behalf entry, :func:`transfer_between`) is written by the
-database function ``ledger_transfer`` in one round trip (:func:`post_transfer`), which applies
-the rules above in the same order; accepting, editing and cancelling run here in Python.
+* both sides are emailed after the transaction commits (the functions write an outbox row,
+  :mod:`.notify`).
 
 Functions take keyword-only arguments, raise :class:`~timebank.ledger.errors.LedgerError`
 subclasses (nothing written), and never commit.
@@ -33,27 +30,13 @@ from sqlalchemy.orm import make_transient_to_detached
 from timebank.audit.ledger_hooks import record_written_transfer
 from timebank.extensions import db
 from timebank.ledger import notify
-from timebank.ledger.accounts import lock_accounts
 from timebank.ledger.amounts import MAX_UNITS
-from timebank.ledger.errors import (
-    CeilingExceeded,
-    CreditLimitExceeded,
-    CurrencyMismatch,
-    InactiveCurrency,
-    InactiveParty,
-    InvalidAmount,
-    KeyReused,
-    NotPending,
-    NotYourTurn,
-    SameAccount,
-)
-from timebank.ledger.hot_path import call_ledger_transfer
-from timebank.ledger.limits import check_limits, pending_totals
+from timebank.ledger.errors import InactiveParty, InvalidAmount, NotPending, NotYourTurn
+from timebank.ledger.functions import call, refusal_error
 from timebank.models import (
     Account,
     AccountKind,
     Currency,
-    Entry,
     Membership,
     Role,
     Transfer,
@@ -83,104 +66,18 @@ def _clean(text: str | None, limit: int) -> str:
     return (text or "").strip()[:limit]
 
 
-def find_by_key(idempotency_key: str | None, *, starter: Membership | None) -> Transfer | None:
-    """Return the current group's transfer made with ``idempotency_key``, or None.
-
-    A key is its starter's: another person's key raises :class:`KeyReused` rather than showing
-    them someone else's transfer.
-    """
-    if not idempotency_key:
-        return None
-    existing = db.session.scalar(
-        sa.select(Transfer).where(Transfer.idempotency_key == idempotency_key)
-    )
-    if existing is not None and existing.starter_id != (starter.id if starter else None):
-        raise KeyReused()
-    return existing
+def expire_balances(account_ids) -> None:
+    """Forget the session's copies of these accounts' balances: a ledger function moved them."""
+    session = db.session()
+    for account_id in account_ids:
+        cached = session.identity_map.get(session.identity_key(Account, account_id))
+        if cached is not None:
+            session.expire(cached, ["balance"])
 
 
-def lock_transfer(transfer_id: int) -> Transfer:
-    """Lock a transfer's row (``FOR NO KEY UPDATE``) and return it fresh.
-
-    Taken before any account lock, so the order is always "one transfer row, then accounts
-    by ascending id". Raises :class:`NotPending` if the transfer is not in this group.
-    """
-    transfer = db.session.scalar(
-        sa.select(Transfer)
-        .where(Transfer.id == transfer_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
-    if transfer is None:
-        raise NotPending()
-    return transfer
-
-
-def _check_pair(payer_account: Account, payee_account: Account, amount: int) -> None:
-    if payer_account.id == payee_account.id:
-        raise SameAccount()
-    if payer_account.currency_id != payee_account.currency_id:
-        raise CurrencyMismatch()
-    validate_amount(amount, payer_account.currency)
-
-
-def _party_is_active(account: Account) -> bool:
-    return account.kind != AccountKind.MEMBER or account.membership.is_active
-
-
-def write_entries(
-    *, transfer: Transfer, payer: Account, payee: Account, when: datetime
-) -> None:
-    """Write the two entries of ``transfer`` and move both cached balances (accounts locked)."""
-    db.session.add_all(
-        [
-            Entry(group_id=transfer.group_id, transfer_id=transfer.id, account_id=payer.id,
-                  amount=-transfer.amount, created_at=when),
-            Entry(group_id=transfer.group_id, transfer_id=transfer.id, account_id=payee.id,
-                  amount=transfer.amount, created_at=when),
-        ]
-    )
-    payer.balance -= transfer.amount
-    payee.balance += transfer.amount
-
-
-def complete_locked(
-    *,
-    payer: Account,
-    payee: Account,
-    amount: int,
-    description: str,
-    starter: Membership | None,
-    kind: TransferKind,
-    idempotency_key: str | None = None,
-    reverses_id: int | None = None,
-    batch_key: str | None = None,
-    occurred_at: datetime | None = None,
-) -> Transfer:
-    """Write a completed transfer between two accounts the caller has locked (no checks)."""
-    when = occurred_at or utcnow()
-    transfer = Transfer(
-        group_id=payer.group_id,
-        currency_id=payer.currency_id,
-        payer_account_id=payer.id,
-        payee_account_id=payee.id,
-        amount=amount,
-        description=_clean(description, DESCRIPTION_MAX),
-        state=TransferState.COMPLETED,
-        kind=kind,
-        starter_id=starter.id if starter else None,
-        completer_id=starter.id if starter else None,
-        reverses_id=reverses_id,
-        idempotency_key=idempotency_key or None,
-        batch_key=batch_key,
-        created_at=when,
-        completed_at=when,
-    )
-    db.session.add(transfer)
-    db.session.flush()
-    write_entries(transfer=transfer, payer=payer, payee=payee, when=when)
-    db.session.flush()
-    return transfer
+def reload_transfer(transfer_id: int) -> Transfer:
+    """Return the transfer as a ledger function left it (one query)."""
+    return db.session.get(Transfer, transfer_id, populate_existing=True)
 
 
 def transfer_between(
@@ -194,12 +91,10 @@ def transfer_between(
     idempotency_key: str | None = None,
     occurred_at: datetime | None = None,
 ) -> Transfer:
-    """Lock both accounts, check limits (pending counted) and write a completed transfer.
-
-    The low-level step under :func:`pay`; amounts in subunits. Raises as :func:`pay` does.
-    ``occurred_at`` backdates the transfer (imports and the demo seed only).
-    """
-    _check_pair(payer_account, payee_account, amount)
+    """Write a completed transfer between two accounts (group accounts included), with every
+    rule of :func:`pay`; amounts in subunits. ``occurred_at`` backdates it (imports and the
+    demo seed only). Raises as :func:`pay` does."""
+    validate_amount(amount, payer_account.currency)
     return post_transfer(
         payer_account=payer_account, payee_account=payee_account, amount=amount,
         description=description, starter=starter, kind=kind, idempotency_key=idempotency_key,
@@ -207,14 +102,6 @@ def transfer_between(
     )
 
 
-_REFUSALS = {
-    "same_account": SameAccount,
-    "inactive_party": InactiveParty,
-    "inactive_currency": InactiveCurrency,
-    "currency_mismatch": CurrencyMismatch,
-    "key_reused": KeyReused,
-}
-_LIMIT_REFUSALS = {"credit_limit": CreditLimitExceeded, "ceiling": CeilingExceeded}
 _TRANSFER_MANAGER = sa.inspect(Transfer).class_manager
 
 
@@ -233,23 +120,19 @@ def post_transfer(
     idempotency_key: str | None = None,
     occurred_at: datetime | None = None,
 ) -> Transfer:
-    """Write a new transfer in one round trip to the database function ``ledger_transfer``.
+    """Write a new transfer with the database function ``ledger_transfer`` (one round trip).
 
-    Give the parties as members (``payer``, ``payee`` and ``currency``: both must be active,
-    the currency active) or as accounts (``payer_account``, ``payee_account``). In the
-    caller's transaction the function locks both accounts in ascending id order, returns the
-    first transfer made with ``idempotency_key`` if there is one, checks the payer's floor and
-    the payee's ceiling with the other pending transfers counted, and writes the transfer:
-    ``state`` pending, or completed with its two entries and both cached balances moved.
-    Amounts in subunits, already validated. The function's source, with every rule it
-    enforces, is ``migrations/versions/da1b2c3d4e5f_ledger_entries_are_legs.py``; the call
-    itself is :func:`timebank.ledger.hot_path.call_ledger_transfer`.
+    Give the parties as members (``payer``, ``payee`` and ``currency``) or as accounts
+    (``payer_account``, ``payee_account``). The function locks both accounts, returns the
+    first transfer made with ``idempotency_key`` if there is one, checks the parties and the
+    limits with the other pending transfers counted, and writes the transfer: ``state``
+    pending, or completed with its two entries and both cached balances moved. Amounts in
+    subunits, already validated. Rules: ``timebank/ledger/sql/ledger_transfer.sql``.
 
     Raises :class:`SameAccount`, :class:`InactiveParty`, :class:`InactiveCurrency`,
     :class:`CurrencyMismatch`, :class:`KeyReused`, :class:`CreditLimitExceeded` or
     :class:`CeilingExceeded` (nothing written; the transaction stays usable). A new transfer
-    is announced to both sides (the function writes its notice, see :mod:`.notify`); an
-    idempotent repeat is not.
+    is announced to both sides; an idempotent repeat is not.
     """
     by_member = payer is not None
     group_id = payer.group_id if by_member else payer_account.group_id
@@ -257,33 +140,24 @@ def post_transfer(
     starter_id = starter.id if starter else None
     key = idempotency_key or None
     when = occurred_at or utcnow()
-    session = db.session()
-    row = call_ledger_transfer(session, (
-        group_id,
+    (transfer_id, created, refusal, available, refused_account_id, payer_account_id,
+     payee_account_id) = call(
+        "ledger_transfer", group_id,
         payer.id if by_member else None, payee.id if by_member else None,
         currency.id if by_member else None,
         None if by_member else payer_account.id, None if by_member else payee_account.id,
         amount, description, kind.value, state.value, starter_id, key, when,
-    ))
-    if row.refusal in _LIMIT_REFUSALS:
-        account = session.get(Account, row.refused_account_id)
-        raise _LIMIT_REFUSALS[row.refusal](
-            available=row.available, currency=account.currency, name=account.display_name
-        )
-    if row.refusal is not None:
-        raise _REFUSALS[row.refusal]()
-    # Balances moved in the database: ORM copies of the two accounts must be read again.
-    for account_id in (row.payer_account_id, row.payee_account_id):
-        cached = session.identity_map.get(session.identity_key(Account, account_id))
-        if cached is not None:
-            session.expire(cached, ["balance"])
-    if not row.created:  # the first transfer made with this idempotency key
-        return session.get(Transfer, row.transfer_id)
+    )
+    if refusal is not None:
+        raise refusal_error(refusal, available=available, account_id=refused_account_id)
+    expire_balances((payer_account_id, payee_account_id))
+    if not created:  # the first transfer made with this idempotency key
+        return db.session.get(Transfer, transfer_id)
     completed = state == TransferState.COMPLETED
-    transfer = _as_persistent(session, {
-        "id": row.transfer_id, "group_id": group_id,
+    transfer = _as_persistent({
+        "id": transfer_id, "group_id": group_id,
         "currency_id": currency.id if by_member else payer_account.currency_id,
-        "payer_account_id": row.payer_account_id, "payee_account_id": row.payee_account_id,
+        "payer_account_id": payer_account_id, "payee_account_id": payee_account_id,
         "amount": amount, "description": description, "state": state, "kind": kind,
         "starter_id": starter_id, "completer_id": starter_id if completed else None,
         "reverses_id": None, "idempotency_key": key, "batch_key": None, "cancel_code": None,
@@ -291,12 +165,12 @@ def post_transfer(
         "created_at": when, "completed_at": when if completed else None,
         "cancelled_at": None,
     })
-    record_written_transfer(transfer)  # an on-behalf entry is on the audit trail
+    record_written_transfer(transfer)  # an on-behalf entry or issuance is on the audit trail
     notify.request_delivery()  # the function wrote the notice (completed or started)
     return transfer
 
 
-def _as_persistent(session, row: dict) -> Transfer:
+def _as_persistent(row: dict) -> Transfer:
     """Put a transfer the database function has just written into the session as it is,
     without reading it back. ``row`` holds every column; the values go straight into the
     new instance's state, as a query's loading does (no change events), and relationships
@@ -304,7 +178,7 @@ def _as_persistent(session, row: dict) -> Transfer:
     transfer = _TRANSFER_MANAGER.new_instance()
     transfer.__dict__.update(row)
     make_transient_to_detached(transfer)
-    session.add(transfer)
+    db.session.add(transfer)
     return transfer
 
 
@@ -328,8 +202,9 @@ def pay(
     records an on-behalf entry (a treasurer's; never waits). For a repeated
     ``idempotency_key`` returns the transfer first made with it. Raises
     :class:`InvalidAmount`, :class:`SameAccount`, :class:`InactiveParty`,
-    :class:`InactiveCurrency`, :class:`CurrencyMismatch`, :class:`CreditLimitExceeded` or
-    :class:`CeilingExceeded`; on any error nothing has been written.
+    :class:`InactiveCurrency`, :class:`CurrencyMismatch`, :class:`KeyReused`,
+    :class:`CreditLimitExceeded` or :class:`CeilingExceeded`; on any error nothing has been
+    written.
     """
     validate_amount(amount, currency)
     on_behalf = starter is not None and starter.id != payer.id
@@ -411,17 +286,23 @@ def acts_for(membership: Membership | None, account: Account) -> bool:
 
 
 def may_accept(membership: Membership | None, transfer: Transfer) -> bool:
+    """Whether ``membership`` may accept or decline ``transfer`` now (the side asked)."""
     return transfer.is_pending and acts_for(membership, acceptor_account(transfer))
 
 
 def may_change(membership: Membership | None, transfer: Transfer) -> bool:
     """Whether ``membership`` may edit or withdraw ``transfer`` (its starter, while pending)."""
+    return transfer.is_pending and _is_starter(membership, transfer)
+
+
+def _is_starter(membership: Membership | None, transfer: Transfer) -> bool:
     return (
-        transfer.is_pending
-        and membership is not None
-        and membership.is_active
-        and transfer.starter_id == membership.id
+        membership is not None and membership.is_active and transfer.starter_id == membership.id
     )
+
+
+def _is_asked(membership: Membership | None, transfer: Transfer) -> bool:
+    return acts_for(membership, acceptor_account(transfer))
 
 
 def edit_transfer(
@@ -429,52 +310,20 @@ def edit_transfer(
 ) -> Transfer:
     """Change the amount (subunits) and description of a pending transfer ``by`` its starter.
 
-    A larger amount must fit the payer's and payee's room (other pending transfers counted).
-    Raises :class:`NotPending`, :class:`NotYourTurn`, :class:`InvalidAmount`,
-    :class:`CreditLimitExceeded` or :class:`CeilingExceeded`.
+    A larger amount must fit the payer's and payee's room (other pending transfers counted;
+    ``ledger_edit.sql``). Raises :class:`NotPending`, :class:`NotYourTurn`,
+    :class:`InvalidAmount`, :class:`CreditLimitExceeded` or :class:`CeilingExceeded`.
     """
-    locked = lock_transfer(transfer.id)
-    if locked.state != TransferState.PENDING:
-        raise NotPending()
-    if not may_change(by, locked):
+    if not _is_starter(by, transfer):
         raise NotYourTurn()
-    validate_amount(amount, locked.currency)
-    if amount > locked.amount:
-        accounts = lock_accounts([locked.payer_account_id, locked.payee_account_id])
-        payer, payee = accounts[locked.payer_account_id], accounts[locked.payee_account_id]
-        totals = pending_totals([payer.id, payee.id], exclude_transfer_id=locked.id)
-        check_limits(
-            payer=payer, payee=payee, amount=amount,
-            payer_pending_out=totals[payer.id][0], payee_pending_in=totals[payee.id][1],
-        )
-    changed = (locked.amount, locked.description) != (amount, _clean(description, 500))
-    locked.amount = amount
-    locked.description = _clean(description, DESCRIPTION_MAX)
-    db.session.flush()
-    if changed:
-        notify.transfer_event(locked, notify.EDITED)
-    return locked
-
-
-def _cancel(
-    transfer: Transfer, *, code: CancelCode, by: Membership | None, reason: str | None
-) -> Transfer:
-    transfer.state = TransferState.CANCELLED
-    transfer.cancel_code = code.value
-    transfer.cancel_reason = _clean(reason, REASON_MAX) or None
-    transfer.cancelled_by_id = by.id if by else None
-    transfer.cancelled_at = utcnow()
-    db.session.flush()
-    notify.transfer_event(transfer, notify.CANCELLED)
-    return transfer
-
-
-def _already(transfer: Transfer, code: CancelCode, by: Membership) -> bool:
-    return (
-        transfer.state == TransferState.CANCELLED
-        and transfer.cancel_code == code.value
-        and transfer.cancelled_by_id == by.id
+    validate_amount(amount, transfer.currency)
+    outcome, available, refused_account_id = call(
+        "ledger_edit", transfer.group_id, transfer.id, amount, _clean(description, DESCRIPTION_MAX)
     )
+    if outcome != "edited":
+        raise refusal_error(outcome, available=available, account_id=refused_account_id)
+    notify.request_delivery()
+    return reload_transfer(transfer.id)
 
 
 def withdraw_transfer(*, transfer: Transfer, by: Membership, reason: str = "") -> Transfer:
@@ -483,8 +332,9 @@ def withdraw_transfer(*, transfer: Transfer, by: Membership, reason: str = "") -
     Repeating a withdrawal returns the transfer unchanged. Raises :class:`NotPending` or
     :class:`NotYourTurn`.
     """
-    return _cancel_pending(transfer, by=by, code=CancelCode.WITHDRAWN, allowed=may_change,
-                           reason=reason)
+    if not _is_starter(by, transfer):
+        raise NotYourTurn()
+    return _cancel(transfer, by=by, code=CancelCode.WITHDRAWN, reason=reason)
 
 
 def decline_transfer(*, transfer: Transfer, by: Membership, reason: str = "") -> Transfer:
@@ -493,58 +343,49 @@ def decline_transfer(*, transfer: Transfer, by: Membership, reason: str = "") ->
     Repeating a decline returns the transfer unchanged. Raises :class:`NotPending` or
     :class:`NotYourTurn`.
     """
-    return _cancel_pending(transfer, by=by, code=CancelCode.DECLINED, allowed=may_accept,
-                           reason=reason)
-
-
-def _cancel_pending(transfer: Transfer, *, by: Membership, code: CancelCode, allowed,
-                    reason: str) -> Transfer:
-    """Lock ``transfer`` and cancel it with ``code`` if ``allowed(by, transfer)``; a repeat of
-    the same cancellation returns it unchanged."""
-    locked = lock_transfer(transfer.id)
-    if _already(locked, code, by):
-        return locked
-    if locked.state != TransferState.PENDING:
-        raise NotPending()
-    if not allowed(by, locked):
+    if not _is_asked(by, transfer):
         raise NotYourTurn()
-    return _cancel(locked, code=code, by=by, reason=reason)
+    return _cancel(transfer, by=by, code=CancelCode.DECLINED, reason=reason)
+
+
+def _cancel(transfer: Transfer, *, by: Membership | None, code: CancelCode,
+            reason: str = "") -> Transfer:
+    """Cancel ``transfer`` with ``code`` through ``ledger_cancel``; the caller asked who may."""
+    (outcome,) = call(
+        "ledger_cancel", transfer.group_id, transfer.id, by.id if by else None, code.value,
+        _clean(reason, REASON_MAX), utcnow(),
+    )
+    if outcome == "not_pending":
+        raise NotPending()
+    notify.request_delivery()
+    return reload_transfer(transfer.id)
+
+
+def cancel_refused(transfer: Transfer, *, code: CancelCode) -> Transfer:
+    """Cancel a pending transfer the ledger no longer allows (a retired currency, say), with
+    ``code``; both sides are told. Raises :class:`NotPending`."""
+    return _cancel(transfer, by=None, code=code)
 
 
 def accept_transfer(*, transfer: Transfer, by: Membership) -> Transfer:
     """Complete a pending transfer ``by`` the side that was asked (payee of a payment, payer
     of a request).
 
-    Limits are checked again under the account locks. If they no longer allow the transfer it
-    is cancelled with the reason (``cancel_code`` ``refused_credit_limit`` or
-    ``refused_ceiling``) and returned cancelled — a refusal, not an error, so the caller
-    commits it and both sides are told. Repeating an acceptance returns the completed transfer.
-    Raises :class:`NotPending`, :class:`NotYourTurn` or :class:`InactiveParty`.
+    The rules are checked again under the locks (``ledger_accept.sql``). If the limits or a
+    retired currency no longer allow the transfer it is cancelled with the reason
+    (``cancel_code`` ``refused_credit_limit``, ``refused_ceiling`` or
+    ``refused_inactive_currency``) and returned cancelled — a refusal, not an error, so the
+    caller commits it and both sides are told. Repeating an acceptance returns the completed
+    transfer. Raises :class:`NotPending`, :class:`NotYourTurn` or :class:`InactiveParty`.
     """
-    locked = lock_transfer(transfer.id)
-    if locked.state == TransferState.COMPLETED and locked.completer_id == by.id:
-        return locked
-    if locked.state != TransferState.PENDING:
-        raise NotPending()
-    if not may_accept(by, locked):
+    if not _is_asked(by, transfer):
         raise NotYourTurn()
-    accounts = lock_accounts([locked.payer_account_id, locked.payee_account_id])
-    payer, payee = accounts[locked.payer_account_id], accounts[locked.payee_account_id]
-    if not (_party_is_active(payer) and _party_is_active(payee)):
+    (outcome,) = call("ledger_accept", transfer.group_id, transfer.id, by.id, utcnow())
+    if outcome == "not_pending":
+        raise NotPending()
+    if outcome == "inactive_party":
         raise InactiveParty()
-    try:
-        # The hard limits only: other pending transfers are promises, not balances.
-        check_limits(payer=payer, payee=payee, amount=locked.amount)
-    except CreditLimitExceeded:
-        return _cancel(locked, code=CancelCode.REFUSED_CREDIT_LIMIT, by=None, reason=None)
-    except CeilingExceeded:
-        return _cancel(locked, code=CancelCode.REFUSED_CEILING, by=None, reason=None)
-    when = utcnow()
-    locked.state = TransferState.COMPLETED
-    locked.completer_id = by.id
-    locked.completed_at = when
-    db.session.flush()
-    write_entries(transfer=locked, payer=payer, payee=payee, when=when)
-    db.session.flush()
-    notify.transfer_event(locked, notify.ACCEPTED)
-    return locked
+    expire_balances((transfer.payer_account_id, transfer.payee_account_id))
+    if outcome != "already":
+        notify.request_delivery()
+    return reload_transfer(transfer.id)

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from timebank.extensions import db
 from timebank.models.base import TenantMixin, created_at_column, tenant_fk
@@ -151,42 +151,30 @@ class Account(TenantMixin, db.Model):
     )
 
     @property
-    def effective_min_balance(self) -> int | None:
-        """The credit limit in force, in subunits (null = no floor).
-
-        In an issued currency every account but the issuer is floored at zero whatever its
-        own limit says; the issuer has no floor unless one is set on it.
-        """
-        if self.is_issuer:
-            return self.min_balance
-        floor = self.min_balance if self.min_balance is not None else (
-            self.currency.default_min_balance
-        )
-        if self.currency.kind == CurrencyKind.ISSUED:
-            return max(0, floor or 0)
-        return floor
-
-    @property
-    def effective_max_balance(self) -> int | None:
-        """The ceiling in force, in subunits (null = no ceiling)."""
-        if self.max_balance is not None:
-            return self.max_balance
-        return self.currency.default_max_balance
-
-    @property
-    def can_still_spend(self) -> int | None:
-        """How much more this account may pay out, in subunits (None = unlimited).
-
-        Ignores pending transfers; :func:`timebank.ledger.limits.position` counts them.
-        """
-        floor = self.effective_min_balance
-        return None if floor is None else max(0, self.balance - floor)
-
-    @property
     def display_name(self) -> str:
         if self.membership is not None:
             return self.membership.user.name
         return self.name
+
+
+# The limits in force, computed by the ledger's own SQL rules (timebank/ledger/sql/
+# ledger_floor.sql, ledger_ceiling.sql), so the pages show exactly what the ledger enforces.
+# Deferred: loaded when first read (a profile, the limits page), in subunits, None = no limit.
+Account.effective_min_balance = column_property(
+    sa.select(sa.func.ledger_floor(Account.is_issuer, Currency.kind, Account.min_balance,
+                                   Currency.default_min_balance))
+    .where(Currency.group_id == Account.group_id, Currency.id == Account.currency_id)
+    .correlate_except(Currency)
+    .scalar_subquery(),
+    deferred=True,
+)
+Account.effective_max_balance = column_property(
+    sa.select(sa.func.ledger_ceiling(Account.max_balance, Currency.default_max_balance))
+    .where(Currency.group_id == Account.group_id, Currency.id == Account.currency_id)
+    .correlate_except(Currency)
+    .scalar_subquery(),
+    deferred=True,
+)
 
 
 class TransferState(enum.StrEnum):
@@ -211,6 +199,7 @@ class CancelCode(enum.StrEnum):
     DECLINED = "declined"  # by the other side
     REFUSED_CREDIT_LIMIT = "refused_credit_limit"  # on acceptance, the payer's limit refused
     REFUSED_CEILING = "refused_ceiling"  # on acceptance, the payee's ceiling refused
+    REFUSED_INACTIVE_CURRENCY = "refused_inactive_currency"  # its currency was retired
 
 
 class Transfer(TenantMixin, db.Model):

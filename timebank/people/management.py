@@ -31,7 +31,6 @@ from timebank.models import (
     MembershipStatus,
     Role,
     Transfer,
-    TransferKind,
     User,
 )
 from timebank.people.errors import (
@@ -215,22 +214,16 @@ def settle_to_group_account(*, membership: Membership, by: Membership,
     accounts = nonzero_accounts(membership)
     if not accounts:
         raise NothingToSettle()
-    # Lock and re-read first: the amounts moved are the balances under the lock.
-    locked = ledger.lock_accounts([account.id for account in accounts])
-    accounts = [locked[account.id] for account in accounts if locked[account.id].balance]
     written = []
-    with recorded_elsewhere(), db.session.begin_nested():
+    with recorded_elsewhere(), db.session.begin_nested():  # every currency, or none
         for account in accounts:
             pot = ledger.group_account(currency=account.currency, locale=locale)
-            member_pays = account.balance > 0
-            written.append(ledger.transfer_between(
-                payer_account=account if member_pays else pot,
-                payee_account=pot if member_pays else account,
-                amount=abs(account.balance),
+            transfer = ledger.settle_account(
+                account=account, pot=pot, by=by,
                 description=_settlement_description(membership),
-                starter=by,
-                kind=TransferKind.ON_BEHALF,
-            ))
+            )
+            if transfer is not None:
+                written.append(transfer)
     record(
         action="members.settle", object_type="membership", object_id=membership.id, actor=by,
         after={"transfers": [
