@@ -66,6 +66,7 @@ PERMISSIONS: dict[str, Role] = {
     "volunteering.complete": Role.ORGANIZER,  # mark a volunteer's part done: kudos
     "volunteering.cancel": Role.ORGANIZER,
     "kudos.view": Role.MEMBER,
+    "notices.choose": Role.MEMBER,  # one's own notice preferences (issue 17)
 }
 
 

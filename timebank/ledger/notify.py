@@ -161,8 +161,30 @@ def deliver_transfer_event(transfer_id: int, event: str) -> None:
             "link": group_url(group.slug, f"/transfers/{transfer.id}"),
             "locale": locale,
         }
-        send_templated_mail(user.id, "ledger_transfer", _subject(event, transfer, membership.id),
-                            context)
+        subject = _subject(event, transfer, membership.id)
+        if _by_notice_choice(user, group, subject, context):
+            continue
+        send_templated_mail(user.id, "ledger_transfer", subject, context)
+
+
+def _by_notice_choice(user, group, subject: str, context: dict) -> bool:
+    """Return True when ``user`` chose the digest (noted there) or nothing for transfers."""
+    from timebank.models.notices import Delivery, NoticeKind
+    from timebank.notices import service as notices
+
+    delivery = notices.delivery_for(user.id, NoticeKind.TRANSFERS)
+    if delivery == Delivery.IMMEDIATE:
+        return False
+    if delivery == Delivery.DIGEST:
+        from flask_babel import force_locale, gettext
+
+        from timebank.models.notices import DigestNotice
+
+        with force_locale(context["locale"]):
+            text = gettext(subject, **context)
+        db.session.add(DigestNotice(user_id=user.id, kind=NoticeKind.TRANSFERS.value,
+                                    group_name=group.name, text=text, link=context["link"]))
+    return True
 
 
 def _is_acceptor(transfer: Transfer, membership_id: int) -> bool:

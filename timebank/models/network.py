@@ -52,6 +52,8 @@ class Group(db.Model):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
     # Where the group meets (town, area), shown and searched on the network's landing page.
     place: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    # ISO 3166-1 alpha-2 (GB, ES...): regional date formats and likely time zones (issue 17).
+    country: Mapped[str | None] = mapped_column(sa.String(2))
     # When a network admin last suspended, reactivated or archived the group.
     status_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Languages the group's site offers (codes from timebank.i18n.LANGUAGES); the default

@@ -119,6 +119,10 @@ def suspend(*, membership: Membership, by: Membership | None, reason: str = "") 
            actor=by, before={"status": "active"}, after={"status": "suspended", "reason": reason})
     tell_member(membership, "membership_change", N_("Your membership of %(group_name)s"),
                 {"change": "suspended", "message": reason})
+    if nonzero_accounts(membership):  # a treasurer settles it: tell them (issue 17)
+        from timebank.notices.service import balance_to_settle
+
+        balance_to_settle(membership)
     return membership
 
 

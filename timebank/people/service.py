@@ -127,7 +127,12 @@ def request_membership(*, user: User, group: Group) -> Membership:
         if membership is not None and membership.status != MembershipStatus.LEFT:
             raise AlreadyMember()
         raise InvitationOnly()
-    return join_group(user=user, group=group)
+    membership = join_group(user=user, group=group)
+    if membership.status == MembershipStatus.PENDING:  # coordinators decide: tell them
+        from timebank.notices.service import join_requested
+
+        join_requested(membership)
+    return membership
 
 
 def activate(*, membership: Membership) -> Membership:

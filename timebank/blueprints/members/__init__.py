@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("members", __name__)
 
-from timebank.blueprints.members import invitations, manage, routes  # noqa: E402,F401
+from timebank.blueprints.members import invitations, manage, notices, routes  # noqa: E402,F401
