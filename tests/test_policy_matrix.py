@@ -23,6 +23,7 @@ import os
 from urllib.parse import urlsplit
 
 import pytest
+from werkzeug.routing.converters import NumberConverter
 
 from tests.conftest import BASE_DOMAIN
 from tests.group_admin_support import ROLE_NAMES, build_scenario, role_of
@@ -96,7 +97,7 @@ def _placeholder(rule, arg: str):
     converter = rule._converters.get(arg)
     if getattr(converter, "items", None):  # any(a, b, c)
         return sorted(converter.items)[0]
-    if type(converter).__name__ in ("IntegerConverter", "NumberConverter"):
+    if isinstance(converter, NumberConverter):  # int and float, bounded ones too
         return UNKNOWN_ID
     return "HOUR" if arg == "code" else "x"
 

@@ -128,7 +128,8 @@ def test_truncated_images_are_a_form_error(app, greenvale_coordinator):
 
 
 @pytest.mark.parametrize("url", [
-    "/?q=a%00b", "/marketplace/?page=999999999999999999999", "/marketplace/ads/99999999999999999999",
+    "/?q=a%00b", "/marketplace/?page=999999999999999999999",
+    "/marketplace/ads/99999999999999999999",
     "/statement.csv?start=0001-01-01&end=9999-12-31", "/audit?object_type=%00",
     "/statement?page=%FF",
 ])

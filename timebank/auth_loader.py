@@ -1,16 +1,17 @@
-"""Flask-Login wiring: a login is valid only on the host where it happened.
+"""Flask-Login wiring: a login is valid only on the host where it happened, until it ends.
 
 Cookies are host-only already (no ``Domain``). On top of that the id Flask-Login keeps for the
 user, in the session and in the "keep me logged in" cookie, is ``"<user id>@<host>"``: both
 cookies are signed, so a cookie copied from ``a.example.org`` is anonymous on ``b``, while the
-remember cookie still logs the user back in on its own host.
+remember cookie still logs the user back in on its own host. The id also carries the token of
+the login's row (:mod:`timebank.security.sessions`): logout and password changes delete rows,
+which ends the cookies that name them.
 """
 
-from flask import request, session
+from flask import session
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 
-from timebank.extensions import db
 from timebank.models import User
 
 
@@ -23,26 +24,24 @@ def install_user_loader(login_manager) -> None:
 
     @login_manager.user_loader
     def load_user(login_id: str) -> User | None:
-        user_id, _, host = login_id.partition("@")
-        if host != request.host.lower():
-            return None
-        try:
-            return db.session.get(User, int(user_id))
-        except ValueError:
-            return None
+        from timebank.security.sessions import user_for_login_id
+
+        return user_for_login_id(login_id)
 
 
 def log_in(user: User, *, remember: bool = False) -> None:
-    """Log ``user`` in on this host only (the session and remember cookie name the host)."""
+    """Log ``user`` in on this host only, in a new session (the cookies name host and login)."""
+    session.clear()  # renewed at login: nothing from before (fixation) carries over
     login_user(user, remember=remember)
-    remember_login_host()
+    remember_login_host(user, remember=remember)
 
 
-def remember_login_host() -> None:
-    """Bind the current login to this host; call right after ``login_user``.
+def remember_login_host(user: User, *, remember: bool = False) -> None:
+    """Bind the current login to this host and a new login row; call right after ``login_user``.
 
     Flask-Login writes the remember cookie from ``session["_user_id"]`` when the response goes
     out, so the host bound here travels in that cookie too.
     """
-    user_id = str(session["_user_id"]).partition("@")[0]
-    session["_user_id"] = f"{user_id}@{request.host.lower()}"
+    from timebank.security.sessions import start_login_session
+
+    session["_user_id"] = start_login_session(user, remember=remember)

@@ -9,9 +9,10 @@ from flask_login import LoginManager
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
+
+from timebank.security.headers import SecurityHeaders
 
 # Every constraint gets a predictable name, so migrations can refer to it.
 NAMING_CONVENTION = {
@@ -35,4 +36,4 @@ babel = Babel()
 bootstrap = Bootstrap5()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-talisman = Talisman()
+talisman = SecurityHeaders()  # flask-talisman (timebank/security/headers.py)

@@ -42,6 +42,7 @@ from timebank.models.marketplace import (
 )
 from timebank.models.membership import Membership, MembershipStatus, Role
 from timebank.models.network import Group, GroupStatus, JoinPolicy, User
+from timebank.models.security import LoginFailures, LoginSession
 from timebank.models.volunteering import (
     KudosAward,
     Pledge,
@@ -85,6 +86,8 @@ __all__ = [
     "GroupStatus",
     "JoinPolicy",
     "LedgerCheck",
+    "LoginFailures",
+    "LoginSession",
     "LoginHandoff",
     "Membership",
     "MembershipStatus",

@@ -12,6 +12,7 @@
 
 from flask import Flask, request
 from flask_login import current_user
+from flask_talisman import Talisman
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -32,6 +33,14 @@ PERMISSIONS_POLICY = {
 HSTS_MAX_AGE = 365 * 24 * 60 * 60
 # Public files keep their normal caching even for logged-in people.
 CACHEABLE_ENDPOINTS = frozenset({"static", "bootstrap.static"})
+
+
+class SecurityHeaders(Talisman):
+    """Talisman, except that a view's own stricter ``Referrer-Policy`` stays (the login
+    hand-off sends ``no-referrer`` so its one-time link never leaks)."""
+
+    def _set_referrer_policy_headers(self, headers):
+        headers.setdefault("Referrer-Policy", self.referrer_policy)
 
 
 def install_security_headers(app: Flask) -> None:

@@ -24,6 +24,7 @@ from timebank.mail import send_templated_mail
 from timebank.people import service as people
 from timebank.people.errors import AlreadyMember, PeopleError
 from timebank.policy import current_membership, group_only
+from timebank.security import sessions
 from timebank.tasks import enqueue
 from timebank.tasks.mail import send_templated_mail
 
@@ -51,6 +52,8 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """End this login for good: its session and remember-me cookies stop working."""
+    sessions.end_current_session()
     logout_user()
     flash(_("You are logged out."), "info")
     return redirect(url_for("network.index"))
@@ -95,13 +98,13 @@ def join():
         except AlreadyMember:
             pass
         except PeopleError as error:  # invitation only
+            roll_back_at_end()
             flash(str(error), "warning")
         else:
             _announce(membership)
         return redirect(url_for("network.index"))
     return render_template("auth/join.html", form=form, membership=membership)
 
-            roll_back_at_end()
 
 def _announce(membership) -> None:
     if membership.is_active:
@@ -139,7 +142,8 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            people.reset_password(token=token, new_password=form.password.data)
+            user = people.reset_password(token=token, new_password=form.password.data)
+            sessions.end_all_sessions(user)
         except PeopleError as error:
             roll_back_at_end()
             flash(str(error), "danger")
@@ -161,13 +165,14 @@ def change_password():
                 new_password=form.password.data,
             )
         except PeopleError as error:
+            roll_back_at_end()
             form.current_password.errors.append(str(error))
         else:
+            sessions.end_other_sessions(current_user)
             flash(_("Your password is changed."), "success")
             return redirect(url_for("auth.profile"))
     return render_template("auth/change_password.html", form=form)
 
-            roll_back_at_end()
 
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
@@ -183,6 +188,16 @@ def profile():
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End every login of this account, on every device and host, this one included."""
+    sessions.end_all_sessions(current_user)
+    logout_user()
+    flash(_("You are logged out everywhere."), "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/language/<code>", methods=["POST"])
