@@ -118,7 +118,7 @@ def test_email_is_unique_case_insensitively(app, make_group, client_for):
     before = row_counts(app)
     response = _signup(client_for("lime"), name="Dora Twin", email="DORA@example.ORG")
     assert response.status_code == 200
-    assert "already exists" in response.get_data(as_text=True)
+    assert "already has an account" in response.get_data(as_text=True)
     assert row_counts(app) == before
     with app.app_context():
         emails = db.session.scalars(sa.select(User.email).where(User.name.like("Dora%"))).all()

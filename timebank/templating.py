@@ -1,7 +1,6 @@
 """Template filters and globals: money, dates, cross-host URLs, text direction."""
 
 from flask import Flask, g
-from flask_babel import format_datetime
 
 from timebank.blueprints.badges import (
     balances_to_settle,
@@ -15,9 +14,33 @@ from timebank.policy import can, current_membership
 from timebank.tenants.urls import group_url, network_url  # noqa: F401  (re-exported)
 
 
+def regional_locale() -> str:
+    """Return the reader's language in the group's country when Babel knows that variant
+    (``en`` in a British group: ``en_GB``, so dates read 06/12/2026), else the language."""
+    from babel import localedata
+
+    language = current_locale()
+    country = getattr(getattr(g, "group", None), "country", None)
+    if country and "_" not in language:
+        variant = f"{language}_{country}"
+        if localedata.exists(variant):
+            return variant
+    return language
+
+
+def format_regional_datetime(value, fmt: str = "medium") -> str:
+    """Format ``value`` in the group's time zone, as the reader's regional variant writes it."""
+    from babel.dates import format_datetime as babel_format_datetime
+    from flask_babel import get_timezone
+
+    if value is None:
+        return ""
+    return babel_format_datetime(value, fmt, tzinfo=get_timezone(), locale=regional_locale())
+
+
 def install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt)
+    app.jinja_env.filters["datetime"] = format_regional_datetime
 
     @app.context_processor
     def inject():

@@ -1,10 +1,11 @@
 """notices: per-person choice per kind of notice, notices waiting for the daily digest; a
-group's country (regional formats, likely time zones)
+group's country (regional formats, likely time zones); public ads
 
 ``notice_preferences``: (user, kind) -> delivery (immediate, digest, off); no row means
 immediate. ``digest_notices``: a notice already worded in the reader's language, waiting for
 the daily digest job, which sends and deletes it. Both are network-wide (a person's choice
-holds in all their groups). ``groups.country``: ISO 3166-1 alpha-2, or null (issue 17).
+holds in all their groups). ``groups.country``: ISO 3166-1 alpha-2, or null;
+``groups.ads_public``: visitors see the group's offers and wants on its home page (issue 17).
 
 Revision ID: 4d5e6f7a8b9c
 Revises: 3c4d5e6f7a8b
@@ -52,9 +53,12 @@ def upgrade():
     op.create_index(op.f('ix_digest_notices_user_id'), 'digest_notices', ['user_id'],
                     unique=False)
     op.add_column('groups', sa.Column('country', sa.String(length=2), nullable=True))
+    op.add_column('groups', sa.Column('ads_public', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade():
+    op.drop_column('groups', 'ads_public')
     op.drop_column('groups', 'country')
     op.drop_index(op.f('ix_digest_notices_user_id'), table_name='digest_notices')
     op.drop_table('digest_notices')

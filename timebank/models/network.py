@@ -54,6 +54,8 @@ class Group(db.Model):
     place: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
     # ISO 3166-1 alpha-2 (GB, ES...): regional date formats and likely time zones (issue 17).
     country: Mapped[str | None] = mapped_column(sa.String(2))
+    # Visitors see the group's offers and wants on its public home page.
+    ads_public: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # When a network admin last suspended, reactivated or archived the group.
     status_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Languages the group's site offers (codes from timebank.i18n.LANGUAGES); the default

@@ -54,6 +54,11 @@ class UnknownJoinPolicy(GeneralSettingsError):
     message = _l("Choose how people join.")
 
 
+class UnknownCountry(GeneralSettingsError):
+    field = "country"
+    message = _l("Choose a country from the list.")
+
+
 class InvalidThanks(GeneralSettingsError):
     field = "volunteer_thanks_minutes"
     message = _l("Thank-you time is 0 to 100 hours.")
@@ -67,6 +72,51 @@ class NotAnImage(GeneralSettingsError):
 def time_zones() -> list[str]:
     """Return the IANA time zone names, sorted."""
     return sorted(available_timezones())
+
+
+def countries() -> set[str]:
+    """Return the ISO 3166-1 alpha-2 codes a group may name: Babel's territories that tzdata
+    lists with a time zone (so "ZZ", "EU" and the like are not countries)."""
+    from babel import Locale
+
+    named = Locale("en").territories
+    return {code for code in _zone_table() if code in named}
+
+
+def zones_of_country(country: str | None) -> list[str]:
+    """Return the IANA time zones of ``country`` (ISO 3166-1 alpha-2), from tzdata's
+    ``zone.tab``, most populous first as the file lists them; [] if unknown."""
+    if not country:
+        return []
+    return _zone_table().get(country.upper(), [])
+
+
+def _zone_table() -> dict[str, list[str]]:
+    global _ZONES_BY_COUNTRY
+    if _ZONES_BY_COUNTRY is None:
+        table: dict[str, list[str]] = {}
+        try:
+            from importlib.resources import files
+
+            text = files("tzdata").joinpath("zoneinfo", "zone.tab").read_text()
+        except (ImportError, FileNotFoundError, ModuleNotFoundError):
+            try:
+                with open("/usr/share/zoneinfo/zone.tab", encoding="utf-8") as source:
+                    text = source.read()
+            except OSError:
+                text = ""
+        zones = available_timezones()
+        for line in text.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            fields = line.split("\t")
+            if len(fields) >= 3 and fields[2] in zones:
+                table.setdefault(fields[0], []).append(fields[2])
+        _ZONES_BY_COUNTRY = table
+    return _ZONES_BY_COUNTRY
+
+
+_ZONES_BY_COUNTRY: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -86,6 +136,9 @@ class GeneralSettings:
     ad_lifetime_days: int
     rating_scale: int
     volunteer_thanks_minutes: int
+    place: str = ""
+    country: str | None = None  # ISO 3166-1 alpha-2
+    ads_public: bool = False
 
 
 def current_settings(group: Group) -> GeneralSettings:
@@ -105,6 +158,7 @@ def current_settings(group: Group) -> GeneralSettings:
         ad_lifetime_days=marketplace.ad_lifetime_days(),
         rating_scale=group.rating_scale,
         volunteer_thanks_minutes=group.volunteer_thanks_minutes,
+        place=group.place or "", country=group.country, ads_public=group.ads_public,
     )
 
 
@@ -128,6 +182,10 @@ def _check(new: GeneralSettings) -> GeneralSettings:
     if not isinstance(new.ad_lifetime_days, int) or not 1 <= new.ad_lifetime_days <= 730:
         raise InvalidLifetime()
     new.description = (new.description or "").strip()[:5000]
+    new.place = (new.place or "").strip()[:120]
+    new.country = (new.country or "").strip().upper() or None
+    if new.country is not None and new.country not in countries():
+        raise UnknownCountry()
     return new
 
 
@@ -159,6 +217,9 @@ def update_general_settings(*, group: Group, settings: GeneralSettings,
         group.members_see_all_transfers = bool(new.members_see_all_transfers)
         group.balances_public = bool(new.balances_public)
         group.volunteer_thanks_minutes = new.volunteer_thanks_minutes
+        group.place = new.place
+        group.country = new.country
+        group.ads_public = bool(new.ads_public)
         ledger_settings.update_settings(
             group=group, payments_need_confirmation=new.payments_need_confirmation,
             rating_scale=new.rating_scale)

@@ -22,11 +22,10 @@ from timebank.extensions import limiter
 from timebank.i18n import N_
 from timebank.mail import send_templated_mail
 from timebank.people import service as people
-from timebank.people.errors import AlreadyMember, PeopleError
+from timebank.people.errors import AlreadyMember, EmailTaken, PeopleError
 from timebank.policy import current_membership, group_only
 from timebank.security import sessions
 from timebank.tasks import enqueue
-from timebank.tasks.mail import send_templated_mail
 
 
 def _safe_next() -> str:
@@ -40,6 +39,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(_safe_next())
     form = LoginForm()
+    if request.method == "GET" and request.args.get("email"):  # from "Log in and join"
+        form.email.data = request.args["email"][:254]
     if form.validate_on_submit():
         user = people.authenticate(email=form.email.data, password=form.password.data)
         if user is None:
@@ -66,6 +67,7 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("auth.join"))
     form = SignupForm()
+    existing_email = False
     if form.validate_on_submit():
         try:
             user = people.register_user(
@@ -75,6 +77,9 @@ def signup():
                 locale=None,
             )
             membership = people.request_membership(user=user, group=g.group)
+        except EmailTaken:
+            roll_back_at_end()
+            existing_email = True
         except PeopleError as error:
             roll_back_at_end()
             getattr(form, error.field or "email").errors.append(str(error))
@@ -82,7 +87,7 @@ def signup():
             log_in(user)
             _announce(membership)
             return redirect(url_for("network.index"))
-    return render_template("auth/signup.html", form=form)
+    return render_template("auth/signup.html", form=form, existing_email=existing_email)
 
 
 @bp.route("/join", methods=["GET", "POST"])

@@ -9,6 +9,26 @@ from timebank.provisioning.overview import public_groups
 PER_PAGE = 30
 
 
+PUBLIC_ADS = 12
+
+
+def public_group_page() -> dict:
+    """What a visitor sees of the current group: its issued currencies (each with a public
+    issuance record) and, when the group allows it, its newest offers and wants."""
+    from timebank.extensions import db
+    from timebank.ledger import service as ledger
+    from timebank.marketplace import search
+    from timebank.models import Ad, CurrencyKind
+
+    issued = [c for c in ledger.active_currencies() if c.kind == CurrencyKind.ISSUED]
+    ads = []
+    if g.group.ads_public:
+        ads = db.session.scalars(
+            search.visible_ads().order_by(Ad.created_at.desc(), Ad.id.desc()).limit(PUBLIC_ADS)
+        ).all()
+    return {"issued_currencies": issued, "public_ads": ads}
+
+
 def page_arg() -> int:
     """Return the ``page`` query argument as a positive int (1 when missing or bad)."""
     try:
@@ -24,7 +44,8 @@ def index():
         membership = current_membership()
         if membership is not None and membership.is_active:
             return redirect(url_for("ledger.dashboard"))
-        return render_template("network/group_home.html", group=g.group, membership=membership)
+        return render_template("network/group_home.html", group=g.group, membership=membership,
+                               **public_group_page())
     search = request.args.get("q", "").strip()[:100]
     page = page_arg()
     groups, total = public_groups(search=search, page=page, per_page=PER_PAGE)

@@ -37,7 +37,15 @@ class GeneralSettingsForm(FlaskForm):
                                 render_kw={"rows": 3})
     logo = FileField(_l("Logo"), description=_l("PNG, JPEG, WebP or GIF, at most 2 MB."))
     remove_logo = BooleanField(_l("Remove the logo"))
-    timezone = SelectField(_l("Time zone"))
+    place = StringField(_l("Place"), validators=[Optional(), Length(max=120)],
+                        description=_l("A town or neighbourhood, shown to visitors."))
+    country = SelectField(_l("Country"), default="",
+                          description=_l("Sets the regional date format and the likely time "
+                                         "zones."))
+    timezone = SelectField(_l("Time zone"),
+                           render_kw={"data-timezone-picker": "1",
+                                      "data-search-label": _l("Search time zones"),
+                                      "data-browser-label": _l("This device's time zone")})
     join_policy = RadioField(_l("How people join"), choices=[
         ("open", _l("Open: anyone who signs up is a member at once")),
         ("approval", _l("Approval: a coordinator approves each request")),
@@ -49,6 +57,7 @@ class GeneralSettingsForm(FlaskForm):
         ("all", _l("everyone's transfers")),
     ])
     balances_public = BooleanField(_l("Members see each other's balances"))
+    ads_public = BooleanField(_l("Visitors see our offers and wants on the home page"))
     default_min_balance = LimitField(
         _l("Default credit limit (how far below zero)"),
         description=_l("For members without a limit of their own. Empty: no limit."),
@@ -68,6 +77,26 @@ class GeneralSettingsForm(FlaskForm):
     submit = SubmitField(_l("Save settings"))
 
 
+def country_choices() -> list[tuple[str, str]]:
+    """("", "—") then every country as (code, name in the reader's language), by name."""
+    from babel import Locale
+
+    names = Locale.parse(current_locale()).territories
+    codes = general.countries()
+    rows = sorted(((code, names.get(code, code)) for code in codes), key=lambda row: row[1])
+    return [("", _("Not set"))] + rows
+
+
+def time_zone_choices(country: str | None) -> dict[str, list[tuple[str, str]]] | list:
+    """The time zones, the country's first (an option group each); the page's script adds
+    the browser's zone on top and a search box (``static/js/timezone_picker.js``)."""
+    everything = [(zone, zone.replace("_", " ")) for zone in general.time_zones()]
+    likely = [(zone, zone.replace("_", " ")) for zone in general.zones_of_country(country)]
+    if not likely:
+        return everything
+    return {str(_("Likely time zones")): likely, str(_("All time zones")): everything}
+
+
 def _hours_text(subunits: int | None, per_unit: int) -> str:
     if subunits is None:
         return ""
@@ -82,7 +111,9 @@ def general_settings():
     currency = ledger.default_currency()
     per_unit = currency.subunits_per_unit if currency else 60
     form = GeneralSettingsForm()
-    form.timezone.choices = [(zone, zone) for zone in general.time_zones()]
+    form.country.choices = country_choices()
+    form.timezone.choices = time_zone_choices(
+        (request.form.get("country") if request.method == "POST" else None) or group.country)
     for field in (form.default_min_balance, form.default_max_balance):
         field.subunits_per_unit = per_unit
     if request.method == "GET":
@@ -90,6 +121,9 @@ def general_settings():
         form.name.data = now.name
         form.description.data = now.description
         form.timezone.data = now.timezone
+        form.place.data = now.place
+        form.country.data = now.country or ""
+        form.ads_public.data = now.ads_public
         form.join_policy.data = now.join_policy
         form.payments_need_confirmation.data = now.payments_need_confirmation
         form.members_see_all_transfers.data = "all" if now.members_see_all_transfers else "own"
@@ -112,6 +146,8 @@ def general_settings():
             default_max_balance=form.default_max_balance.subunits,
             ad_lifetime_days=form.ad_lifetime_days.data, rating_scale=form.rating_scale.data,
             volunteer_thanks_minutes=form.volunteer_thanks.subunits or 0,
+            place=form.place.data or "", country=form.country.data or None,
+            ads_public=form.ads_public.data,
         )
         me = current_membership()
         try:
