@@ -94,10 +94,22 @@ def run_migrations_online():
     with connectable.connect() as connection:
         # The app's statement_timeout (config.py) is for requests, not for rebuilding an index.
         connection.exec_driver_sql("SET statement_timeout = 0")
+        installed = set(connection.exec_driver_sql("SELECT extname FROM pg_extension").scalars())
         connection.commit()
+
+        def include_object(object, name, type_, reflected, compare_to):
+            """Compare an index that needs extensions (``info["requires_extensions"]``, the
+            ads' search indexes) only where they are installed: elsewhere the migration built
+            a narrower index, or none."""
+            declared = compare_to if reflected else object
+            needs = (declared.info.get("requires_extensions", ()) if declared is not None
+                     else ())
+            return type_ != "index" or set(needs) <= installed
+
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=include_object,
             **conf_args
         )
 

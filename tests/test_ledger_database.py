@@ -241,8 +241,8 @@ def test_deleting_a_whole_group_removes_its_ledger(app, paid):
 
 
 def test_the_ledgers_prepared_statement_outlives_rollbacks(app, paid):
-    """The hot path's prepared statement survives psycopg's clean-up after a rollback (which
-    deallocates every prepared statement once psycopg has prepared one of its own)."""
+    """Ledger calls keep working after psycopg's clean-up on a rollback (which deallocates
+    every prepared statement once psycopg has prepared one of its own)."""
     group, transfer_id, ann, ben = paid
     with in_group(app, group):
         for _ in range(6):  # often enough for psycopg's automatic preparation, were it on
@@ -257,9 +257,9 @@ def test_the_ledgers_prepared_statement_outlives_rollbacks(app, paid):
 
 def test_an_error_in_the_hot_path_leaves_the_connection_usable(committing_app, make_group,
                                                                make_member):
-    """``ledger_transfer`` runs in the same round trip as the BEGIN of the session's
-    transaction (libpq pipeline mode): a database error there is raised as psycopg's own,
-    and after the rollback the next transaction on the connection works, twice over."""
+    """A database error inside ``ledger_transfer``, in a call that begins the session's
+    transaction, is raised as psycopg's own, and after the rollback the next transaction on
+    the connection works, twice over."""
     group = make_group()
     ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
     with in_group(committing_app, group):

@@ -251,6 +251,59 @@ RULES = [
     ("paying in a currency the payee has no account in",
      [step("currency", "LETS", CurrencyKind.MUTUAL_CREDIT), step("drop_account", "ben", "LETS"),
       step("pay_in", "LETS", "ann", "ben", 10, expect=CurrencyMismatch)], {}),
+    # --- one rule for suspended members and retired currencies, through every operation ---
+    # A suspended member is party to no new or completed transfer, except a reversal or a
+    # treasurer's settlement; a retired currency takes no new transfers and completes no
+    # pending ones (README "Ledger rules").
+    ("suspended: paying from a suspended member",
+     [step("suspend", "ann"), step("pay", "ann", "ben", 10, expect=InactiveParty)], {}),
+    ("suspended: requesting from a suspended member",
+     [step("suspend", "ann"), step("request", "ann", "ben", 10, expect=InactiveParty)], {}),
+    ("suspended: an on-behalf entry for a suspended member",
+     [step("suspend", "ben"),
+      step("on_behalf", "tre", "ann", "ben", 10, expect=InactiveParty)], {}),
+    ("suspended: accepting a transfer whose other side was suspended",
+     [step("confirm_payments"), step("pay", "ann", "ben", 60), step("suspend", "ann"),
+      step("accept", "ben", "#1", expect=InactiveParty)], {"ann": 0, "ben": 0}),
+    ("suspended: a bulk entry with a suspended member's leg",
+     [step("suspend", "cat"),
+      step("bulk", "tre", "ann", [("ben", 30), ("cat", 30)], False, expect=BulkLegRefused)],
+     {"ann": 0, "ben": 0, "cat": 0}),
+    ("suspended: issuing to a suspended holder",
+     [step("currency", "TOK", CurrencyKind.ISSUED), step("suspend", "ann"),
+      step("issue", "tre", "TOK", "ann", 100, expect=InactiveParty)], {}),
+    ("suspended: a reversal still reaches a suspended member",
+     [step("pay", "ann", "ben", 60), step("suspend", "ben"),
+      step("reverse", "tre", "#0", expect=OK)], {"ann": 0, "ben": 0}),
+    ("suspended: a treasurer settles a suspended member's balance",
+     [step("pay", "ann", "ben", 60), step("suspend", "ben"),
+      step("settle", "tre", "ben", None, expect=OK)], {"ann": -60, "ben": 0}),
+    ("retired: requesting in a retired currency",
+     [step("currency", "LETS", CurrencyKind.MUTUAL_CREDIT), step("retire", "LETS"),
+      step("request_in", "LETS", "ann", "ben", 10, expect=InactiveCurrency)], {}),
+    ("retired: retiring cancels the currency's pending transfers",
+     [step("currency", "LETS", CurrencyKind.MUTUAL_CREDIT),
+      step("request_in", "LETS", "ann", "ben", 10), step("retire", "LETS"),
+      step("reload", "#1", expect=("cancelled", "refused_inactive_currency"))], {}),
+    ("retired: accepting in a currency retired meanwhile cancels it",
+     [step("currency", "LETS", CurrencyKind.MUTUAL_CREDIT),
+      step("request_in", "LETS", "ann", "ben", 10), step("retire_flag", "LETS"),
+      step("accept", "ann", "#1", expect=("cancelled", "refused_inactive_currency"))], {}),
+    ("retired: a bulk entry in a retired currency",
+     [step("currency", "LETS", CurrencyKind.MUTUAL_CREDIT), step("retire", "LETS"),
+      step("bulk_in", "LETS", "tre", "ann", [("ben", 30)], False, expect=InactiveCurrency)],
+     {}),
+    ("retired: issuing a retired currency",
+     [step("currency", "TOK", CurrencyKind.ISSUED), step("retire", "TOK"),
+      step("issue", "tre", "TOK", "ann", 100, expect=InactiveCurrency)], {}),
+    ("retired: reversing in a retired currency",
+     [step("currency", "LETS", CurrencyKind.MUTUAL_CREDIT),
+      step("pay_in", "LETS", "ann", "ben", 100), step("retire", "LETS"),
+      step("reverse", "tre", "#1", expect=InactiveCurrency)], {}),
+    ("retired: settling a balance in a retired currency",
+     [step("currency", "LETS", CurrencyKind.MUTUAL_CREDIT),
+      step("pay_in", "LETS", "ann", "ben", 100), step("retire", "LETS"),
+      step("settle", "tre", "ben", "LETS", expect=InactiveCurrency)], {}),
 ]
 
 
@@ -358,6 +411,32 @@ class Scenario:
             return corrections.issue(
                 currency=self.currency(code), payee_account=self.account(payee, code),
                 amount=amount, description="Vouchers", starter=m(starter),
+            )
+        if op == "request_in":
+            code, payer, payee, amount = args
+            return transfers.request_payment(
+                payer=m(payer), payee=m(payee), currency=self.currency(code), amount=amount,
+                description="Invoice", starter=m(payee),
+            )
+        if op == "retire_flag":  # retired by another transaction, past the service
+            self.currency(args[0]).is_active = False
+            db.session.flush()
+            return None
+        if op == "reload":
+            return ref(args[0])
+        if op == "bulk_in":
+            code, starter, counterpart, legs, collect = args
+            return corrections.bulk_transfer(
+                counterpart=self.account(counterpart, code),
+                legs=[(self.account(name, code), amount) for name, amount in legs],
+                collect=collect, description="Workshop", starter=m(starter),
+            )
+        if op == "settle":
+            starter, who, code = args
+            account = self.account(who, code)
+            return corrections.settle_account(
+                account=account, pot=ledger.group_account(currency=account.currency),
+                by=m(starter), description="Leaving",
             )
         if op == "drop_account":
             account = self.account(args[0], args[1])

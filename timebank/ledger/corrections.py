@@ -150,6 +150,8 @@ def bulk_transfer(
         [amount for _, amount in legs], collect, (description or "").strip()[:DESCRIPTION_MAX],
         starter.id, key, utcnow(),
     )
+    if refusal == "inactive_currency":  # every leg's currency: no one leg to name
+        raise refusal_error(refusal)
     if refusal is not None:
         error = refusal_error(refusal, available=available, account_id=refused_account_id)
         raise BulkLegRefused(name=legs[refused_leg - 1][0].display_name, error=error)

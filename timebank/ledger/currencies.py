@@ -9,8 +9,8 @@ Rules enforced here (issue 4 "Currencies"):
   its issuer account is opened with the currency;
 * a new active currency opens an account for every active member;
 * kind and subunits cannot change once a currency has transfers; a currency with transfers can
-  be retired (no new transfers; balances stay) but never deleted; the last active currency of
-  a group cannot be retired.
+  be retired (no new transfers, its pending ones cancelled; balances stay) but never deleted;
+  the last active currency of a group cannot be retired.
 * default limits changes are recorded like an account's (:mod:`.limits`).
 
 Functions take keyword-only arguments, raise :class:`~timebank.ledger.errors.LedgerError`
@@ -33,7 +33,17 @@ from timebank.ledger.errors import (
     LastActiveCurrency,
 )
 from timebank.ledger.limits import set_currency_defaults
-from timebank.models import Account, Currency, CurrencyKind, Entry, Membership, Transfer
+from timebank.ledger.transfers import cancel_refused
+from timebank.models import (
+    Account,
+    Currency,
+    CurrencyKind,
+    Entry,
+    Membership,
+    Transfer,
+    TransferState,
+)
+from timebank.models.ledger import CancelCode
 
 SUBUNIT_CHOICES = (60, 4, 100, 1)
 CODE_PATTERN = re.compile(r"^[A-Z0-9]{1,12}$")
@@ -170,7 +180,9 @@ def update_currency(
 
 
 def retire_currency(*, currency: Currency) -> Currency:
-    """Retire ``currency``: no new transfers in it; balances and history stay.
+    """Retire ``currency``: no new transfers in it; balances and history stay. Its pending
+    transfers are cancelled with the reason (``refused_inactive_currency``) and both sides are
+    told: a retired currency completes no pending transfer (README "Ledger rules").
 
     Raises :class:`LastActiveCurrency` if it is the group's only active currency.
     """
@@ -184,6 +196,13 @@ def retire_currency(*, currency: Currency) -> Currency:
             raise LastActiveCurrency()
     currency.is_active = False
     db.session.flush()
+    pending = db.session.scalars(
+        sa.select(Transfer)
+        .where(Transfer.currency_id == currency.id, Transfer.state == TransferState.PENDING)
+        .order_by(Transfer.id)
+    ).all()
+    for transfer in pending:
+        cancel_refused(transfer, code=CancelCode.REFUSED_INACTIVE_CURRENCY)
     return currency
 
 

@@ -80,6 +80,15 @@ CHECKS: list[tuple[str, str, str]] = [
         "group {0} account {1}: cached balance {2}, entries sum to {3}",
     ),
     (
+        "each entry's balance_after is its account's running sum by entry id",
+        """SELECT r.group_id, r.id, r.account_id, r.balance_after, r.running
+             FROM (SELECT group_id, id, account_id, balance_after,
+                          SUM(amount) OVER (PARTITION BY account_id ORDER BY id) AS running
+                     FROM entries) r
+            WHERE r.balance_after IS DISTINCT FROM r.running""",
+        "group {0} entry {1} on account {2}: balance_after {3}, running sum {4}",
+    ),
+    (
         "every currency's balances sum to zero",
         """SELECT c.group_id, c.code, SUM(a.balance)
              FROM currencies c JOIN accounts a ON a.currency_id = c.id
@@ -131,12 +140,11 @@ WITH running AS (
       JOIN currencies c ON c.id = a.currency_id
      WHERE r.kind <> 'reversal'
 ), effective AS (
+    -- The same rules the ledger enforces (timebank/ledger/sql/ledger_floor.sql, _ceiling.sql),
+    -- applied to the limits in force when each entry was written.
     SELECT l.*,
-           CASE WHEN l.is_issuer THEN l.account_min
-                WHEN l.currency_kind = 'issued'
-                THEN GREATEST(0, COALESCE(l.account_min, l.default_min, 0))
-                ELSE COALESCE(l.account_min, l.default_min) END AS floor,
-           COALESCE(l.account_max, l.default_max) AS ceiling
+           ledger_floor(l.is_issuer, l.currency_kind, l.account_min, l.default_min) AS floor,
+           ledger_ceiling(l.account_max, l.default_max) AS ceiling
       FROM limits l
 )
 SELECT group_id, transfer_id, account_id, after, floor, ceiling
