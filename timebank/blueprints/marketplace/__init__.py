@@ -7,6 +7,7 @@ bp = Blueprint("marketplace", __name__, url_prefix="/marketplace")
 from timebank.blueprints.marketplace import (  # noqa: E402,F401
     admin,
     ads,
+    directory,
     helpers,
     people,
 )

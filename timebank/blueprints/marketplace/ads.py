@@ -38,6 +38,8 @@ def _enum_arg(name: str, enum_cls):
 @bp.route("/")
 @require("marketplace.view")
 def browse():
+    from timebank.blueprints.marketplace.directory import alphabetical_categories
+
     filters = {
         "q": request.args.get("q", "")[:200],
         "kind": _enum_arg("kind", AdKind),
@@ -59,7 +61,7 @@ def browse():
         "marketplace/browse.html",
         result=result,
         filters=filters,
-        categories=marketplace.categories(),
+        categories=alphabetical_categories(),
         favourites=marketplace.favourite_ad_ids(current_membership()),
     )
 
@@ -71,8 +73,10 @@ def _currencies() -> list[Currency]:
 
 
 def _prepare(form: AdForm) -> None:
+    from timebank.blueprints.marketplace.directory import alphabetical_categories
+
     form.category.choices = [(0, _("No category"))] + [
-        (category.id, category.name) for category in marketplace.categories()
+        (category.id, category.name) for category in alphabetical_categories()
     ]
     currencies = _currencies()
     form.price_currency.choices = [(c.id, f"{c.name} ({c.symbol})") for c in currencies]
