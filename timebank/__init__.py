@@ -29,6 +29,7 @@ def create_app(config: type | dict | None = None) -> Flask:
     register_tenancy(app)
     register_transaction_boundary(app)
     register_blueprints(app)
+    register_rate_limits(app)
     register_template_helpers(app)
     register_errors(app)
     register_cli(app)
@@ -159,6 +160,13 @@ def register_group_administration(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(volunteering_bp)
+
+
+def register_rate_limits(app: Flask) -> None:
+    """Abuse limits on sign-up, login, reset, payments, messages (timebank.security.throttle)."""
+    from timebank.security.throttle import install_rate_limits
+
+    install_rate_limits(app)
 
 
 def register_template_helpers(app: Flask) -> None:

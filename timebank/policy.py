@@ -219,7 +219,7 @@ PUBLIC_ENDPOINTS: dict[str, str] = {
     "auth.login": "logging in, on any site",
     "auth.logout": "logging out",
     "auth.logout_everywhere": "ending every login of one's own account (login required)",
-    "auth.logout_everywhere": "ending every login of one's own account (login required)",
+    "auth.unlock_account": "the emailed link that unlocks an account (signed token)",
     "auth.signup": "a visitor signs up and asks to join",
     "auth.join": "a logged-in user asks to join (login required)",
     "auth.forgot_password": "password reset, for anyone",

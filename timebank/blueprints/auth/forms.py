@@ -12,8 +12,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from timebank.i18n import LANGUAGES
+from timebank.security.passwords import StrongPassword
 
-PASSWORD_RULES = [DataRequired(), Length(min=8, max=200)]
+# Length (8-128) and common or breached passwords: timebank.security.passwords (NIST 800-63B).
+PASSWORD_RULES = [DataRequired(), StrongPassword()]
 
 
 class LoginForm(FlaskForm):

@@ -18,13 +18,12 @@ from timebank.blueprints.auth.forms import (
 )
 from timebank.blueprints.navigation import local_path
 from timebank.boundary import roll_back_at_end
-from timebank.extensions import limiter
 from timebank.i18n import N_
 from timebank.mail import send_templated_mail
 from timebank.people import service as people
 from timebank.people.errors import AlreadyMember, EmailTaken, PeopleError
 from timebank.policy import current_membership, group_only
-from timebank.security import sessions
+from timebank.security import sessions, throttle
 from timebank.tasks import enqueue
 
 
@@ -33,8 +32,7 @@ def _safe_next() -> str:
     return local_path(request.args.get("next")) or url_for("network.index")
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@bp.route("/login", methods=["GET", "POST"])  # limits: timebank.security.throttle
 def login():
     if current_user.is_authenticated:
         return redirect(_safe_next())
@@ -42,10 +40,22 @@ def login():
     if request.method == "GET" and request.args.get("email"):  # from "Log in and join"
         form.email.data = request.args["email"][:254]
     if form.validate_on_submit():
-        user = people.authenticate(email=form.email.data, password=form.password.data)
-        if user is None:
-            form.password.errors.append(_("Email or password is not right."))
+        try:
+            user = throttle.authenticate(email=form.email.data, password=form.password.data)
+        except throttle.AccountLocked:
+            user = None
+            form.password.errors.append(_(
+                "This account is locked after too many wrong passwords. We emailed its owner "
+                "a link that unlocks it."))
+        except throttle.TryLater as wait:
+            user = None
+            form.password.errors.append(_(
+                "Too many wrong passwords: try again in %(seconds)d seconds.",
+                seconds=wait.seconds))
         else:
+            if user is None:
+                form.password.errors.append(_("Email or password is not right."))
+        if user is not None:
             log_in(user, remember=form.remember.data)
             return redirect(_safe_next())
     return render_template("auth/login.html", form=form)
@@ -118,8 +128,7 @@ def _announce(membership) -> None:
         flash(_("Thanks! A coordinator will look at your request soon."), "info")
 
 
-@bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit("5 per minute", methods=["POST"])
+@bp.route("/password/forgot", methods=["GET", "POST"])  # limits: timebank.security.throttle
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -149,6 +158,7 @@ def reset_password(token: str):
         try:
             user = people.reset_password(token=token, new_password=form.password.data)
             sessions.end_all_sessions(user)
+            throttle.clear_failed_logins(user)  # the reset proves the mailbox: no lock left
         except PeopleError as error:
             roll_back_at_end()
             flash(str(error), "danger")
@@ -193,6 +203,16 @@ def profile():
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("auth.profile"))
     return render_template("auth/profile.html", form=form)
+
+
+@bp.route("/login/unlock/<token>")
+def unlock_account(token: str):
+    """The emailed link that lifts the lock after too many wrong passwords."""
+    if throttle.unlock(token) is None:
+        flash(_("This link is not valid any more."), "warning")
+    else:
+        flash(_("Your account is unlocked: log in with your password."), "success")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/logout/everywhere", methods=["POST"])

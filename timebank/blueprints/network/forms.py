@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from timebank.i18n import LANGUAGES
 from timebank.provisioning.requests import TIMEZONES
+from timebank.security.passwords import StrongPassword
 
 
 class CreateGroupForm(FlaskForm):
@@ -41,7 +42,7 @@ class CreateGroupForm(FlaskForm):
     )
     coordinator_password = PasswordField(
         _l("First coordinator's password"),
-        validators=[Optional(), Length(min=8, max=200)],
+        validators=[Optional(), StrongPassword()],
         description=_l("Needed only if this person has no account yet."),
     )
     submit = SubmitField(_l("Create group"))
@@ -73,7 +74,7 @@ class StartTimebankForm(FlaskForm):
     your_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Your email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(min=8, max=200)],
+        _l("Password"), validators=[DataRequired(), StrongPassword()],
         description=_l("At least 8 characters."),
     )
     confirm = PasswordField(
