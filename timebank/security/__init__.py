@@ -11,8 +11,10 @@ def install_security(app: Flask) -> None:
     """Wire the request-time defences into ``app``."""
     from timebank.security.bad_input import install_bad_input_guards
     from timebank.security.headers import install_security_headers
+    from timebank.security.outage import install_outage_page
     from timebank.security.sessions import configure_cookies
 
     configure_cookies(app)  # before the headers: talisman reads the cookie settings
     install_security_headers(app)
     install_bad_input_guards(app)
+    install_outage_page(app)
