@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from timebank.blueprints.network import bp
 from timebank.blueprints.network.console import _group_or_404
+from timebank.blueprints.network import kept_uploads
 from timebank.blueprints.network.forms import EmptyForm, ImportForm
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
@@ -85,10 +86,21 @@ def import_group():
     """Import a group from CSV: "Check" shows the dry-run report, "Import" does it."""
     form = ImportForm()
     plan = None
+    kept_files = None
     if form.validate_on_submit():
         members = _upload(form.members_file)
         transfers = _upload(form.transfers_file)
         too_large = bool(form.members_file.errors or form.transfers_file.errors)
+        if members is None and not too_large:  # the files chosen for the dry run
+            kept_files = kept_uploads.load(current_user.id, form.kept.data or "")
+            if kept_files is None:
+                form.members_file.errors.append(_("Choose the members file."))
+            else:
+                members, transfers = kept_files["members"], kept_files["transfers"]
+        elif members is not None and not too_large:
+            form.kept.data = kept_uploads.keep(
+                current_user.id, {"members": members, "transfers": transfers})
+            kept_files = {"members": members, "transfers": transfers}
         if members is not None:
             try:
                 members, from_zip = importer.read_upload(members)
@@ -110,11 +122,12 @@ def import_group():
                     roll_back_at_end()
                     flash(str(error), "danger")
                 else:
+                    kept_uploads.forget(current_user.id, form.kept.data or "")
                     flash(_("Group %(name)s imported: %(members)s members, %(transfers)s "
                             "transfers.", name=group.name, members=len(plan.members),
                             transfers=len(plan.transfers)), "success")
                     return redirect(url_for("network.group_detail", slug=group.slug))
-    return render_template("network/import.html", form=form, plan=plan)
+    return render_template("network/import.html", form=form, plan=plan, kept_files=kept_files)
 
 
 # --- a coordinator, on the group's site ----------------------------------------------------------

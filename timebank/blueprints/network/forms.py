@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -138,7 +138,7 @@ class EmptyForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     members_file = FileField(
-        _l("Members (CSV)"), validators=[FileRequired()],
+        _l("Members (CSV)"),  # required unless kept from the dry run (see the view)
         description=_l("Columns: email, name, and balance (hours like 1:30 or 1.5) — or no "
                        "balance when you also give the transfers."),
     )
@@ -155,5 +155,6 @@ class ImportForm(FlaskForm):
         _l("Coordinator's email (one of the members)"),
         validators=[DataRequired(), Email(), Length(max=254)],
     )
+    kept = HiddenField()  # the token of the files kept from the dry run
     dry_run = SubmitField(_l("Check (dry run)"))
     submit = SubmitField(_l("Import"))
