@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from tests.conftest import coordinator_of
 from tests.ledger_support import deferred_constraints_hold  # noqa: F401
+from tests.security_support import sign_up
 from timebank.extensions import db
 from timebank.models.notices import DigestNotice
 from timebank.notices import jobs
@@ -19,9 +20,8 @@ def group(make_group):
 
 
 def _signup(client, name, email):
-    return client.post("/signup", data={"name": name, "email": email,
-                                        "password": "a long password 1",
-                                        "confirm": "a long password 1"})
+    return sign_up(client, {"name": name, "email": email, "password": "a long password 1",
+                            "confirm": "a long password 1"})
 
 
 def test_a_join_request_mails_the_coordinator_and_shows_a_badge(app, group, client_for, login,

@@ -124,3 +124,49 @@ def test_signup_form_refuses_a_common_password(client_for, make_group):
         "name": "Zoe", "email": "zoe@example.org", "password": "12345678",
         "confirm": "12345678"}).get_data(as_text=True)
     assert "too common" in page
+
+
+def test_signup_confirms_the_email_before_any_account_or_membership(app, client_for, make_group,
+                                                                     outbox):
+    from tests.conftest import row_counts
+    from tests.security_support import sign_up
+
+    make_group("greenvale", join_policy="open")
+    before = row_counts(app)
+    client = client_for("greenvale")
+    response = client.post("/signup", data={"name": "Zoe", "email": "zoe@example.org",
+                                            "password": PASSWORD, "confirm": PASSWORD})
+    assert response.status_code == 302 and row_counts(app) == before  # nothing yet
+    assert "/signup/confirm/" in outbox[-1].body
+    assert sign_up(client_for("greenvale"), {"name": "Zoe", "email": "zoe@example.org",
+                                             "password": PASSWORD,
+                                             "confirm": PASSWORD}).status_code == 302
+    assert row_counts(app)["memberships"] == before["memberships"] + 1
+
+
+def test_signup_with_a_known_address_answers_the_same_and_emails_its_owner(
+        app, client_for, make_group, make_member, outbox):
+    group = make_group("greenvale", join_policy="open")
+    ann = make_member(group, name="Ann")
+    fresh = client_for("greenvale").post("/signup", data={
+        "name": "Someone", "email": "new@example.org", "password": PASSWORD,
+        "confirm": PASSWORD})
+    known = client_for("greenvale").post("/signup", data={
+        "name": "Someone", "email": ann.user.email, "password": PASSWORD, "confirm": PASSWORD})
+    assert (fresh.status_code, fresh.headers["Location"]) == (
+        known.status_code, known.headers["Location"])
+    assert outbox[-1].recipients == [ann.user.email]
+    assert "already has an account" in outbox[-1].body
+
+
+def test_a_confirmation_link_for_another_group_is_refused(app, client_for, make_group, outbox):
+    make_group("greenvale", join_policy="open")
+    make_group("barrio", join_policy="open")
+    client_for("greenvale").post("/signup", data={
+        "name": "Zoe", "email": "zoe@example.org", "password": PASSWORD, "confirm": PASSWORD})
+    path = re.search(r"/signup/confirm/\S+", outbox[-1].body).group(0)
+    client_for("barrio").get(path)
+    with app.app_context():
+        from timebank.models import User
+
+        assert db.session.scalar(sa.select(User).where(User.email == "zoe@example.org")) is None

@@ -221,6 +221,7 @@ PUBLIC_ENDPOINTS: dict[str, str] = {
     "auth.logout_everywhere": "ending every login of one's own account (login required)",
     "auth.unlock_account": "the emailed link that unlocks an account (signed token)",
     "auth.signup": "a visitor signs up and asks to join",
+    "auth.confirm_signup": "the emailed sign-up link (signed token)",
     "auth.join": "a logged-in user asks to join (login required)",
     "auth.forgot_password": "password reset, for anyone",
     "auth.reset_password": "password reset link (signed token)",

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Person, normalized_text, watch_assets
 from tests.conftest import PASSWORD
 from timebank.extensions import db
+from timebank.mail import OUTBOX
 from timebank.models import Account, Entry, Group, Membership, Transfer, User
 from timebank.tenants import group_context
 
@@ -30,8 +31,18 @@ def _sign_up(page, live_server, person: Person) -> None:
     page.fill("#password", person.password)
     page.fill("#confirm", person.password)
     page.click("#submit")
+    expect(page.locator(".alert-info").first).to_contain_text("Check your email")
+    page.goto(_signup_link(person.email))  # the emailed link creates the account (issue 15)
     expect(page.locator(".alert-info").first).to_contain_text("A coordinator will look")
     expect(page.get_by_text("Your request to join is waiting for a coordinator.")).to_be_visible()
+
+
+def _signup_link(email: str) -> str:
+    for message in reversed(OUTBOX):
+        found = re.search(r"https?://\S+/signup/confirm/\S+", message.body)
+        if found and message.recipients == [email]:
+            return found.group(0)
+    raise AssertionError("no sign-up email for " + email)
 
 
 def _approve(coordinator, live_server, person: Person) -> None:

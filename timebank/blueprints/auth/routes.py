@@ -2,6 +2,7 @@
 
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
@@ -21,8 +22,10 @@ from timebank.boundary import roll_back_at_end
 from timebank.i18n import N_
 from timebank.mail import send_templated_mail
 from timebank.people import service as people
-from timebank.people.errors import AlreadyMember, EmailTaken, PeopleError
+from timebank.people import signup as signup_flow
+from timebank.people.errors import AlreadyMember, PeopleError
 from timebank.policy import current_membership, group_only
+from timebank.security import sessions, throttle
 from timebank.security import sessions, throttle
 from timebank.tasks import enqueue
 
@@ -73,31 +76,39 @@ def logout():
 @bp.route("/signup", methods=["GET", "POST"])
 @group_only
 def signup():
-    """Create an account and ask to join this group in one step."""
+    """Ask to join this group with a new account: the emailed link creates it (signup.py)."""
     if current_user.is_authenticated:
         return redirect(url_for("auth.join"))
     form = SignupForm()
-    existing_email = False
     if form.validate_on_submit():
         try:
-            user = people.register_user(
-                email=form.email.data,
-                name=form.name.data,
-                password=form.password.data,
-                locale=None,
-            )
-            membership = people.request_membership(user=user, group=g.group)
-        except EmailTaken:
-            roll_back_at_end()
-            existing_email = True
+            signup_flow.start_signup(email=form.email.data, name=form.name.data,
+                                     password=form.password.data, group=g.group,
+                                     locale=str(get_locale() or "en"))
         except PeopleError as error:
-            roll_back_at_end()
             getattr(form, error.field or "email").errors.append(str(error))
         else:
-            log_in(user)
-            _announce(membership)
+            # The same answer whether or not the address has an account.
+            flash(_("Check your email: we sent %(email)s a link to finish signing up.",
+                    email=form.email.data), "info")
             return redirect(url_for("network.index"))
-    return render_template("auth/signup.html", form=form, existing_email=existing_email)
+    return render_template("auth/signup.html", form=form)
+
+
+@bp.route("/signup/confirm/<token>")
+@group_only
+def confirm_signup(token: str):
+    """The emailed sign-up link: create the account and the request to join, log in."""
+    try:
+        user, membership = signup_flow.confirm_signup(token=token, group=g.group)
+    except PeopleError as error:
+        roll_back_at_end()
+        flash(str(error), "warning")
+        return redirect(url_for("auth.signup"))
+    log_in(user)
+    if membership is not None:
+        _announce(membership)
+    return redirect(url_for("network.index"))
 
 
 @bp.route("/join", methods=["GET", "POST"])
