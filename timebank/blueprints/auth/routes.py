@@ -26,7 +26,6 @@ from timebank.people import signup as signup_flow
 from timebank.people.errors import AlreadyMember, PeopleError
 from timebank.policy import current_membership, group_only
 from timebank.security import sessions, throttle
-from timebank.security import sessions, throttle
 from timebank.tasks import enqueue
 
 
