@@ -239,9 +239,12 @@ def test_statement_shows_running_balance_and_pages(app, group, ann, ben, make_tr
     rows = re.findall(r"<tr>.*?</tr>", table, flags=re.S)
     assert len(rows) == 25
     assert "-4:30 h" in rows[0] and "-4:20 h" in rows[1]  # running balance after each entry
-    second = _text(client.get("/statement?page=2"))
+    older = re.search(r'rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    second = _text(client.get(older))
     assert "Job 2<" in second and "Job 1<" in second and "Job 27" not in second
-    assert "-0:10 h" in second
+    assert "-0:10 h" in second and 'rel="next"' not in second
+    newer = re.search(r'rel="prev" href="([^"]+)"', second).group(1).replace("&amp;", "&")
+    assert _text(client.get(newer)).count("Job ") == 25  # back to the newest page, by key
     assert "Job 27" in _text(login(client_for("greenvale"), ben.user.email).get("/statement"))
 
 

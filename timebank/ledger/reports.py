@@ -64,34 +64,55 @@ def _stamp(state: str):
     )
 
 
-def statement_rows(account: Account, flt: StatementFilter, *, timezone: str,
-                   limit: int | None = None, offset: int = 0):
-    """Return (rows, total) for ``account``.
+@dataclass
+class Page:
+    """One page of a list paged by key, newest first: its rows, and the keys to pass as
+    ``before`` (the next, older page) or ``after`` (the previous, newer one), None at an end."""
 
-    For completed transfers each row is ``(entry, transfer, running balance after it)``,
-    newest first; the running balance is over every entry of the account, so filters never
-    change it. For pending or cancelled ones a row is ``(None, transfer, None)``.
-    """
+    rows: list
+    before: int | None = None
+    after: int | None = None
+
+
+def _keyset(query, key, *, limit: int, before: int | None, after: int | None) -> Page:
+    """Run ``query`` newest first by ``key`` (an id column), one page of ``limit`` rows from the
+    keys ``before`` or ``after``; one statement, fetching one row more to know if one follows."""
+    if after is not None:
+        rows = db.session.execute(
+            query.where(key > after).order_by(key.asc()).limit(limit + 1)
+        ).all()
+        has_newer, rows = len(rows) > limit, rows[:limit][::-1]
+        has_older = bool(rows)
+    else:
+        if before is not None:
+            query = query.where(key < before)
+        rows = db.session.execute(query.order_by(key.desc()).limit(limit + 1)).all()
+        has_older, rows = len(rows) > limit, rows[:limit]
+        has_newer = before is not None and bool(rows)
+    ids = [row._mapping["key"] for row in rows]
+    return Page(rows=[tuple(row)[:-1] for row in rows],
+                before=ids[-1] if has_older else None,
+                after=ids[0] if has_newer else None)
+
+
+def statement_query(account: Account, flt: StatementFilter, *, timezone: str):
+    """Return (select, key) for ``account``'s statement: rows ``(entry, transfer, balance
+    after)`` plus the paging key, ordered by nothing yet (see :func:`statement_rows`)."""
     lower, upper = flt.bounds(timezone)
     if flt.state == "completed":
-        running = sa.cast(sa.func.sum(Entry.amount).over(order_by=Entry.id), sa.BigInteger)
-        inner = (
-            sa.select(Entry.id.label("entry_id"), running.label("running_balance"))
-            .where(Entry.account_id == account.id)
-            .subquery()
-        )
+        key = Entry.id
         query = (
-            sa.select(Entry, Transfer, inner.c.running_balance)
-            .join(inner, inner.c.entry_id == Entry.id)
+            sa.select(Entry, Transfer, Entry.balance_after, Entry.id.label("key"))
             .join(Transfer, Transfer.id == Entry.transfer_id)
+            .where(Entry.account_id == account.id)
         )
         if lower:
             query = query.where(Entry.created_at >= lower)
         if upper:
             query = query.where(Entry.created_at < upper)
-        order = Entry.id.desc()
     else:
-        query = sa.select(sa.null(), Transfer, sa.null()).where(
+        key = Transfer.id
+        query = sa.select(sa.null(), Transfer, sa.null(), Transfer.id.label("key")).where(
             Transfer.state == TransferState(flt.state),
             sa.or_(Transfer.payer_account_id == account.id,
                    Transfer.payee_account_id == account.id),
@@ -101,7 +122,6 @@ def statement_rows(account: Account, flt: StatementFilter, *, timezone: str,
             query = query.where(stamp >= lower)
         if upper:
             query = query.where(stamp < upper)
-        order = Transfer.id.desc()
     if flt.counterparty_id:
         query = query.where(
             sa.or_(
@@ -111,11 +131,34 @@ def statement_rows(account: Account, flt: StatementFilter, *, timezone: str,
                         Transfer.payer_account_id == flt.counterparty_id),
             )
         )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    query = query.order_by(order).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return db.session.execute(query).all(), total
+    return query, key
+
+
+def statement_rows(account: Account, flt: StatementFilter, *, timezone: str, limit: int,
+                   before: int | None = None, after: int | None = None) -> Page:
+    """Return one :class:`Page` of ``account``'s statement, newest first.
+
+    For completed transfers each row is ``(entry, transfer, balance after it)``: the stored
+    running balance over every entry of the account, so filters never change it, and a page
+    costs the same however long the history. For pending or cancelled ones a row is
+    ``(None, transfer, None)``. ``before`` / ``after`` are keys from a previous page.
+    """
+    query, key = statement_query(account, flt, timezone=timezone)
+    return _keyset(query, key, limit=limit, before=before, after=after)
+
+
+def statement_chunks(account: Account, flt: StatementFilter, *, timezone: str,
+                     size: int = 1000):
+    """Yield ``account``'s whole statement, newest first, as lists of at most ``size`` rows
+    (one keyed query each): a CSV streams it in constant memory."""
+    before = None
+    while True:
+        page = statement_rows(account, flt, timezone=timezone, limit=size, before=before)
+        if page.rows:
+            yield page.rows
+        if page.before is None:
+            return
+        before = page.before
 
 
 def account_names(account_ids: Iterable[int]) -> dict[int, str]:
@@ -132,25 +175,42 @@ def account_names(account_ids: Iterable[int]) -> dict[int, str]:
     return {row[0]: row[1] or row[2] for row in rows}
 
 
-def counterparty_choices(account: Account) -> list[tuple[int, str]]:
-    """Accounts ``account`` ever traded with, as (account id, name), by name."""
+# How many of an account's latest entries the "with" filter draws its choices from: a long
+# history must not make every statement view scan all of it.
+COUNTERPARTY_WINDOW = 500
+
+
+def counterparty_choices(account: Account, *, selected: int | None = None
+                         ) -> list[tuple[int, str]]:
+    """Accounts ``account`` traded with in its latest :data:`COUNTERPARTY_WINDOW` completed
+    transfers (and ``selected``, an account id), as (account id, name), by name."""
+    latest = (
+        sa.select(Entry.transfer_id).where(Entry.account_id == account.id)
+        .order_by(Entry.id.desc()).limit(COUNTERPARTY_WINDOW).subquery()
+    )
     other = sa.case(
         (Transfer.payer_account_id == account.id, Transfer.payee_account_id),
         else_=Transfer.payer_account_id,
     )
-    ids = db.session.scalars(
-        sa.select(other).distinct().where(
-            sa.or_(Transfer.payer_account_id == account.id,
-                   Transfer.payee_account_id == account.id)
-        )
-    ).all()
+    ids = set(db.session.scalars(
+        sa.select(other).distinct().join(latest, latest.c.transfer_id == Transfer.id)
+    ).all())
+    if selected:
+        ids.add(selected)
     names = account_names(ids)
     return sorted(names.items(), key=lambda item: item[1].lower())
 
 
 def monthly_totals(account: Account, *, timezone: str, months: int = 12) -> list[dict]:
-    """Return the last ``months`` months with activity: ``{month, incoming, outgoing}``
-    (subunits; outgoing positive), newest first, months in the group's time zone."""
+    """Return the last ``months`` calendar months with activity: ``{month, incoming,
+    outgoing}`` (subunits; outgoing positive), newest first, months in the group's time zone.
+    Reads only those months' entries (by the account's date index)."""
+    zone = ZoneInfo(timezone or "UTC")
+    today = datetime.now(zone).date()
+    first = date(today.year, today.month, 1)
+    for _step in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    since = datetime.combine(first, time.min, zone)
     month = sa.func.date_trunc("month", sa.func.timezone(timezone or "UTC", Entry.created_at))
     rows = db.session.execute(
         sa.select(
@@ -158,41 +218,55 @@ def monthly_totals(account: Account, *, timezone: str, months: int = 12) -> list
             sa.func.coalesce(sa.func.sum(Entry.amount).filter(Entry.amount > 0), 0),
             sa.func.coalesce(-sa.func.sum(Entry.amount).filter(Entry.amount < 0), 0),
         )
-        .where(Entry.account_id == account.id)
+        .where(Entry.account_id == account.id, Entry.created_at >= since)
         .group_by(month)
         .order_by(month.desc())
-        .limit(months)
     ).all()
     return [{"month": row[0].date(), "incoming": int(row[1]), "outgoing": int(row[2])}
             for row in rows]
 
 
+# The chart's step by the range it covers: at most about 90 points, whatever the history.
+def _chart_step(days: int) -> str:
+    return "day" if days <= 90 else ("week" if days <= 550 else "month")
+
+
 def balance_history(account: Account, *, timezone: str, days: int = 365) -> list[dict]:
-    """Return the closing balance of each day with activity in the last ``days`` days, oldest
-    first, plus the balance carried in: ``[{"day": "2026-01-31", "balance": 90}, ...]``."""
-    day = sa.cast(sa.func.timezone(timezone or "UTC", Entry.created_at), sa.Date)
-    running = sa.cast(sa.func.sum(Entry.amount).over(order_by=Entry.id), sa.BigInteger)
-    inner = (
-        sa.select(day.label("day"), Entry.id.label("entry_id"), running.label("running"))
-        .where(Entry.account_id == account.id)
-        .subquery()
-    )
-    last = (
-        sa.select(inner.c.day, sa.func.max(inner.c.entry_id).label("entry_id"))
-        .group_by(inner.c.day)
-        .subquery()
-    )
+    """Return the account's balance at the end of each day, week or month (by the range) of
+    the last ``days`` days, oldest first: ``[{"day": "2026-01-31", "balance": 90}, ...]``.
+
+    One point per step in which the balance changed, plus the balance carried in; each point is
+    the stored ``balance_after`` of the last entry before the step's end (one index probe), so
+    the cost is bounded by the number of steps, not by the history.
+    """
+    zone = timezone or "UTC"
+    step = _chart_step(days)
+    since = datetime.now(ZoneInfo(zone)).date() - timedelta(days=days)
     rows = db.session.execute(
-        sa.select(last.c.day, inner.c.running)
-        .join(inner, inner.c.entry_id == last.c.entry_id)
-        .order_by(last.c.day)
+        sa.text("""
+            WITH steps AS (
+                SELECT s AS start, s + ('1 ' || :step)::interval AS stop
+                  FROM generate_series(date_trunc(:step, CAST(:since AS timestamp)),
+                                       date_trunc(:step, timezone(:zone, now())),
+                                       ('1 ' || :step)::interval) AS s
+            )
+            SELECT CAST(steps.start AS date) AS day, last.balance_after, last.created_at
+              FROM steps
+              CROSS JOIN LATERAL (
+                  SELECT e.balance_after, e.created_at FROM entries e
+                   WHERE e.account_id = :account
+                     AND e.created_at < timezone(:zone, steps.stop)
+                   ORDER BY e.created_at DESC, e.id DESC LIMIT 1) AS last
+             ORDER BY steps.start"""),
+        {"step": step, "since": since, "zone": zone, "account": account.id},
     ).all()
-    since = date.today() - timedelta(days=days)
-    carried = [row for row in rows if row[0] < since]
-    points = [{"day": row[0].isoformat(), "balance": int(row[1])}
-              for row in rows if row[0] >= since]
-    if carried:
-        points.insert(0, {"day": since.isoformat(), "balance": int(carried[-1][1])})
+    points: list[dict] = []
+    previous = None
+    for day, balance, _at in rows:
+        if balance is None or balance == previous:
+            continue
+        points.append({"day": max(day, since).isoformat(), "balance": int(balance)})
+        previous = balance
     return points
 
 
@@ -214,11 +288,12 @@ def pending_for(accounts: list[Account]) -> list[Transfer]:
     )
 
 
-def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None,
-                 limit: int | None = None, offset: int = 0):
-    """Return (transfers, total) of the whole group, newest first, filtered."""
+def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None, limit: int,
+                 before: int | None = None, after: int | None = None) -> Page:
+    """Return one :class:`Page` of the whole group's transfers, newest first, filtered (rows
+    are transfers with both sides loaded); ``before`` / ``after`` are keys from a page."""
     lower, upper = flt.bounds(timezone)
-    query = sa.select(Transfer)
+    query = sa.select(Transfer, Transfer.id.label("key"))
     if flt.state in STATES:
         query = query.where(Transfer.state == TransferState(flt.state))
     if flt.kind:
@@ -233,11 +308,25 @@ def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None
     if flt.counterparty_id:
         query = query.where(sa.or_(Transfer.payer_account_id == flt.counterparty_id,
                                    Transfer.payee_account_id == flt.counterparty_id))
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    query = query.options(*_PARTIES).order_by(Transfer.id.desc()).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(db.session.scalars(query)), total
+    page = _keyset(query.options(*_PARTIES), Transfer.id, limit=limit, before=before,
+                   after=after)
+    page.rows = [row[0] for row in page.rows]
+    return page
+
+
+def group_ledger_chunks(flt: StatementFilter, *, timezone: str, currency_id: int | None,
+                        size: int = 1000):
+    """Yield the group's whole ledger, newest first, as lists of at most ``size`` transfers
+    (one keyed query each, plus their parties): a CSV streams it in constant memory."""
+    before = None
+    while True:
+        page = group_ledger(flt, timezone=timezone, currency_id=currency_id, limit=size,
+                            before=before)
+        if page.rows:
+            yield page.rows
+        if page.before is None:
+            return
+        before = page.before
 
 
 def reversal_ids(transfer_ids: Iterable[int]) -> dict[int, int]:
@@ -272,11 +361,13 @@ def _safe_cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def to_csv(header: list[str], rows: Iterable[list]) -> str:
-    """Render rows as CSV text; free-text cells are defused, numbers written as they are."""
+def to_csv(header: list[str] | None, rows: Iterable[list]) -> str:
+    """Render rows (after ``header`` if given) as CSV text; free-text cells are defused,
+    numbers written as they are."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    if header is not None:
+        writer.writerow(header)
     for row in rows:
         writer.writerow([
             cell if isinstance(cell, int | float) or _is_number(cell) else _safe_cell(cell)

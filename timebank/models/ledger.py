@@ -373,6 +373,7 @@ class Entry(TenantMixin, db.Model):
         tenant_fk("account_id", "accounts"),
         sa.CheckConstraint("amount <> 0", name="amount_nonzero"),
         sa.Index("ix_entries_account_id_id", "account_id", "id"),
+        sa.Index("ix_entries_account_id_created_at", "account_id", "created_at"),
         # At most one debit and one credit leg per transfer.
         sa.Index("uq_entries_transfer_id_credit", "transfer_id", sa.text("(amount > 0)"),
                  unique=True),
@@ -382,6 +383,9 @@ class Entry(TenantMixin, db.Model):
     transfer_id: Mapped[int]
     account_id: Mapped[int]
     amount: Mapped[int] = mapped_column(sa.BigInteger)
+    # The account's balance after this entry (subunits), written with it by ledger_write_legs:
+    # statements and the balance chart read it instead of re-summing the history.
+    balance_after: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = created_at_column()
 
     transfer: Mapped[Transfer] = relationship(

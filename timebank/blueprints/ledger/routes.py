@@ -47,7 +47,7 @@ def dashboard():
     recent = []
     if account is not None:
         recent = reports.statement_rows(account, reports.StatementFilter(),
-                                        timezone=g.group.timezone, limit=5)[0]
+                                        timezone=g.group.timezone, limit=5).rows
     pending = reports.pending_for(accounts)
     waiting_for_me = [t for t in pending if may_accept(me, t)]
     waiting_for_others = [t for t in pending if t not in waiting_for_me]

@@ -15,6 +15,7 @@ from timebank.ledger import reports
 from timebank.ledger import service as ledger
 from timebank.models import Account, Transfer, TransferKind
 from timebank.policy import current_membership, require
+from timebank.tenants import current_group_id, group_context
 
 KIND_LABELS = {
     "payment": _l("payment"), "request": _l("request"), "on_behalf": _l("on-behalf entry"),
@@ -42,27 +43,57 @@ def _statement_context():
     form = StatementFilterForm(request.args)
     form.currency.choices = currency_choices()
     form.currency.data = currency.code
-    form.counterparty.choices = [(0, _("Anyone"))] + reports.counterparty_choices(account)
+    form.counterparty.choices = [(0, _("Anyone"))] + reports.counterparty_choices(
+        account, selected=request.args.get("counterparty", type=int))
     return currency, account, form, _filters(form)
+
+
+def _page_keys() -> dict:
+    """The keys ``before`` / ``after`` of a page paged by key, from the query string."""
+    return {name: request.args.get(name, type=int) for name in ("before", "after")}
+
+
+def _query_without_keys() -> dict:
+    return {k: v for k, v in request.args.items() if k not in ("before", "after", "page")}
+
+
+def _streamed_csv(header: list[str], chunks, filename: str) -> Response:
+    """Stream a CSV download chunk by chunk (constant memory, first byte at once).
+
+    ``chunks()`` yields lists of CSV rows. It runs after the view has returned and its
+    transaction ended, so in an app context (and session) of its own with the group restored;
+    it only reads, and must take ids and plain values from the view, not its ORM objects."""
+    app = current_app._get_current_object()
+    group_id = current_group_id()
+
+    def body():
+        yield reports.to_csv(header, [])
+        with app.app_context(), group_context(group_id):
+            for lines in chunks():
+                yield reports.to_csv(None, lines)
+
+    return Response(
+        body(), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.route("/statement")
 @require("ledger.view_own")
 def statement():
     currency, account, form, flt = _statement_context()
-    page = max(1, request.args.get("page", 1, type=int))
-    per_page = current_app.config["TRANSFERS_PER_PAGE"]
-    rows, total = reports.statement_rows(account, flt, timezone=g.group.timezone,
-                                         limit=per_page, offset=(page - 1) * per_page)
+    page = reports.statement_rows(
+        account, flt, timezone=g.group.timezone, limit=current_app.config["TRANSFERS_PER_PAGE"],
+        **_page_keys())
+    rows = page.rows
     names = reports.account_names(
         {t.payee_account_id if t.payer_account_id == account.id else t.payer_account_id
          for _, t, _ in rows}
     )
-    query = {k: v for k, v in request.args.items() if k != "page"}
     return render_template(
         "ledger/statement.html",
-        account=account, currency=currency, rows=rows, names=names, form=form, filters=flt,
-        page=page, pages=max(1, -(-total // per_page)), query=query,
+        account=account, currency=currency, rows=rows, rows_page=page, names=names, form=form,
+        filters=flt, query=_query_without_keys(),
         position=ledger.position(account),
         monthly=[dict(row, label=format_date(row["month"], "MMMM y"))
                  for row in reports.monthly_totals(account, timezone=g.group.timezone)],
@@ -75,35 +106,39 @@ def statement():
 @require("ledger.view_own")
 def statement_csv():
     currency, account, form, flt = _statement_context()
-    rows, _total = reports.statement_rows(account, flt, timezone=g.group.timezone)
-    names = reports.account_names(
-        {t.payee_account_id if t.payer_account_id == account.id else t.payer_account_id
-         for _, t, _ in rows}
-    )
     units = currency.subunits_per_unit
+    timezone = g.group.timezone
+    account_id = account.id
 
-    def lines():
-        for entry, transfer, running in rows:
-            other = (transfer.payee_account_id if transfer.payer_account_id == account.id
-                     else transfer.payer_account_id)
-            signed = entry.amount if entry is not None else (
-                -transfer.amount if transfer.payer_account_id == account.id else transfer.amount
+    def chunks():
+        account = db.session.get(Account, account_id)
+        for rows in reports.statement_chunks(account, flt, timezone=timezone):
+            names = reports.account_names(
+                {t.payee_account_id if t.payer_account_id == account.id else t.payer_account_id
+                 for _, t, _ in rows}
             )
-            when = entry.created_at if entry is not None else transfer.created_at
-            yield [
-                when.isoformat(), transfer.id, transfer.state.value, transfer.kind.value,
-                names.get(other, ""), transfer.description,
-                reports.plain_amount(signed, units), signed,
-                "" if running is None else reports.plain_amount(running, units),
-            ]
+            yield [_statement_line(account, entry, transfer, running, names, units)
+                   for entry, transfer, running in rows]
 
     header = ["date", "transfer", "state", "kind", "with", "description",
               f"amount_{currency.code.lower()}", "amount_subunits", "balance"]
-    filename = f"statement-{g.group.slug}-{currency.code.lower()}.csv"
-    return Response(
-        reports.to_csv(header, lines()), mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return _streamed_csv(header, chunks,
+                         f"statement-{g.group.slug}-{currency.code.lower()}.csv")
+
+
+def _statement_line(account, entry, transfer, running, names: dict, units: int) -> list:
+    other = (transfer.payee_account_id if transfer.payer_account_id == account.id
+             else transfer.payer_account_id)
+    signed = entry.amount if entry is not None else (
+        -transfer.amount if transfer.payer_account_id == account.id else transfer.amount
     )
+    when = entry.created_at if entry is not None else transfer.created_at
+    return [
+        when.isoformat(), transfer.id, transfer.state.value, transfer.kind.value,
+        names.get(other, ""), transfer.description,
+        reports.plain_amount(signed, units), signed,
+        "" if running is None else reports.plain_amount(running, units),
+    ]
 
 
 def _group_ledger_context():
@@ -132,16 +167,13 @@ def _group_ledger_context():
 @require("transfers.view_all")
 def group_ledger():
     currency, form, flt, names = _group_ledger_context()
-    page = max(1, request.args.get("page", 1, type=int))
-    per_page = current_app.config["TRANSFERS_PER_PAGE"]
-    transfers, total = reports.group_ledger(flt, timezone=g.group.timezone,
-                                            currency_id=currency.id, limit=per_page,
-                                            offset=(page - 1) * per_page)
-    query = {k: v for k, v in request.args.items() if k != "page"}
+    page = reports.group_ledger(flt, timezone=g.group.timezone, currency_id=currency.id,
+                                limit=current_app.config["TRANSFERS_PER_PAGE"], **_page_keys())
+    transfers = page.rows
     return render_template(
         "ledger/group_ledger.html", currency=currency, form=form, transfers=transfers,
-        names=names, page=page, pages=max(1, -(-total // per_page)), query=query,
-        total=total, reversals=reports.reversal_ids(t.id for t in transfers),
+        transfers_page=page, names=names, query=_query_without_keys(),
+        reversals=reports.reversal_ids(t.id for t in transfers),
     )
 
 
@@ -149,22 +181,17 @@ def group_ledger():
 @require("transfers.view_all")
 def group_ledger_csv():
     currency, form, flt, names = _group_ledger_context()
-    transfers, _total = reports.group_ledger(flt, timezone=g.group.timezone,
-                                             currency_id=currency.id)
-    units = currency.subunits_per_unit
+    units, timezone, currency_id = currency.subunits_per_unit, g.group.timezone, currency.id
 
-    def lines():
-        for transfer in transfers:
-            yield _ledger_line(transfer, names, units)
+    def chunks():
+        for transfers in reports.group_ledger_chunks(flt, timezone=timezone,
+                                                     currency_id=currency_id):
+            yield [_ledger_line(transfer, names, units) for transfer in transfers]
 
     header = ["created", "completed", "transfer", "state", "kind", "payer", "payee",
               "description", f"amount_{currency.code.lower()}", "amount_subunits", "starter",
               "completer", "reverses"]
-    filename = f"ledger-{g.group.slug}-{currency.code.lower()}.csv"
-    return Response(
-        reports.to_csv(header, lines()), mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return _streamed_csv(header, chunks, f"ledger-{g.group.slug}-{currency.code.lower()}.csv")
 
 
 def _ledger_line(transfer: Transfer, names: dict, units: int) -> list:
