@@ -146,6 +146,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp)
     app.register_blueprint(marketplace_bp)
     register_group_administration(app)
+    register_api(app)
+
+
+def register_api(app: Flask) -> None:
+    """The public JSON API, its OpenAPI document and docs, tokens, ActivityPub (issue 19)."""
+    from timebank.api import install_api
+
+    install_api(app)
 
 
 def register_group_administration(app: Flask) -> None:

@@ -67,6 +67,7 @@ PERMISSIONS: dict[str, Role] = {
     "volunteering.cancel": Role.ORGANIZER,
     "kudos.view": Role.MEMBER,
     "notices.choose": Role.MEMBER,  # one's own notice preferences (issue 17)
+    "api.tokens": Role.MEMBER,  # one's own personal access tokens (issue 19)
 }
 
 
@@ -232,4 +233,13 @@ PUBLIC_ENDPOINTS: dict[str, str] = {
     "network.redeem_handoff": "single-use cross-host login token",
     "members.invitation": "an invitation link (whoever holds the token)",
     "settings.logo": "the group's logo image",
+    # The public API (issue 19): its operations carry their own action (timebank.api.core).
+    "api-docs.openapi_json": "the API's OpenAPI document",
+    "api_docs.page": "the API's interactive documentation",
+    "api_docs.asset": "the documentation's script and style files",
+    "activitypub.webfinger": "WebFinger: a group's fediverse address (opt-in)",
+    "activitypub.actor": "the group's ActivityPub actor (opt-in, public offers only)",
+    "activitypub.outbox": "the group's public offers and wants as ActivityPub (opt-in)",
+    "activitypub.note": "one public offer or want as ActivityPub (opt-in)",
+    "activitypub.inbox": "the read-only actor's inbox (keeps nothing)",
 }

@@ -1,0 +1,78 @@
+"""The profile page's section for personal access tokens: make one (shown once), revoke.
+
+Tokens belong to the membership of the group whose site the profile is opened on; the
+section lives in ``templates/api/_tokens.html``, included by the profile page.
+"""
+
+from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms.validators import DataRequired, Length
+
+from timebank.api import tokens
+from timebank.boundary import roll_back_at_end
+from timebank.policy import can, current_membership, require
+
+bp = Blueprint("api_tokens", __name__)
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=tokens.NAME_MAX)],
+                       description=_l("What it is for, e.g. 'my phone'."))
+    scopes = SelectMultipleField(
+        _l("Allows"), choices=[("read", _l("Reading")), ("write", _l("Making changes"))],
+        default=["read"], option_widget=widgets.CheckboxInput(),
+        widget=widgets.ListWidget(prefix_label=False))
+    days = SelectField(_l("Expires after"), coerce=int, default=90, choices=[
+        (30, _l("30 days")), (90, _l("90 days")), (366, _l("a year"))])
+    submit = SubmitField(_l("Make a token"))
+
+
+class RevokeForm(FlaskForm):
+    submit = SubmitField(_l("Revoke"))
+
+
+@bp.app_context_processor
+def token_section():
+    """``api_tokens()`` for the profile page: None where no token can be made."""
+
+    def api_tokens():
+        me = current_membership() if getattr(g, "group", None) is not None else None
+        if me is None or not me.is_active or not can(me, "api.tokens"):
+            return None
+        return {"tokens": tokens.tokens_of(me), "form": TokenForm(formdata=None),
+                "revoke_form": RevokeForm(formdata=None)}
+
+    return {"api_tokens": api_tokens}
+
+
+@bp.route("/profile/tokens", methods=["POST"])
+@require("api.tokens")
+def create():
+    """Make a token and show it, once."""
+    form = TokenForm()
+    if form.validate_on_submit():
+        try:
+            token, raw = tokens.create_token(membership=current_membership(),
+                                             name=form.name.data, scopes=form.scopes.data,
+                                             days=form.days.data)
+        except tokens.TokenError as error:
+            roll_back_at_end()
+            flash(str(error), "danger")
+        else:
+            return render_template("api/token_created.html", token=token, raw=raw)
+    else:
+        flash(_("Give the token a name and choose what it allows."), "danger")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.route("/profile/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
+@require("api.tokens")
+def revoke(token_id: int):
+    """Revoke one of one's own tokens: it stops working at once."""
+    if RevokeForm().validate_on_submit() and tokens.revoke_token(
+            membership=current_membership(), token_id=token_id) is not None:
+        flash(_("The token is revoked."), "success")
+    return redirect(url_for("auth.profile"))
