@@ -107,6 +107,7 @@ def group_account(*, currency: Currency, locale: str | None = None) -> Account:
             Account.currency_id == currency.id,
             Account.kind == AccountKind.GROUP,
             Account.is_issuer.is_(False),
+            Account.is_clearing.is_(False),
         )
         .order_by(Account.id)
         .limit(1)

@@ -40,7 +40,9 @@ from timebank.ledger.errors import (
 from timebank.ledger.functions import call, refusal_error
 from timebank.ledger.transfers import (
     DESCRIPTION_MAX,
+    crossing_for,
     expire_balances,
+    intergroup,
     post_transfer,
     reload_transfer,
     validate_amount,
@@ -85,6 +87,12 @@ def reverse_transfer(
     currency).
     """
     _require_treasurer(by)
+    crossing = crossing_for(transfer)
+    if crossing is not None:  # a payment between groups is reversed as a pair
+        reversal = intergroup().reverse_across(crossing=crossing, by=by, reason=reason)
+        leg = reversal.payee_leg if reversal.payee_leg.group_id == by.group_id else (
+            reversal.payer_leg)
+        return reload_transfer(leg.id)
     reason = (reason or "").strip()[:DESCRIPTION_MAX]
     if not reason:
         raise ReasonRequired()

@@ -8,7 +8,8 @@ Rules enforced here (issue 4 "Currencies"):
 * an issued currency floors every holder at zero (its default floor is 0 and cannot go below);
   its issuer account is opened with the currency;
 * a new active currency opens an account for every active member;
-* kind and subunits cannot change once a currency has transfers; a currency with transfers can
+* kind and subunits cannot change once a currency has transfers, nor its value in network
+  hours once it has moved between groups; a currency with transfers can
   be retired (no new transfers, its pending ones cancelled; balances stay) but never deleted;
   the last active currency of a group cannot be retired.
 * default limits changes are recorded like an account's (:mod:`.limits`).
@@ -27,6 +28,7 @@ from timebank.ledger.accounts import issuer_account, open_accounts_for_members
 from timebank.ledger.errors import (
     CannotChangeKind,
     CurrencyCodeTaken,
+    HourValueFixed,
     CurrencyInUse,
     InvalidCurrency,
     IssuedCurrencyFloor,
@@ -53,6 +55,17 @@ def is_used(currency: Currency) -> bool:
     """Whether any transfer (pending, completed or cancelled) was made in ``currency``."""
     return db.session.scalar(
         sa.select(sa.exists().where(Transfer.currency_id == currency.id))
+    )
+
+
+def has_traded(currency: Currency) -> bool:
+    """Whether ``currency`` has moved between groups: then its value in network hours is fixed,
+    so that the network's clearing accounts keep summing to zero in network hours."""
+    return db.session.scalar(
+        sa.select(sa.exists().where(
+            Entry.account_id == Account.id, Account.currency_id == currency.id,
+            Account.is_clearing,
+        ))
     )
 
 
@@ -155,6 +168,8 @@ def update_currency(
     subunits = subunits_per_unit or currency.subunits_per_unit
     if (kind, subunits) != (currency.kind, currency.subunits_per_unit) and is_used(currency):
         raise CannotChangeKind()
+    if Decimal(hour_value) != Decimal(currency.hour_value) and has_traded(currency):
+        raise HourValueFixed()
     _check_fields(
         code=currency.code, subunits_per_unit=subunits, display_format=display_format,
         hour_value=hour_value, kind=kind, default_min_balance=default_min_balance,

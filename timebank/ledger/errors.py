@@ -243,3 +243,54 @@ class LedgerUnavailable(LedgerError):
     """The database connection was lost, or the call timed out, during a ledger operation."""
 
     message = _l("The ledger could not be reached, so nothing was changed. Please try again.")
+
+
+class NotTrading(LedgerError):
+    """The two groups do not trade with each other (opted out, not partners, suspended)."""
+
+    field = "payee"
+    message = _l("Your timebank and theirs do not trade with each other.")
+
+
+class AmountTooSmall(LedgerError):
+    """Converted into the payee's currency, the amount rounds down to nothing."""
+
+    field = "amount"
+    message = _l("This amount is too small to reach the other timebank's currency.")
+
+
+class ClearingLimitExceeded(LedgerError):
+    """A group's clearing account would pass its bound: ``owes`` (the payer's group may owe the
+    network no more) or the payee's group may be owed no more. ``available`` is in the payer's
+    subunits."""
+
+    field = "amount"
+
+    def __init__(self, *, available: int, currency, group_name: str, owes: bool):
+        self.available = available
+        self.currency = currency
+        self.group_name = group_name
+        self.owes = owes
+        super().__init__()
+
+    def __str__(self) -> str:
+        from timebank.ledger.amounts import format_money
+
+        available = format_money(self.available, self.currency)
+        if self.owes:
+            return str(_l(
+                "%(group)s has reached what it may owe other timebanks. "
+                "At most %(available)s can be sent now.",
+                group=self.group_name, available=available,
+            ))
+        return str(_l(
+            "%(group)s has reached what other timebanks may owe it. "
+            "At most %(available)s can be sent now.",
+            group=self.group_name, available=available,
+        ))
+
+
+class HourValueFixed(LedgerError):
+    field = "hour_value"
+    message = _l("This currency has been traded with other timebanks: its value in hours "
+                 "can no longer change.")

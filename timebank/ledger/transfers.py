@@ -75,6 +75,27 @@ def expire_balances(account_ids) -> None:
             session.expire(cached, ["balance"])
 
 
+def intergroup():
+    """The inter-group payments module (imported late: it builds on this one)."""
+    from timebank.ledger import intergroup
+
+    return intergroup
+
+
+def crossing_for(transfer: Transfer):
+    """The inter-group payment ``transfer`` is a leg of, or None: its two legs move together,
+    through :mod:`timebank.ledger.intergroup`."""
+    if transfer.payer_account.is_clearing or transfer.payee_account.is_clearing:
+        return intergroup().crossing_of(transfer)
+    return None
+
+
+def _leg_of(crossing, transfer: Transfer) -> Transfer:
+    """This group's leg of ``crossing`` (the one ``transfer`` is)."""
+    leg = crossing.payer_leg if crossing.payer_leg.id == transfer.id else crossing.payee_leg
+    return reload_transfer(leg.id)
+
+
 def reload_transfer(transfer_id: int) -> Transfer:
     """Return the transfer as a ledger function left it (one query)."""
     return db.session.get(Transfer, transfer_id, populate_existing=True)
@@ -314,8 +335,8 @@ def edit_transfer(
     ``ledger_edit.sql``). Raises :class:`NotPending`, :class:`NotYourTurn`,
     :class:`InvalidAmount`, :class:`CreditLimitExceeded` or :class:`CeilingExceeded`.
     """
-    if not _is_starter(by, transfer):
-        raise NotYourTurn()
+    if not _is_starter(by, transfer) or crossing_for(transfer):
+        raise NotYourTurn()  # a payment to another group is withdrawn, not edited
     validate_amount(amount, transfer.currency)
     outcome, available, refused_account_id = call(
         "ledger_edit", transfer.group_id, transfer.id, amount, _clean(description, DESCRIPTION_MAX)
@@ -332,6 +353,9 @@ def withdraw_transfer(*, transfer: Transfer, by: Membership, reason: str = "") -
     Repeating a withdrawal returns the transfer unchanged. Raises :class:`NotPending` or
     :class:`NotYourTurn`.
     """
+    if crossing := crossing_for(transfer):
+        return _leg_of(intergroup().cancel_across(crossing=crossing, by=by, reason=reason),
+                       transfer)
     if not _is_starter(by, transfer):
         raise NotYourTurn()
     return _cancel(transfer, by=by, code=CancelCode.WITHDRAWN, reason=reason)
@@ -343,6 +367,9 @@ def decline_transfer(*, transfer: Transfer, by: Membership, reason: str = "") ->
     Repeating a decline returns the transfer unchanged. Raises :class:`NotPending` or
     :class:`NotYourTurn`.
     """
+    if crossing := crossing_for(transfer):
+        return _leg_of(intergroup().cancel_across(crossing=crossing, by=by, reason=reason),
+                       transfer)
     if not _is_asked(by, transfer):
         raise NotYourTurn()
     return _cancel(transfer, by=by, code=CancelCode.DECLINED, reason=reason)
@@ -378,6 +405,8 @@ def accept_transfer(*, transfer: Transfer, by: Membership) -> Transfer:
     caller commits it and both sides are told. Repeating an acceptance returns the completed
     transfer. Raises :class:`NotPending`, :class:`NotYourTurn` or :class:`InactiveParty`.
     """
+    if crossing := crossing_for(transfer):
+        return _leg_of(intergroup().accept_across(crossing=crossing, by=by), transfer)
     if not _is_asked(by, transfer):
         raise NotYourTurn()
     (outcome,) = call("ledger_accept", transfer.group_id, transfer.id, by.id, utcnow())

@@ -196,6 +196,42 @@ CHECKS += [
 ]
 
 
+# Between groups (timebank/ledger/intergroup.py): each payment's two legs move together, through
+# the two groups' clearing accounts, and keep less than one of the payee's subunits; over the
+# network the clearing accounts, in network seconds, sum to what the conversions kept.
+CHECKS += [
+    (
+        "between groups: a payment's two legs agree",
+        """SELECT p.payer_group_id, p.id
+             FROM intergroup_payments p
+             JOIN transfers a ON a.id = p.payer_transfer_id
+             JOIN transfers b ON b.id = p.payee_transfer_id
+             JOIN accounts ca ON ca.id = a.payee_account_id
+             JOIN accounts cb ON cb.id = b.payer_account_id
+             JOIN currencies cur ON cur.id = b.currency_id
+            WHERE a.state <> b.state OR NOT ca.is_clearing OR NOT cb.is_clearing
+               OR (p.reverses_id IS NULL
+                   AND (p.rounding < 0 OR p.rounding >= ledger_network_seconds(
+                            1, cur.hour_value, cur.subunits_per_unit)))""",
+        "group {0} inter-group payment {1}: its legs disagree or it kept too much",
+    ),
+    (
+        "between groups: clearing accounts sum to zero in network hours (less the rounding)",
+        """SELECT NULL::integer AS group_id, s.total, r.total
+             FROM (SELECT coalesce(sum(ledger_network_seconds(
+                              a.balance, c.hour_value, c.subunits_per_unit)), 0) AS total
+                     FROM accounts a JOIN currencies c ON c.id = a.currency_id
+                    WHERE a.is_clearing) s,
+                  (SELECT coalesce(sum(p.rounding), 0) AS total
+                     FROM intergroup_payments p
+                     JOIN transfers t ON t.id = p.payee_transfer_id
+                    WHERE t.state = 'completed') r
+            WHERE s.total <> r.total""",
+        "network: clearing accounts hold {1} network seconds, the conversions kept {2}",
+    ),
+]
+
+
 def verify_ledger(*, group_id: int | None = None) -> list[Problem]:
     """Return every broken invariant (an empty list means the ledger is sound).
 

@@ -42,7 +42,8 @@ from timebank.models.marketplace import (
 )
 from timebank.models.membership import Membership, MembershipStatus, Role
 from timebank.models.network import Group, GroupStatus, JoinPolicy, User
-from timebank.models.security import LoginFailures, LoginSession
+from timebank.models.security import LoginFailures, LoginSession, TwoFactor
+from timebank.models.trading import IntergroupPayment, TradingPartner
 from timebank.models.volunteering import (
     KudosAward,
     Pledge,
@@ -52,6 +53,8 @@ from timebank.models.volunteering import (
 )
 
 __all__ = [
+    "IntergroupPayment",
+    "TradingPartner",
     "AuditEvent",
     "Invitation",
     "KudosAward",
@@ -88,6 +91,7 @@ __all__ = [
     "LedgerCheck",
     "LoginFailures",
     "LoginSession",
+    "TwoFactor",
     "LoginHandoff",
     "Membership",
     "MembershipStatus",

@@ -117,6 +117,10 @@ class Account(TenantMixin, db.Model):
             name="limits_ordered",
         ),
         sa.CheckConstraint("NOT is_issuer OR kind = 'group'", name="issuer_is_group_account"),
+        sa.CheckConstraint("NOT (is_clearing AND (is_issuer OR kind <> 'group'))",
+                           name="clearing_is_group_account"),
+        sa.Index("uq_accounts_clearing", "group_id", "currency_id", unique=True,
+                 postgresql_where=sa.text("is_clearing")),
         # One issuer account per currency.
         sa.Index(
             "uq_accounts_issuer_currency_id", "currency_id", unique=True,
@@ -139,6 +143,9 @@ class Account(TenantMixin, db.Model):
     balance: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     # The account an issued currency is issued from: may go negative by what it issued.
     is_issuer: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The group's account with the rest of the network in this currency (timebank.trading):
+    # positive = what the group owes other groups, negative = what it is owed.
+    is_clearing: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = created_at_column()
 
     currency: Mapped[Currency] = relationship(

@@ -93,6 +93,13 @@ class Group(db.Model):
         default=0,
         server_default="0",
     )
+    # Trade with other groups (timebank.trading): opted in by a coordinator; with every group
+    # that opted in, or only the partners chosen (trading_partners). The network admin's caps,
+    # in network minutes, bound how much the group may owe the network and be owed by it.
+    trades_with_network: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    trades_with_all_groups: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    network_owe_cap: Mapped[int | None] = mapped_column(sa.BigInteger)
+    network_owed_cap: Mapped[int | None] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = created_at_column()
 
     @property

@@ -7,7 +7,9 @@ function, and turn its refusal into a typed error; no rule is written twice.
 
 Operations: ``ledger_transfer`` (pay, request, on-behalf, issue, import), ``ledger_accept``,
 ``ledger_cancel`` (withdraw, decline, a refusal), ``ledger_edit``, ``ledger_reverse``,
-``ledger_bulk``, ``ledger_settle``. Shared rules: ``ledger_floor`` and ``ledger_ceiling`` (the
+``ledger_bulk``, ``ledger_settle``, and between groups ``ledger_intergroup_transfer``,
+``_accept``, ``_cancel`` and ``_reverse`` (with ``ledger_trading_refusal`` and
+``ledger_network_seconds``). Shared rules: ``ledger_floor`` and ``ledger_ceiling`` (the
 limits in force), ``ledger_positions`` (balance, pending amounts, room left),
 ``ledger_limit_refusal`` (the room check), ``ledger_party_refusal`` (active members, active
 currency), ``ledger_twin`` (idempotency), ``ledger_lock_accounts`` (the lock order) and the
@@ -46,6 +48,13 @@ NAMES = (
     "ledger_reverse",
     "ledger_bulk",
     "ledger_settle",
+    # between groups (timebank/ledger/intergroup.py)
+    "ledger_network_seconds",
+    "ledger_trading_refusal",
+    "ledger_intergroup_transfer",
+    "ledger_intergroup_accept",
+    "ledger_intergroup_cancel",
+    "ledger_intergroup_reverse",
 )
 
 
