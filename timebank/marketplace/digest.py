@@ -9,6 +9,8 @@ across **all** the member's groups, in the member's language.
   only matches when the last digest is older than the period (minus an hour of slack), and the
   email is enqueued in the same transaction, so it leaves only when the claim commits.
 * The digest covers what appeared since the previous digest (or one period back, the first time).
+* A member who asks for it (``User.digest_includes_network``) also gets possible trades with
+  other groups' network ads (:mod:`timebank.network_marketplace.matching`).
 """
 
 from __future__ import annotations
@@ -136,7 +138,18 @@ def send_digest(user_id: int, frequency: str) -> bool:
         section for membership, group in rows
         if (section := _group_section(membership, group, since)) is not None
     ]
-    if not sections:
+    network_matches = []
+    if db.session.scalar(sa.select(User.digest_includes_network).where(User.id == user_id)):
+        from timebank.network_marketplace.matching import network_matches as matches_of
+
+        seen = set()
+        for membership, _group in rows:
+            for match in matches_of(membership=membership, since=since,
+                                    limit=MATCHES_PER_GROUP):
+                if match["other_id"] not in seen:
+                    seen.add(match["other_id"])
+                    network_matches.append(match)
+    if not sections and not network_matches:
         return False
     from timebank.mail import send_templated_mail
 
@@ -147,8 +160,9 @@ def send_digest(user_id: int, frequency: str) -> bool:
         SUBJECT,
         {
             "sections": sections,
+            "network_matches": network_matches,
             "frequency": frequency.value,
-            "settings_slug": sections[0]["group_slug"],
+            "settings_slug": rows[0][1].slug,
         },
     )
     return True

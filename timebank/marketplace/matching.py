@@ -59,11 +59,14 @@ def match_terms(ad: Ad) -> list[str]:
 
 
 def matches_for(
-    ads: list[Ad], *, exclude_author_id: int, since: datetime | None = None, limit: int = 10
+    ads: list[Ad], *, exclude_author_id: int, since: datetime | None = None, limit: int = 10,
+    candidates: sa.Select | None = None,
 ) -> list[Match]:
     """Return the best counterparts of ``ads`` among the group's visible ads of the other kind
     (not by ``exclude_author_id``), best first. With ``since``, only pairs in which one of the
-    two ads was posted after that time (new matches, for the digest)."""
+    two ads was posted after that time (new matches, for the digest). ``candidates`` (a select
+    of ads) replaces the group's visible ads: the network marketplace passes other groups'
+    network ads (:mod:`timebank.network_marketplace.matching`)."""
     rows = [(ad.id, ad.kind.opposite.value, term, word_prefix(term) + ":*")
             for ad in ads for term in match_terms(ad)]
     if not rows:
@@ -78,11 +81,12 @@ def matches_for(
         sa.column("prefix", sa.Text),
         name="terms",
     ).data(rows)
+    if candidates is None:
+        candidates = visible_ads().where(Ad.group_id == current_group_id())
     other = (
-        visible_ads()
+        candidates
         .with_only_columns(Ad.id, Ad.kind, Ad.author_id, Ad.created_at, Ad.search_text,
                            Ad.search_vector)
-        .where(Ad.group_id == current_group_id())
         .subquery("other")
     )
     tsquery = sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), terms.c.prefix)

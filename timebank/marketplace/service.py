@@ -254,9 +254,12 @@ def create_ad(
     price_currency_id: int | None = None,
     price_unit: PriceUnit | None = None,
     photo: photos.ProcessedPhoto | None = None,
+    network_published: bool = False,
 ) -> Ad:
     """Post an ad for ``author``, active for the group's ad lifetime.
 
+    ``network_published`` shows it on the network marketplace too, while the group trades
+    with the network (:mod:`timebank.network_marketplace.listing`).
     ``price_amount`` is in subunits of ``price_currency_id``. ``photo`` comes from
     :func:`timebank.marketplace.photos.process_photo`. Raises the errors named in the module
     docstring; on error nothing is written (no row, no file).
@@ -276,6 +279,7 @@ def create_ad(
         expires_at=now + timedelta(days=ad_lifetime_days()),
         created_at=now,
         updated_at=now,
+        network_published=bool(network_published),
         **fields,
     )
     db.session.add(ad)
@@ -301,9 +305,11 @@ def update_ad(
     price_unit: PriceUnit | None = None,
     photo: photos.ProcessedPhoto | None = None,
     remove_photo: bool = False,
+    network_published: bool | None = None,
 ) -> tuple[Ad, str | None]:
     """Change an ad's content. Returns ``(ad, replaced_photo_path)``: the caller deletes the
     replaced file after committing (:func:`timebank.marketplace.photos.delete_photo`).
+    ``network_published`` None leaves the ad's publication to the network as it is.
 
     Raises :class:`NotAllowed` unless ``editor`` is the author or a coordinator, and the
     errors of :func:`create_ad`.
@@ -317,6 +323,8 @@ def update_ad(
         setattr(ad, name, value)
     ad.kind = AdKind(kind)
     ad.goods_or_service = GoodsOrService(goods_or_service)
+    if network_published is not None:
+        ad.network_published = bool(network_published)
     ad.updated_at = utcnow()
     replaced = None
     if photo is not None or remove_photo:
@@ -375,9 +383,13 @@ def my_ads(membership: Membership) -> list[Ad]:
     )
 
 
-def set_digest_frequency(*, user: User, frequency: DigestFrequency | str) -> User:
-    """Choose how often ``user`` gets the marketplace digest (daily, weekly or never)."""
+def set_digest_frequency(*, user: User, frequency: DigestFrequency | str,
+                         includes_network: bool | None = None) -> User:
+    """Choose how often ``user`` gets the marketplace digest (daily, weekly or never), and
+    whether it lists possible trades with other groups' network ads (None: unchanged)."""
     user.digest_frequency = DigestFrequency(frequency).value
+    if includes_network is not None:
+        user.digest_includes_network = bool(includes_network)
     db.session.flush()
     return user
 

@@ -42,6 +42,7 @@ from timebank.models.marketplace import (
 )
 from timebank.models.membership import Membership, MembershipStatus, Role
 from timebank.models.network import Group, GroupStatus, JoinPolicy, User
+from timebank.models.network_marketplace import NetworkConversation, NetworkMessage
 from timebank.models.security import LoginFailures, LoginSession, TwoFactor
 from timebank.models.trading import IntergroupPayment, TradingPartner
 from timebank.models.volunteering import (
@@ -96,6 +97,8 @@ __all__ = [
     "Membership",
     "MembershipStatus",
     "NetworkAuditEvent",
+    "NetworkConversation",
+    "NetworkMessage",
     "NetworkSettings",
     "Role",
     "TenantMixin",

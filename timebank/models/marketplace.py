@@ -117,6 +117,8 @@ class Ad(TenantMixin, db.Model):
         sa.CheckConstraint("price_amount > 0", name="price_positive"),
         sa.Index("ix_ads_group_id_status_created_at", "group_id", "status", "created_at"),
         sa.Index("ix_ads_group_id_author_id", "group_id", "author_id"),
+        sa.Index("ix_ads_network_published", "group_id", "created_at",
+                 postgresql_where=sa.text("network_published")),
         # The search indexes (migration e5f6a7b8c9d0). They need extensions the embedded
         # PostgreSQL lacks, where the migration builds a narrower one or none: ``info`` names
         # them, and migrations/env.py compares an index only where its extensions exist.
@@ -143,6 +145,9 @@ class Ad(TenantMixin, db.Model):
     price_currency_id: Mapped[int | None]
     price_unit: Mapped[PriceUnit | None] = mapped_column(_enum(PriceUnit, "price_unit"))
     photo_path: Mapped[str | None] = mapped_column(sa.String(255))
+    # Published to the network marketplace (timebank.network_marketplace): shown on the apex
+    # while the group trades with the network, hidden again the moment it stops.
+    network_published: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     status: Mapped[AdStatus] = mapped_column(_enum(AdStatus, "ad_status"), default=AdStatus.ACTIVE)
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     expiry_reminded_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -133,6 +133,10 @@ class User(UserMixin, db.Model):
         sa.Enum("daily", "weekly", "never", name="digest_frequency"), default="weekly"
     )
     digest_sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The digest also lists matches among other groups' network ads (issue 18).
+    digest_includes_network: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
 
     memberships: Mapped[list[Membership]] = relationship(  # noqa: F821
         back_populates="user", viewonly=True

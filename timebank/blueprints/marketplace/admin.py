@@ -85,8 +85,10 @@ def settings():
     form = DigestForm()
     if request.method == "GET":
         form.digest_frequency.data = current_user.digest_frequency
+        form.digest_includes_network.data = current_user.digest_includes_network
     if form.validate_on_submit():
-        marketplace.set_digest_frequency(user=current_user, frequency=form.digest_frequency.data)
+        marketplace.set_digest_frequency(user=current_user, frequency=form.digest_frequency.data,
+                                         includes_network=form.digest_includes_network.data)
         flash(_("Your email preferences are saved."), "success")
         return redirect(url_for("marketplace.settings"))
     return render_template("marketplace/settings.html", form=form)

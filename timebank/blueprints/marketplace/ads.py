@@ -1,7 +1,7 @@
 """Ads: browse and search, post and edit, pause and renew, photos, favourites, possible trades."""
 
 import sqlalchemy as sa
-from flask import abort, flash, render_template, request, send_file, url_for
+from flask import abort, flash, g, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.marketplace import bp
@@ -91,7 +91,10 @@ def _prepare(form: AdForm) -> None:
 
 def _submitted_fields(form: AdForm) -> dict:
     priced = form.price_amount.subunits is not None
-    return {
+    fields = {}
+    if g.group.trades_with_network:  # the choice is offered only then (edit.html)
+        fields["network_published"] = bool(form.network_published.data)
+    return fields | {
         "kind": AdKind(form.kind.data),
         "title": form.title.data,
         "body": form.body.data or "",
@@ -189,6 +192,7 @@ def edit_ad(ad_id: int):
         form.category.data = ad.category_id or 0
         form.tags.data = ", ".join(ad.tags or [])
         form.goods_or_service.data = ad.goods_or_service.value
+        form.network_published.data = ad.network_published
         if ad.price_amount is not None:
             from timebank.i18n import current_locale
             from timebank.ledger.amounts import format_amount

@@ -69,6 +69,11 @@ class AdForm(FlaskForm):
         _l("Photo (optional)"), description=_l("JPEG, PNG, WebP or GIF, at most 5 MB.")
     )
     remove_photo = BooleanField(_l("Remove the current photo"))
+    network_published = BooleanField(
+        _l("Publish to the network marketplace"),
+        description=_l("Members of the other timebanks that trade with the network can find it"
+                       " and write to you; your email address stays hidden."),
+    )
     submit = SubmitField(_l("Save ad"))
 
 
@@ -105,4 +110,6 @@ class DigestForm(FlaskForm):
         choices=[("daily", _l("Daily")), ("weekly", _l("Weekly")), ("never", _l("Never"))],
         validators=[InputRequired()],
     )
+    digest_includes_network = BooleanField(
+        _l("Also list possible trades with ads of other timebanks (network marketplace)"))
     submit = SubmitField(_l("Save"))
