@@ -37,6 +37,25 @@ class TimebankApi(Api):
     def _register_error_handlers(self):
         pass
 
+    def _register_responses(self):
+        """Document every error response as an RFC 9457 problem (what the API sends)."""
+        import http
+
+        from flask_smorest.utils import prepare_response
+
+        from timebank.api.core import PROBLEM
+        from timebank.api.schemas import ProblemSchema
+
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ProblemSchema
+            prepare_response(response, self.spec, PROBLEM)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "A problem (RFC 9457)", "schema": ProblemSchema}
+        prepare_response(response, self.spec, PROBLEM)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
 
 api = TimebankApi()
 

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import wraps
 
 from flask import abort, current_app, g, jsonify, make_response, request
@@ -177,7 +178,8 @@ def count_request(token) -> None:
     The answer carries ``RateLimit-Policy`` and ``RateLimit`` (IETF httpapi draft), set on
     ``g`` here and written by the blueprint's ``after_request``.
     """
-    item = parse(current_app.config.get("API_RATE_LIMIT", "600/minute"))
+    item = parse(current_app.config.get("API_RATE_LIMIT")
+                 or os.environ.get("API_RATE_LIMIT", "600/minute"))
     limiter = _rate_limiter()
     identifiers = ("api", str(token.id))
     try:
@@ -213,6 +215,7 @@ class ApiBlueprint(Blueprint):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.register_error_handler(HTTPException, handle_http_error)
+        self.before_request(_refuse_unstorable_text)
         self.after_request(_finish)
 
     def operation(self, action: str | None, *, scope: str = "read", apex: bool = False,
@@ -254,6 +257,38 @@ class ApiBlueprint(Blueprint):
             return self.doc(**doc)(wrapped)
 
         return decorator
+
+
+def _bad_text(value, path: str = "") -> str | None:
+    """The path of the first string PostgreSQL cannot store (NUL, lone surrogate), or None."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path or "body"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "body"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _bad_text(key, path) or _bad_text(item, f"{path}.{key}" if path else key)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _bad_text(item, f"{path}.{index}" if path else str(index))
+            if found:
+                return found
+    return None
+
+
+def _refuse_unstorable_text():
+    """A JSON body holding text no database can keep is a 400 naming the field."""
+    if request.method in ("POST", "PUT", "PATCH") and request.is_json:
+        field = _bad_text(request.get_json(silent=True))
+        if field:
+            return problem_response(400, detail="This text holds characters that cannot be "
+                                    "stored (NUL or a lone surrogate).", field=field)
+    return None
 
 
 def _finish(response):
