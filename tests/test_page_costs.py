@@ -1,0 +1,144 @@
+"""What a page costs, so that a slow page fails CI (issue 14): each main page's statement count
+is pinned and does not grow with the data; long histories are read by key and bounded.
+
+The budgets are today's counts. When a page legitimately needs one more statement, raise its
+budget here in the same commit and say why.
+"""
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from timebank.extensions import db
+from timebank.ledger import reports
+from timebank.ledger import service as ledger
+from timebank.models import Account, Entry
+from timebank.tenants import group_context
+
+# Statements a page may run (after the session's first request has warmed up).
+BUDGETS = {
+    "/dashboard": 13,
+    "/statement": 16,
+    "/statement.csv": 13,
+    "/pay": 9,
+    "/marketplace/": 8,
+    "/members/": 5,
+}
+
+
+@pytest.fixture
+def group(make_group):
+    return make_group("greenvale")
+
+
+@pytest.fixture
+def ann(group, make_member):
+    return make_member(group, name="Ann")
+
+
+@pytest.fixture
+def ben(group, make_member):
+    return make_member(group, name="Ben")
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def _trade(make_transfer, ann, ben, count: int) -> None:
+    for number in range(count):
+        payer, payee = (ann, ben) if number % 2 else (ben, ann)
+        make_transfer(payer, payee, 10 + number, f"Job {number}")
+
+
+@pytest.mark.parametrize("path", sorted(BUDGETS))
+def test_main_pages_keep_their_statement_count(app, group, ann, ben, make_member, make_transfer,
+                                               client_for, login, count_queries, path):
+    client = login(client_for("greenvale"), ann.user.email)
+    _trade(make_transfer, ann, ben, 2)
+    client.get("/dashboard")  # warm up: session, locale, caches
+    with count_queries() as few:
+        response = client.get(path)
+        assert response.status_code == 200
+        response.get_data()
+    for number in range(6):
+        make_member(group, name=f"Member {number}")
+    _trade(make_transfer, ann, ben, 30)
+    with count_queries() as many:
+        response = client.get(path)
+        assert response.status_code == 200
+        response.get_data()  # a streamed body runs its queries as it is read
+    assert many.count == few.count, "\n\n".join(many.statements)
+    assert many.count <= BUDGETS[path], "\n\n".join(many.statements)
+
+
+def test_each_entry_stores_the_balance_after_it(app, group, ann, ben, make_transfer):
+    _trade(make_transfer, ann, ben, 5)
+    with app.app_context(), group_context(group.id):
+        account_id = db.session.scalar(
+            sa.select(Account.id).where(Account.membership_id == ann.id))
+        rows = db.session.execute(
+            sa.select(Entry.amount, Entry.balance_after)
+            .where(Entry.account_id == account_id).order_by(Entry.id)).all()
+    running = 0
+    for amount, balance_after in rows:
+        running += amount
+        assert balance_after == running
+    assert len(rows) == 5
+
+
+def test_the_chart_has_a_bounded_number_of_points(app, group, ann, ben):
+    from timebank.ledger.transfers import post_transfer
+    from timebank.models import Membership, TransferKind
+
+    now = datetime.now(UTC)
+    with app.app_context(), group_context(group.id):
+        payer, payee = db.session.get(Membership, ann.id), db.session.get(Membership, ben.id)
+        currency = ledger.default_currency()
+        # Four years of history, a transfer every 10 days.
+        for days in range(1460, 0, -10):
+            post_transfer(amount=1, description="old", starter=payer, payer=payer, payee=payee,
+                          currency=currency, kind=TransferKind.PAYMENT,
+                          occurred_at=now - timedelta(days=days))
+        account = ledger.account_for(payer, currency)
+        years = reports.balance_history(account, timezone="Europe/Madrid", days=365 * 4)
+        year = reports.balance_history(account, timezone="UTC", days=365)
+        month = reports.balance_history(account, timezone="UTC", days=30)
+    assert 40 <= len(years) <= 50  # a point a month
+    assert 30 <= len(year) <= 54  # a point a week (with a change)
+    assert len(month) <= 4  # a point a day with a change, plus the balance carried in
+    for points in (years, year, month):
+        assert points[-1]["balance"] == account.balance
+        assert [p["day"] for p in points] == sorted(p["day"] for p in points)
+    assert -4 <= years[0]["balance"] <= -1  # the first month's closing balance
+
+
+def test_statement_pages_by_key_and_the_csv_streams(app, group, ann, ben, make_transfer,
+                                                    client_for, login):
+    _trade(make_transfer, ann, ben, 7)
+    client = login(client_for("greenvale"), ann.user.email)
+    with app.app_context(), group_context(group.id):
+        account = db.session.scalar(sa.select(Account).where(Account.membership_id == ann.id))
+        flt = reports.StatementFilter()
+        first = reports.statement_rows(account, flt, timezone="UTC", limit=3)
+        second = reports.statement_rows(account, flt, timezone="UTC", limit=3,
+                                        before=first.before)
+        last = reports.statement_rows(account, flt, timezone="UTC", limit=3,
+                                      before=second.before)
+        back = reports.statement_rows(account, flt, timezone="UTC", limit=3, after=last.after)
+        chunks = list(reports.statement_chunks(account, flt, timezone="UTC", size=3))
+    assert [len(p.rows) for p in (first, second, last)] == [3, 3, 1]
+    assert first.after is None and last.before is None
+    assert [row[0].id for row in back.rows] == [row[0].id for row in second.rows]
+    assert [len(chunk) for chunk in chunks] == [3, 3, 1]
+    response = client.get("/statement.csv")
+    assert response.is_streamed
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 8 and rows[0][0] == "date"
+    assert [row[5] for row in rows[1:]] == [f"Job {n}" for n in range(6, -1, -1)]
+    page = _text(client.get("/statement"))
+    assert not re.search(r'rel="(next|prev)"', page)  # one page: no pager
