@@ -1,0 +1,49 @@
+"""The baseline for bench/http.py: a bare Flask app on the same database, no extensions.
+
+``/select`` runs one SELECT; ``/tpcb`` runs pgbench's five TPC-B-like statements in one
+transaction (on the pgbench tables of ``BARE_PGBENCH_URL``). Served by gunicorn like the app.
+"""
+
+import os
+import random
+
+import psycopg
+from flask import Flask
+
+app = Flask(__name__)
+_connections: dict[str, psycopg.Connection] = {}  # one per database in each sync worker
+
+
+def _connection(variable: str) -> psycopg.Connection:
+    if variable not in _connections:
+        _connections[variable] = psycopg.connect(os.environ[variable])
+    return _connections[variable]
+
+
+SCALE = int(os.environ.get("BARE_PGBENCH_SCALE", "1"))
+
+
+@app.get("/select")
+def select():
+    connection = _connection("BARE_DATABASE_URL")
+    with connection.transaction():
+        row = connection.execute("SELECT name FROM groups ORDER BY id LIMIT 1").fetchone()
+    return f"<p>{row[0]}</p>"
+
+
+@app.post("/tpcb")
+def tpcb():
+    aid, bid = random.randint(1, 100000 * SCALE), random.randint(1, SCALE)
+    tid, delta = random.randint(1, 10 * SCALE), random.randint(-5000, 5000)
+    connection = _connection("BARE_PGBENCH_URL")
+    with connection.transaction():  # one transaction, committed on exit
+        connection.execute("UPDATE pgbench_accounts SET abalance = abalance + %s WHERE aid = %s",
+                           (delta, aid))
+        connection.execute("SELECT abalance FROM pgbench_accounts WHERE aid = %s", (aid,))
+        connection.execute("UPDATE pgbench_tellers SET tbalance = tbalance + %s WHERE tid = %s",
+                           (delta, tid))
+        connection.execute("UPDATE pgbench_branches SET bbalance = bbalance + %s WHERE bid = %s",
+                           (delta, bid))
+        connection.execute("INSERT INTO pgbench_history (tid, bid, aid, delta, mtime)"
+                           " VALUES (%s, %s, %s, %s, CURRENT_TIMESTAMP)", (tid, bid, aid, delta))
+    return "", 302, {"Location": "/select"}
