@@ -73,9 +73,9 @@ def on_behalf():
                     description=form.description.data, starter=current_membership(),
                     idempotency_key=form.key)
             except LedgerError as error:
+                roll_back_at_end()
                 field_error(form, error)
             else:
-                roll_back_at_end()
                 flash(_("Recorded %(amount)s from %(payer)s to %(payee)s.",
                         amount=money(transfer.amount, currency), payer=payer.user.name,
                         payee=payee.user.name), "success")
@@ -170,9 +170,9 @@ def bulk():
                     description=form.description.data, starter=current_membership(),
                     idempotency_key=form.key)
             except LedgerError as error:
+                roll_back_at_end()
                 field_error(form, error, fallback="legs")
             else:
-                roll_back_at_end()
                 flash(_("Recorded %(count)s transfers.", count=len(written)), "success")
                 return redirect(url_for("ledger.group_ledger", currency=currency.code))
     return render_template("ledger/bulk.html", form=form, currency=currency)
@@ -209,9 +209,9 @@ def account_limits(account_id: int):
                 max_balance=form.max_balance.subunits, changed_by=current_membership(),
                 reason=form.reason.data or "")
         except LedgerError as error:
+            roll_back_at_end()
             field_error(form, error, fallback="min_balance")
         else:
-            roll_back_at_end()
             flash(_("Limits saved for %(name)s.", name=account.display_name), "success")
             return redirect(url_for("ledger.account_limits", account_id=account_id))
     return render_template(
@@ -288,9 +288,9 @@ def new_currency():
                 created_by=current_membership(), locale=g.group.default_locale,
                 **_currency_fields(form))
         except LedgerError as error:
+            roll_back_at_end()
             field_error(form, error, fallback="code")
         else:
-            roll_back_at_end()
             flash(_("Currency %(code)s created.", code=currency.code), "success")
             return redirect(url_for("ledger.currencies"))
     return render_template("ledger/currency_form.html", form=form, currency=None)
@@ -325,9 +325,9 @@ def edit_currency(code: str):
                 default_max_balance=maximum, changed_by=current_membership(),
                 **_currency_fields(form))
         except LedgerError as error:
+            roll_back_at_end()
             field_error(form, error, fallback="kind")
         else:
-            roll_back_at_end()
             flash(_("Currency %(code)s saved.", code=currency.code), "success")
             return redirect(url_for("ledger.currencies"))
     return render_template("ledger/currency_form.html", form=form, currency=currency,
@@ -352,9 +352,9 @@ def currency_action(code: str):
             currency_service.delete_currency(currency=currency)
             flash(_("Currency %(code)s deleted.", code=code), "info")
     except LedgerError as error:
+        roll_back_at_end()
         flash(str(error), "danger")
     return redirect(url_for("ledger.currencies"))
-        roll_back_at_end()
 
 
 # --- issuance -------------------------------------------------------------------------------
@@ -405,9 +405,9 @@ def issue(code: str):
                 starter=current_membership(), idempotency_key=form.key,
                 locale=g.group.default_locale)
         except LedgerError as error:
+            roll_back_at_end()
             flash(str(error), "danger")
         else:
-            roll_back_at_end()
             flash(_("Issued %(amount)s.", amount=money(transfer.amount, currency)), "success")
     else:
         for errors in form.errors.values():
