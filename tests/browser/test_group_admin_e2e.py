@@ -6,6 +6,7 @@ Each person has their own browser context (own cookies), as they would have thei
 """
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Person, watch_assets
 from tests.conftest import coordinator_of
 from timebank.extensions import db
-from timebank.models import AuditEvent
+from timebank.models import AuditEvent, VolunteerTask, utcnow
 from timebank.tenants import group_context
 
 pytestmark = pytest.mark.browser
@@ -36,7 +37,8 @@ def test_approve_promote_post_pledge_complete_and_kudos(
     cora = new_context().new_page()
     cora_assets = watch_assets(cora)
     browser_login(cora, coordinator_email, slug=SLUG)
-    cora.get_by_role("link", name="Join requests").click()
+    cora.get_by_role("button", name=re.compile("^Manage")).click()
+    cora.get_by_role("link", name=re.compile("^Join requests")).click()
     row = cora.locator("tr", has_text=MIA.name)
     row.get_by_placeholder("Message to the person (optional)").fill("Welcome to Willowbrook!")
     row.get_by_role("button", name="Approve").click()
@@ -75,7 +77,16 @@ def test_approve_promote_post_pledge_complete_and_kudos(
     expect(member.locator(".alert-success")).to_contain_text("You pledged to help.")
     expect(member.get_by_text("1 of 4 volunteers")).to_be_visible()
 
-    # Olive marks Mia's part done.
+    # Kudos are for work done: before the task begins there is nothing to mark.
+    organizer.goto(task_url)
+    volunteer = organizer.locator("#volunteers tr", has_text=MIA.name)
+    expect(volunteer).to_contain_text("Can be marked done once the task has begun.")
+    expect(volunteer.get_by_role("button", name="Mark done")).to_have_count(0)
+
+    # The day comes (the task's start moved into the past), and Olive marks Mia's part done.
+    with live_server.app.app_context(), group_context(group.id):
+        db.session.execute(sa.update(VolunteerTask).values(starts_at=utcnow() - timedelta(hours=2)))
+        db.session.commit()
     organizer.goto(task_url)
     volunteer = organizer.locator("#volunteers tr", has_text=MIA.name)
     volunteer.get_by_role("button", name="Mark done").click()
