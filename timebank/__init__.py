@@ -135,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
     from timebank.blueprints.auth import bp as auth_bp
     from timebank.blueprints.ledger import bp as ledger_bp
     from timebank.blueprints.marketplace import bp as marketplace_bp
+    from timebank.blueprints.trading import bp as trading_bp
     from timebank.blueprints.members import bp as members_bp
     from timebank.blueprints.network import bp as network_bp
     from timebank.blueprints.settings import bp as settings_bp
@@ -145,6 +146,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(members_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(marketplace_bp)
+    app.register_blueprint(trading_bp)
     register_group_administration(app)
     register_api(app)
 

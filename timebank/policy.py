@@ -67,6 +67,8 @@ PERMISSIONS: dict[str, Role] = {
     "volunteering.cancel": Role.ORGANIZER,
     "kudos.view": Role.MEMBER,
     "notices.choose": Role.MEMBER,  # one's own notice preferences (issue 17)
+    "trading.pay": Role.MEMBER,  # pay a member of another group (issue 18)
+    "trading.manage": Role.COORDINATOR,  # opt in, partners, bounds; the network position
     "api.tokens": Role.MEMBER,  # one's own personal access tokens (issue 19)
 }
 

@@ -1,6 +1,7 @@
 """Template filters and globals: money, dates, cross-host URLs, text direction."""
 
 from flask import Flask, g
+from flask_babel import gettext as _
 
 from timebank.blueprints.badges import (
     balances_to_settle,
@@ -38,6 +39,14 @@ def format_regional_datetime(value, fmt: str = "medium") -> str:
     return babel_format_datetime(value, fmt, tzinfo=get_timezone(), locale=regional_locale())
 
 
+def format_network_hours(seconds: int) -> str:
+    """A value between groups (network seconds) as network hours in the reader's locale, to
+    two decimals: ``1.5 h``."""
+    from flask_babel import format_decimal
+
+    return _("%(hours)s h", hours=format_decimal(seconds / 3600, format="#,##0.##"))
+
+
 def install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["datetime"] = format_regional_datetime
@@ -57,4 +66,5 @@ def install_template_helpers(app: Flask) -> None:
             "treasurer_waiting_count": treasurer_waiting_count,
             "manage_badge_count": manage_badge_count,
             "balances_to_settle": balances_to_settle,
+            "network_hours": format_network_hours,
         }

@@ -28,8 +28,8 @@ from timebank.ledger.accounts import issuer_account, open_accounts_for_members
 from timebank.ledger.errors import (
     CannotChangeKind,
     CurrencyCodeTaken,
-    HourValueFixed,
     CurrencyInUse,
+    HourValueFixed,
     InvalidCurrency,
     IssuedCurrencyFloor,
     LastActiveCurrency,

@@ -255,3 +255,37 @@ def reverse_across(*, crossing: Crossing, by: Membership, reason: str) -> Crossi
                 record_written_transfer(leg)
         notify.request_delivery()
     return reversal
+
+
+_REMOTE_PARTIES = sa.text("""
+    SELECT ip.payer_transfer_id, coalesce(u.name, a.name), g.name
+      FROM intergroup_payments ip
+      JOIN transfers t ON t.id = ip.payee_transfer_id
+      JOIN accounts a ON a.id = t.payee_account_id
+      LEFT JOIN memberships m ON m.id = a.membership_id
+      LEFT JOIN users u ON u.id = m.user_id
+      JOIN groups g ON g.id = ip.payee_group_id
+     WHERE ip.payer_transfer_id = ANY(:ids)
+    UNION ALL
+    SELECT ip.payee_transfer_id, coalesce(u.name, a.name), g.name
+      FROM intergroup_payments ip
+      JOIN transfers t ON t.id = ip.payer_transfer_id
+      JOIN accounts a ON a.id = t.payer_account_id
+      LEFT JOIN memberships m ON m.id = a.membership_id
+      LEFT JOIN users u ON u.id = m.user_id
+      JOIN groups g ON g.id = ip.payer_group_id
+     WHERE ip.payee_transfer_id = ANY(:ids)
+""")
+
+
+def remote_parties(transfer_ids) -> dict[int, str]:
+    """Map each of these transfers that is a leg of a payment between groups to the member on
+    the other side and their group ("Luis Pérez (Banco de Tiempo del Barrio)"): what a
+    statement shows instead of the clearing account. One query; an explicit path past tenant
+    scoping (names of the other side only)."""
+    ids = list(set(transfer_ids))
+    if not ids:
+        return {}
+    with all_groups():
+        rows = db.session.execute(_REMOTE_PARTIES, {"ids": ids}).all()
+    return {transfer_id: f"{name} ({group})" for transfer_id, name, group in rows}

@@ -29,7 +29,7 @@ from timebank.blueprints.ledger.helpers import (
 from timebank.blueprints.navigation import local_path
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
-from timebank.ledger import reports
+from timebank.ledger import intergroup, reports
 from timebank.ledger import service as ledger
 from timebank.ledger.errors import LedgerError
 from timebank.ledger.transfers import may_accept, may_change
@@ -175,10 +175,12 @@ def transfer(transfer_id: int):
         reverse_form.fill_key()
     decision_form = DecisionForm()
     decision_form.fill_key()
+    remote = intergroup.remote_parties([transfer.id]).get(transfer.id)
     return render_template(
         "ledger/transfer.html", transfer=transfer, reversal=reversal,
         may_accept=may_accept(me, transfer), may_change=may_change(me, transfer),
         decision_form=decision_form, rate_form=rate_form, reverse_form=reverse_form,
+        remote=remote,
     )
 
 

@@ -11,7 +11,7 @@ from timebank.blueprints.ledger import bp
 from timebank.blueprints.ledger.forms import StatementFilterForm
 from timebank.blueprints.ledger.helpers import currency_choices, selected_currency
 from timebank.extensions import db
-from timebank.ledger import reports
+from timebank.ledger import intergroup, reports
 from timebank.ledger import service as ledger
 from timebank.models import Account, Transfer, TransferKind
 from timebank.policy import current_membership, require
@@ -99,6 +99,7 @@ def statement():
                  for row in reports.monthly_totals(account, timezone=g.group.timezone)],
         history=reports.balance_history(account, timezone=g.group.timezone),
         reversals=reports.reversal_ids(t.id for _, t, _ in rows),
+        remote=intergroup.remote_parties(t.id for _, t, _ in rows),
     )
 
 
@@ -117,7 +118,8 @@ def statement_csv():
                 {t.payee_account_id if t.payer_account_id == account.id else t.payer_account_id
                  for _, t, _ in rows}
             )
-            yield [_statement_line(account, entry, transfer, running, names, units)
+            remote = intergroup.remote_parties(t.id for _, t, _ in rows)
+            yield [_statement_line(account, entry, transfer, running, names, units, remote)
                    for entry, transfer, running in rows]
 
     header = ["date", "transfer", "state", "kind", "with", "description",
@@ -126,7 +128,8 @@ def statement_csv():
                          f"statement-{g.group.slug}-{currency.code.lower()}.csv")
 
 
-def _statement_line(account, entry, transfer, running, names: dict, units: int) -> list:
+def _statement_line(account, entry, transfer, running, names: dict, units: int,
+                    remote: dict) -> list:
     other = (transfer.payee_account_id if transfer.payer_account_id == account.id
              else transfer.payer_account_id)
     signed = entry.amount if entry is not None else (
@@ -135,7 +138,7 @@ def _statement_line(account, entry, transfer, running, names: dict, units: int) 
     when = entry.created_at if entry is not None else transfer.created_at
     return [
         when.isoformat(), transfer.id, transfer.state.value, transfer.kind.value,
-        names.get(other, ""), transfer.description,
+        remote.get(transfer.id) or names.get(other, ""), transfer.description,
         reports.plain_amount(signed, units), signed,
         "" if running is None else reports.plain_amount(running, units),
     ]
@@ -174,6 +177,7 @@ def group_ledger():
         "ledger/group_ledger.html", currency=currency, form=form, transfers=transfers,
         transfers_page=page, names=names, query=_query_without_keys(),
         reversals=reports.reversal_ids(t.id for t in transfers),
+        remote=intergroup.remote_parties(t.id for t in transfers),
     )
 
 

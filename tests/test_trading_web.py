@@ -1,0 +1,139 @@
+"""Trade between groups through the pages: a coordinator opens the group to the network, a
+member pays a member of another group, both statements and both coordinators' pages show it,
+a network admin caps a group; nobody outside reaches these pages."""
+
+import re
+
+import sqlalchemy as sa
+
+from tests.conftest import coordinator_of
+from tests.trading_support import Network
+from timebank.extensions import db
+from timebank.models import Account, Group
+from timebank.tenants import all_groups
+
+
+def _text(response) -> str:
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def _clearing_balance(app, group) -> int:
+    with app.app_context(), all_groups():
+        return db.session.scalar(sa.select(Account.balance).where(
+            Account.group_id == group.id, Account.is_clearing))
+
+
+def test_a_coordinator_opens_the_group_to_the_network(app, make_group, make_member,
+                                                      client_for, login):
+    group = make_group("alder")
+    other = make_group("birch")
+    coordinator = coordinator_of(app, group)
+    client = login(client_for("alder"), coordinator.user.email)
+    page = client.get("/trading")
+    assert page.status_code == 200 and "Other timebanks" in _text(page)
+    with app.app_context(), all_groups():
+        currency_id = db.session.scalar(sa.text(
+            "SELECT id FROM currencies WHERE group_id = :g ORDER BY id LIMIT 1"), {"g": group.id})
+    response = client.post("/trading", data={
+        "trades_with_network": "y", "trades_with_all_groups": "0", "partners": [str(other.id)],
+        f"owe_{currency_id}": "12", f"owed_{currency_id}": "8:30",
+    })
+    assert response.status_code == 302, _text(response)[:3000]
+    with app.app_context(), all_groups():
+        row = db.session.get(Group, group.id)
+        assert row.trades_with_network and not row.trades_with_all_groups
+        clearing = db.session.scalar(sa.select(Account).where(
+            Account.group_id == group.id, Account.is_clearing))
+        assert (clearing.min_balance, clearing.max_balance) == (-510, 720)
+    bad = client.post("/trading", data={"trades_with_network": "y",
+                                        "trades_with_all_groups": "1",
+                                        f"owe_{currency_id}": "lots"})
+    assert bad.status_code == 200 and "is-invalid" in bad.get_data(as_text=True)
+
+
+def test_a_member_pays_a_member_of_another_group(app, make_group, make_member, client_for,
+                                                 login):
+    net = Network(app, make_group, make_member)
+    ann = login(client_for("greenvale"), net.ann.user.email)
+    pay_page = ann.get("/pay")
+    assert 'id="pay-other-timebank"' in pay_page.get_data(as_text=True)
+    form = ann.get("/trading/pay?group=barrio")
+    html = form.get_data(as_text=True)
+    assert "Luis" in html and "Barrio Timebank" in html
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', html).group(1)
+    response = ann.post("/trading/pay?group=barrio", data={
+        "partner": "barrio", "payee": str(net.luis.id), "amount": "1:30",
+        "description": "Bike repair", "idempotency_key": key,
+    })
+    assert response.status_code == 302, _text(response)[:3000]
+    again = ann.post("/trading/pay?group=barrio", data={
+        "partner": "barrio", "payee": str(net.luis.id), "amount": "1:30",
+        "description": "Bike repair", "idempotency_key": key,
+    })
+    assert again.status_code == 302  # the same key pays once
+    assert _clearing_balance(app, net.a) == 90 and _clearing_balance(app, net.b) == -90
+    statement = _text(ann.get("/statement"))
+    assert "Luis (Barrio Timebank)" in statement
+    luis = login(client_for("barrio"), net.luis.user.email)
+    assert "Ann (Greenvale Timebank)" in _text(luis.get("/statement"))
+    transfer_page = _text(ann.get(response.headers["Location"]))
+    assert "Luis (Barrio Timebank)" in transfer_page
+    for group, partner_name in ((net.a, "Barrio Timebank"), (net.b, "Greenvale Timebank")):
+        coordinator = coordinator_of(app, group)
+        client = login(client_for(group.slug), coordinator.user.email)
+        page = _text(client.get("/trading"))
+        assert partner_name in page and 'id="partner-balances"' in page
+        assert "1.5 h" in page
+
+
+def test_a_refusal_is_shown_next_to_the_amount_and_writes_nothing(app, make_group, make_member,
+                                                                 client_for, login):
+    net = Network(app, make_group, make_member)
+    net.set_trading(net.a, owe=30)
+    ann = login(client_for("greenvale"), net.ann.user.email)
+    response = ann.post("/trading/pay?group=barrio", data={
+        "partner": "barrio", "payee": str(net.luis.id), "amount": "1",
+        "description": "Too much", "idempotency_key": "k-refused",
+    })
+    page = _text(response)
+    assert response.status_code == 200
+    assert "Greenvale Timebank has reached what it may owe other timebanks" in page
+    assert "0:30" in page
+    assert _clearing_balance(app, net.a) == 0
+
+
+def test_a_network_admin_caps_a_group(app, make_group, make_member, make_network_admin,
+                                      client_for, login):
+    net = Network(app, make_group, make_member)
+    admin = make_network_admin()
+    client = login(client_for(None), admin.email)
+    assert 'id="trading-caps"' in client.get("/network/groups/greenvale").get_data(as_text=True)
+    response = client.post("/network/groups/greenvale/trading-caps",
+                           data={"owe_cap": "2", "owed_cap": ""})
+    assert response.status_code == 302
+    with app.app_context(), all_groups():
+        row = db.session.get(Group, net.a.id)
+        assert (row.network_owe_cap, row.network_owed_cap) == (120, None)
+        clearing = db.session.scalar(sa.select(Account).where(
+            Account.group_id == net.a.id, Account.is_clearing))
+        assert clearing.max_balance == 120  # 10 h lowered to the cap
+
+
+def test_outsiders_reach_no_trading_page(app, make_group, make_member, client_for, login):
+    net = Network(app, make_group, make_member)
+    visitor = client_for("greenvale")
+    for path in ("/trading", "/trading/pay"):
+        assert visitor.get(path).status_code == 302  # to the login page
+    assert visitor.post("/network/groups/greenvale/trading-caps",
+                        data={"owe_cap": "1"}).status_code in (302, 404)
+    luis = login(client_for("greenvale"), net.luis.user.email)  # barrio's member, here
+    for path in ("/trading", "/trading/pay"):
+        response = luis.get(path)  # offered to join, never shown the page
+        assert response.status_code in (302, 403, 404)
+        assert path not in response.headers.get("Location", "")
+    ann = login(client_for("greenvale"), net.ann.user.email)
+    assert ann.get("/trading").status_code == 403  # a member, not a coordinator
+    assert ann.get("/trading/pay?group=nowhere").status_code == 404
+    apex_member = login(client_for(None), net.ann.user.email)
+    assert apex_member.post("/network/groups/greenvale/trading-caps",
+                            data={"owe_cap": "1"}).status_code in (403, 404)
