@@ -323,3 +323,25 @@ def test_digest_lists_other_groups_matches_for_those_who_ask(app, net):
     assert "Bicycle repair and servicing (Luis, Barrio Timebank)" in mail.body
     assert "/marketplace/network/ads/" in mail.body
     assert "workshop" not in mail.body
+
+
+# --- publishing from the ad form --------------------------------------------------------------
+
+
+def test_the_ad_form_offers_publishing_only_when_the_group_trades(app, net, client_for, login):
+    closed = login(client_for("closed"), email_of(app, net.carl))
+    assert "network_published" not in closed.get("/marketplace/new").get_data(as_text=True)
+    site = login(client_for("barrio"), email_of(app, net.luis))
+    assert "network_published" in site.get("/marketplace/new").get_data(as_text=True)
+    response = site.post("/marketplace/new", data={
+        "kind": "offer", "title": "Bicycle repair", "goods_or_service": "service",
+        "category": "0", "price_unit": "one_off", "network_published": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    ad_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert ids(client_for(None).get("/marketplace").get_data(as_text=True)) == [ad_id]
+    edit = site.get(f"/marketplace/ads/{ad_id}/edit").get_data(as_text=True)
+    assert re.search(r"<input checked[^>]*id=\"network_published\"", edit)
+    site.post(f"/marketplace/ads/{ad_id}/edit", data={
+        "kind": "offer", "title": "Bicycle repair", "goods_or_service": "service",
+        "category": "0", "price_unit": "one_off"})
+    assert ids(client_for(None).get("/marketplace").get_data(as_text=True)) == []
