@@ -219,3 +219,27 @@ def network_ad(ad_id: int) -> tuple[Ad, Group] | None:
             return None
         ad.author, ad.category, ad.price_currency  # noqa: B018 - load while unscoped
         return ad, db.session.get(Group, ad.group_id)
+
+
+def price_in_payer_currency(ad: Ad, payer_group_id: int) -> int | None:
+    """Return ``ad``'s price in subunits of the payer group's first active currency (the one
+    ``/trading/pay`` pays in by default), converted through both currencies' value in network
+    hours and rounded up, so the author receives at least the price; None without a price."""
+    from decimal import ROUND_CEILING, Decimal
+
+    from timebank.models import Currency
+
+    if ad.price_amount is None or ad.price_currency is None:
+        return None
+    with all_groups():
+        payer_currency = db.session.scalar(
+            sa.select(Currency).where(Currency.group_id == payer_group_id, Currency.is_active)
+            .order_by(Currency.id).limit(1))
+    if payer_currency is None:
+        return None
+
+    def seconds_per_subunit(currency) -> Decimal:
+        return Decimal(currency.hour_value) * 3600 / currency.subunits_per_unit
+
+    value = ad.price_amount * seconds_per_subunit(ad.price_currency)
+    return int((value / seconds_per_subunit(payer_currency)).to_integral_value(ROUND_CEILING))

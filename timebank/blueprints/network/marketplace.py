@@ -79,16 +79,20 @@ def marketplace():
 
 def pay_links(ad, group) -> list[tuple[str, str]]:
     """``[(payer group name, URL)]``: "Pay for this" on each of the viewer's groups that trade
-    with the ad's group, on that group's site (``/trading/pay``, prefilled)."""
+    with the ad's group, on that group's site (``/trading/pay``, prefilled; ``amount`` is the
+    price in subunits of the payer group's first currency, which that page pays in)."""
     if not ad.is_offer:
         return []
-    query = {"group": group.slug, "member": ad.author_id, "description": ad.title, "ad": ad.id}
-    if ad.price_amount is not None:
-        query["amount"] = ad.price_amount
-    return [
-        (payer_group.name, group_url(payer_group.slug, "/trading/pay?" + urlencode(query)))
-        for _membership, payer_group in listing.payer_groups(_user(), group.id)
-    ]
+    links = []
+    for _membership, payer_group in listing.payer_groups(_user(), group.id):
+        query = {"group": group.slug, "member": ad.author_id}
+        amount = listing.price_in_payer_currency(ad, payer_group.id)
+        if amount is not None:
+            query["amount"] = amount
+        query |= {"description": ad.title, "ad": ad.id}
+        links.append((payer_group.name,
+                      group_url(payer_group.slug, "/trading/pay?" + urlencode(query))))
+    return links
 
 
 def _ad_or_404(ad_id: int):
