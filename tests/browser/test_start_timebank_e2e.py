@@ -30,7 +30,7 @@ def _confirmation_link() -> str:
 def test_visitor_starts_a_timebank_and_arrives_as_its_coordinator(
         app, live_server, new_context, network_admin, browser_login, make_group, screenshot):
     make_group("taken")
-    visitor = new_context().new_page()
+    visitor = new_context(locale="en-GB", timezone_id="Europe/London").new_page()
     broken = watch_assets(visitor)
     visitor.goto(live_server.url("/"))
     visitor.click("#start-timebank")
@@ -50,7 +50,12 @@ def test_visitor_starts_a_timebank_and_arrives_as_its_coordinator(
     expect(visitor.locator("#slug")).to_have_class(re.compile(r"\bis-valid\b"))
 
     visitor.select_option("#default_locale", "en")
-    visitor.select_option("#timezone", "Europe/London")
+    # The time zone starts on this device's zone, and can be searched.
+    expect(visitor.locator("#timezone")).to_have_value("Europe/London")
+    visitor.get_by_role("searchbox", name="Search time zones").fill("lisbon")
+    expect(visitor.locator("#timezone")).to_have_value("Europe/Lisbon")
+    visitor.get_by_role("searchbox", name="Search time zones").fill("London")
+    expect(visitor.locator("#timezone")).to_have_value("Europe/London")
     visitor.fill("#place", "Greenvale")
     visitor.fill("#your_name", WANDA.name)
     visitor.fill("#email", WANDA.email)

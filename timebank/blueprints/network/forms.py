@@ -60,8 +60,13 @@ class StartTimebankForm(FlaskForm):
     default_locale = SelectField(
         _l("Default language"), choices=list(LANGUAGES.items()), default="en"
     )
+    # Choices are set per request: the likely zones first (network/signup.py); the picker
+    # script adds this device's zone on top and a search box (static/js/timezone_picker.js).
     timezone = SelectField(
-        _l("Time zone"), choices=[(zone, zone) for zone in TIMEZONES], default="UTC"
+        _l("Time zone"), choices=[(zone, zone) for zone in TIMEZONES], default="UTC",
+        render_kw={"data-timezone-picker": "1",
+                   "data-search-label": _l("Search time zones"),
+                   "data-browser-label": _l("This device's time zone")},
     )
     place = StringField(
         _l("Place"), validators=[Optional(), Length(max=120)],

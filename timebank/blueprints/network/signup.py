@@ -13,6 +13,7 @@ from flask_login import current_user
 from timebank.auth_loader import log_in
 from timebank.blueprints.network import bp
 from timebank.blueprints.network.forms import EmptyForm, RetryForm, StartTimebankForm
+from timebank.blueprints.settings.general import time_zone_choices
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db, limiter
 from timebank.i18n import current_locale
@@ -22,6 +23,7 @@ from timebank.policy import apex_only
 from timebank.provisioning import handoff
 from timebank.provisioning import requests as group_requests
 from timebank.provisioning.service import ProvisioningError
+from timebank.settings.general import countries, zones_of_country
 
 
 def _field_error(form, error: Exception) -> None:
@@ -29,6 +31,18 @@ def _field_error(form, error: Exception) -> None:
     name = getattr(error, "field", None)
     field = getattr(form, name, None) if name else None
     (field.errors if field is not None else form.form_errors).append(str(error))
+
+
+def _country_of_browser() -> str | None:
+    """The country of the first ``Accept-Language`` entry that names one (``en-GB``: GB),
+    as a hint for the likely time zones; None when no entry names a known country."""
+    known = countries()
+    for value, _quality in request.accept_languages:
+        parts = value.replace("_", "-").split("-")
+        region = next((part.upper() for part in parts[1:] if len(part) == 2), None)
+        if region in known:
+            return region
+    return None
 
 
 @bp.route("/start", methods=["GET", "POST"])
@@ -40,8 +54,14 @@ def start():
     logged_in = current_user.is_authenticated
     if logged_in:
         form.drop_account_fields()
+    likely_country = _country_of_browser()
+    form.timezone.choices = time_zone_choices(likely_country)
     if request.method == "GET":
         form.default_locale.data = current_locale()
+        likely_zones = zones_of_country(likely_country)
+        form.timezone.data = likely_zones[0] if likely_zones else "UTC"
+        # Not after a refused POST: the zone chosen then stays chosen.
+        form.timezone.render_kw = {**form.timezone.render_kw, "data-prefer-browser": "1"}
     suggestions: list[str] = []
     if form.validate_on_submit():
         try:

@@ -1,6 +1,7 @@
 // The time-zone picker (issue 17): a search box above every select[data-timezone-picker], and
-// the zone this device reports offered first. Labels come from the select's data attributes,
-// so they are translated with the page. No inline script: the CSP allows only files.
+// the zone this device reports offered first (and chosen, on a new form: data-prefer-browser).
+// Labels come from the select's data attributes, so they are translated with the page. No
+// inline script: the CSP allows only files.
 (function () {
   "use strict";
   function enhance(select) {
@@ -20,6 +21,8 @@
         option.textContent = known.textContent;
         group.appendChild(option);
         select.insertBefore(group, select.firstChild);
+        // A new form (data-prefer-browser) starts on this device's zone.
+        if (select.dataset.preferBrowser) { select.value = browserZone; }
       }
     }
     var search = document.createElement("input");
