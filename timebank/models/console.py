@@ -37,6 +37,8 @@ class NetworkSettings(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1)
     groups_need_approval: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Network admins, coordinators and treasurers must sign in with a second factor (issue 15).
+    staff_need_two_factor: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     updated_at: Mapped[datetime] = created_at_column()
 
 

@@ -40,3 +40,23 @@ class LoginFailures(db.Model):
     count: Mapped[int] = mapped_column(default=0)
     last_failed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     locked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class TwoFactor(db.Model):
+    """One person's TOTP second factor (RFC 6238) and unused recovery codes.
+
+    ``secret`` is the base32 shared secret; ``enabled_at`` is set once the person proved their
+    app with a code (until then the row is a setup in progress). ``last_step`` is the 30-second
+    step of the last accepted code, so a code works once. ``recovery_code_hashes``: SHA-256 of
+    each unused recovery code (random, 50 bits: a plain hash suffices).
+    """
+
+    __tablename__ = "two_factors"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret: Mapped[str] = mapped_column(sa.String(64))
+    enabled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_step: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    recovery_code_hashes: Mapped[list[str]] = mapped_column(
+        sa.ARRAY(sa.String(64)), default=list)

@@ -18,3 +18,16 @@ def install_security(app: Flask) -> None:
     install_security_headers(app)
     install_bad_input_guards(app)
     install_outage_page(app)
+    from timebank.blueprints.security import bp as two_factor_pages
+
+    app.register_blueprint(two_factor_pages)  # the code step of login, setup, the network rule
+    app.add_template_global(_staff_need_two_factor, "staff_need_two_factor")
+
+
+def _staff_need_two_factor() -> bool:
+    """Whether the network requires a second factor of its staff (for the console's form)."""
+    from timebank.extensions import db
+    from timebank.models.console import NetworkSettings
+
+    settings = db.session.get(NetworkSettings, 1)
+    return bool(settings and settings.staff_need_two_factor)

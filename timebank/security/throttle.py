@@ -173,12 +173,13 @@ def authenticate(*, email: str, password: str) -> User | None:
         clear_failed_logins(user)
         return user
     if record_failed_login(user):
-        _send_unlock_link(user)
+        send_unlock_link(user)
         raise AccountLocked()
     return None
 
 
-def _send_unlock_link(user: User) -> None:
+def send_unlock_link(user: User) -> None:
+    """Email ``user`` the link that lifts the lock (after commit)."""
     from flask import g, url_for
 
     from timebank.i18n import N_

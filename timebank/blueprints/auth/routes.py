@@ -18,6 +18,7 @@ from timebank.blueprints.auth.forms import (
     SignupForm,
 )
 from timebank.blueprints.navigation import local_path
+from timebank.blueprints.security.routes import finish_password_step
 from timebank.boundary import roll_back_at_end
 from timebank.i18n import N_
 from timebank.mail import send_templated_mail
@@ -57,9 +58,9 @@ def login():
         else:
             if user is None:
                 form.password.errors.append(_("Email or password is not right."))
-        if user is not None:
-            log_in(user, remember=form.remember.data)
-            return redirect(_safe_next())
+        if user is not None:  # then the code, when the person uses two-factor sign-in
+            return finish_password_step(user, remember=form.remember.data,
+                                        next_url=_safe_next())
     return render_template("auth/login.html", form=form)
 
 
