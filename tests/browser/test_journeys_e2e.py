@@ -1,0 +1,138 @@
+"""Journeys of issue 17, driven by visible labels only: from the dashboard, by what a person
+reads on the screen (link and button names, field labels, menu names), never by typing a URL.
+
+* overspend: a member with a credit limit pays more than they can, and is told so in the
+  second person, with what they can still spend;
+* invoice and reversal: a member requests a payment, the payer approves it from the
+  dashboard, and the treasurer finds it in the group ledger and reverses it;
+* moving between groups: a member of two timebanks goes from one to the other through
+  "My timebanks", and a timebank they do not belong to offers "Join this timebank" first.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import normalized_text
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+SLUG = "journeyvale"
+
+
+def log_in(page, email: str) -> None:
+    """Log in through the form the "Log in" link opens, by its labels."""
+    page.get_by_role("link", name="Log in", exact=True).first.click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+
+def open_menu(page, name: str) -> None:
+    """Open the main menu's dropdown ``name`` (the account menu is the person's name)."""
+    page.get_by_role("button", name=re.compile(f"^{re.escape(name)}")).click()
+
+
+@pytest.fixture
+def journeyvale(make_group, make_member):
+    group = make_group(SLUG, join_policy="approval")
+    return {
+        "group": group,
+        "ann": make_member(group, name="Ann Baker", email="ann@journeyvale.example.org"),
+        "dan": make_member(group, name="Dan Evans", email="dan@journeyvale.example.org",
+                           min_balance=-30),
+        "tess": make_member(group, name="Tess Treasurer", role="treasurer",
+                            email="tess@journeyvale.example.org"),
+    }
+
+
+def test_overspending_is_refused_in_the_second_person(live_server, new_context, journeyvale):
+    dan = new_context().new_page()
+    dan.goto(live_server.url("/", slug=SLUG))
+    log_in(dan, journeyvale["dan"].user.email)
+    expect(dan.get_by_role("heading", name="Hello Dan Evans")).to_be_visible()
+    dan.get_by_role("link", name="Pay someone").click()
+    dan.get_by_label("Pay to").select_option(label="Ann Baker")
+    dan.get_by_label("Amount").fill("1:00")
+    dan.get_by_label("What for").fill("Sewing")
+    dan.get_by_role("button", name="Pay").click()
+    refusal = normalized_text(dan.locator("main").inner_text())
+    assert "This would take you below your credit limit. You can still spend 0:30" in refusal
+    assert "Dan Evans" not in refusal.split("credit limit")[0]
+    expect(dan.get_by_label("Amount")).to_have_value("1:00")  # kept what he typed
+    # Within the limit, it goes through.
+    dan.get_by_label("Amount").fill("0:30")
+    dan.get_by_role("button", name="Pay").click()
+    expect(dan.locator(".alert-success")).to_be_visible()
+
+
+def test_an_invoice_is_approved_then_reversed_by_the_treasurer(live_server, new_context,
+                                                               journeyvale):
+    ann = new_context().new_page()
+    ann.goto(live_server.url("/", slug=SLUG))
+    log_in(ann, journeyvale["ann"].user.email)
+    ann.get_by_role("link", name="Request a payment").click()
+    ann.get_by_label("Ask").select_option(label="Dan Evans")
+    ann.get_by_label("Amount").fill("0:15")
+    ann.get_by_label("What for").fill("Window cleaning")
+    ann.get_by_role("button", name="Send request").click()
+    expect(ann.locator(".alert-success")).to_be_visible()
+
+    dan = new_context().new_page()
+    dan.goto(live_server.url("/", slug=SLUG))
+    log_in(dan, journeyvale["dan"].user.email)
+    waiting = dan.get_by_role("listitem").filter(has_text="Window cleaning")
+    waiting.get_by_role("button", name="Accept").click()
+    expect(dan.get_by_text("Nothing is waiting for you.")).to_be_visible()
+    expect(dan.get_by_role("row", name=re.compile("Window cleaning"))).to_contain_text(
+        "to Ann Baker")
+
+    tess = new_context().new_page()
+    tess.goto(live_server.url("/", slug=SLUG))
+    log_in(tess, journeyvale["tess"].user.email)
+    open_menu(tess, "Manage")
+    tess.get_by_role("list", name="Manage").get_by_role("link", name="Group ledger").click()
+    tess.get_by_role("row", name=re.compile("Window cleaning")).get_by_role("link").first.click()
+    tess.get_by_text("Reverse this transfer (treasurer)").click()
+    tess.get_by_label("Reason").fill("Charged twice")
+    tess.get_by_role("button", name="Reverse this transfer").click()
+    expect(tess.locator(".alert-success")).to_be_visible()
+
+    # Dan sees the reversal on his dashboard, by what it reverses.
+    dan.reload()
+    reversal = dan.get_by_role("row", name=re.compile("Reversal of “Window cleaning”"))
+    expect(reversal).to_contain_text("from Ann Baker")
+
+
+def test_moving_between_timebanks(live_server, new_context, journeyvale, make_group,
+                                  make_member):
+    other = make_group("riverside")
+    make_member(other, name="Ann Baker", email="ann@journeyvale.example.org")
+    make_group("hilltop", join_policy="approval")
+
+    ann = new_context().new_page()
+    ann.goto(live_server.url("/", slug=SLUG))
+    log_in(ann, journeyvale["ann"].user.email)
+    open_menu(ann, "Ann Baker")
+    ann.get_by_role("list", name="Ann Baker").get_by_role("link", name="My timebanks").click()
+    # Logins are per site (host-only cookies): the network site asks once.
+    expect(ann.get_by_role("heading", name="Log in")).to_be_visible()
+    ann.get_by_label("Email").fill(journeyvale["ann"].user.email)
+    ann.get_by_label("Password").fill(PASSWORD)
+    ann.get_by_role("button", name="Log in").click()
+    expect(ann.get_by_role("heading", name="My timebanks")).to_be_visible()
+    ann.get_by_role("row", name=re.compile("Riverside")).get_by_role("button",
+                                                                      name="Open").click()
+    expect(ann.get_by_role("heading", name="Hello Ann Baker")).to_be_visible()
+    assert ann.url.startswith(live_server.url("/", slug="riverside"))
+
+    # Back on the network site, a timebank she does not belong to offers to join first.
+    open_menu(ann, "Ann Baker")
+    ann.get_by_role("list", name="Ann Baker").get_by_role("link", name="Timebank network").click()
+    ann.get_by_role("link", name=re.compile("Hilltop")).first.click()
+    log_in(ann, journeyvale["ann"].user.email)
+    ann.get_by_role("link", name="Join this timebank").first.click()
+    ann.get_by_role("button", name="Ask to join").click()
+    expect(ann.get_by_text("Your request to join is waiting for a coordinator.")).to_be_visible()
