@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from timebank.demo import GROUPS, seed_demo
 from timebank.extensions import db
-from timebank.models import Ad, Group, Membership, Role, Transfer
+from timebank.models import Ad, Group, IntergroupPayment, Membership, Role, Transfer
 from timebank.tenants import group_context
 
 
@@ -23,3 +23,7 @@ def test_demo_seeds_two_groups_with_trade_and_is_idempotent(app):
                 assert sum(m.role == Role.COORDINATOR for m in members) == 1
                 assert db.session.scalar(sa.select(sa.func.count(Transfer.id))) >= 5
                 assert db.session.scalar(sa.select(sa.func.count(Ad.id))) == len(spec["ads"])
+        # The two groups trade with each other: one payment across, both legs completed.
+        payments = db.session.scalars(sa.select(IntergroupPayment)).all()
+        assert len(payments) == 1
+        assert all(g.trades_with_network for g in groups)

@@ -10,13 +10,15 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from timebank.extensions import db
+from timebank.ledger import intergroup
 from timebank.ledger import service as ledger
 from timebank.marketplace import service as marketplace
-from timebank.models import AdKind, Group, JoinPolicy, Role, utcnow
+from timebank.models import AdKind, Group, JoinPolicy, Membership, Role, utcnow
 from timebank.people import service as people
 from timebank.provisioning.service import create_group, make_network_admin
 from timebank.tenants import group_context
 from timebank.tenants.urls import group_url, network_url
+from timebank.trading import service as trading
 
 PASSWORD = "timebank-demo"
 ADMIN_EMAIL = "admin@example.org"
@@ -70,11 +72,39 @@ def seed_demo() -> Iterator[str]:
         make_network_admin(email=ADMIN_EMAIL, name="Network Admin", password=PASSWORD)
         for spec in GROUPS:
             _seed_group(spec, rng)
+        _seed_trading()
     yield f"Network:  {network_url('/')}   (admin: {ADMIN_EMAIL} / {PASSWORD})"
     for spec in GROUPS:
         logins = ", ".join(email for _, email in [spec["coordinator"], *spec["members"]])
         yield f"{spec['name']}: {group_url(spec['slug'])}"
         yield f"    logins (password {PASSWORD}): {logins}"
+
+
+def _seed_trading() -> None:
+    """Open both demo groups to each other (20 h each way) and make one payment across:
+    Ann (greenvale) pays Lucía (barrio) for a bike repair."""
+    groups = {g.slug: g for g in db.session.scalars(
+        sa.select(Group).where(Group.slug.in_([spec["slug"] for spec in GROUPS])))}
+    for group in groups.values():
+        with group_context(group.id):
+            coordinator = db.session.scalar(
+                sa.select(Membership).where(Membership.role == Role.COORDINATOR))
+            currency = ledger.default_currency()
+            trading.set_trading(group=group, trades_with_network=True,
+                                trades_with_all_groups=True, partner_ids=[],
+                                bounds={currency.id: (20 * 60, 20 * 60)}, by=coordinator,
+                                locale=group.default_locale)
+    greenvale, barrio = groups["greenvale"], groups["barrio"]
+    with group_context(barrio.id):
+        lucia = people.membership_of(people.find_user_by_email("lucia@barrio.example.org"),
+                                     barrio)
+    with group_context(greenvale.id):
+        ann = people.membership_of(people.find_user_by_email("ann@greenvale.example.org"),
+                                   greenvale)
+        intergroup.pay_across(
+            payer=ann, payee=lucia, payer_currency=ledger.default_currency(),
+            payee_currency=trading.receiving_currency(barrio), amount=90,
+            description="Bike repair", starter=ann)
 
 
 def _seed_group(spec: dict, rng: random.Random) -> None:
