@@ -137,3 +137,22 @@ def test_outsiders_reach_no_trading_page(app, make_group, make_member, client_fo
     apex_member = login(client_for(None), net.ann.user.email)
     assert apex_member.post("/network/groups/greenvale/trading-caps",
                             data={"owe_cap": "1"}).status_code in (403, 404)
+
+
+def test_each_side_is_mailed_in_its_language_naming_the_other_member(app, make_group,
+                                                                      make_member):
+    from timebank.ledger.notify import deliver_notices
+    from timebank.mail import OUTBOX
+
+    net = Network(app, make_group, make_member, b="barrio")
+    with app.app_context(), all_groups():
+        db.session.get(Group, net.b.id).default_locale = "es"
+        db.session.commit()
+    OUTBOX.clear()
+    net.pay(amount=90)
+    with app.test_request_context():
+        deliver_notices()
+    to_luis = [m for m in OUTBOX if net.luis.user.email in m.recipients]
+    assert to_luis, OUTBOX
+    assert "Ann (Greenvale Timebank)" in to_luis[0].subject + to_luis[0].body
+    assert to_luis[0].subject == "1:30 h de Ann (Greenvale Timebank) a Luis"  # in Spanish

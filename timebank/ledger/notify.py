@@ -136,6 +136,13 @@ def deliver_transfer_event(transfer_id: int, event: str) -> None:
         return
     group = db.session.get(Group, transfer.group_id)
     currency = transfer.currency
+    payer, payee = transfer.payer_account.display_name, transfer.payee_account.display_name
+    if transfer.payer_account.is_clearing or transfer.payee_account.is_clearing:
+        from timebank.ledger.intergroup import remote_parties  # builds on this module
+
+        remote = remote_parties([transfer.id]).get(transfer.id, "")  # "Luis (Barrio)"
+        payer = remote if transfer.payer_account.is_clearing else payer
+        payee = remote if transfer.payee_account.is_clearing else payee
     for membership in _recipients(event, transfer):
         user = membership.user
         locale = locale_for_user(user, group)
@@ -148,8 +155,8 @@ def deliver_transfer_event(transfer_id: int, event: str) -> None:
                 symbol=currency.symbol,
             ),
             "description": transfer.description,
-            "payer": transfer.payer_account.display_name,
-            "payee": transfer.payee_account.display_name,
+            "payer": payer,
+            "payee": payee,
             "starter": transfer.starter.user.name if transfer.starter else "",
             "is_payer": transfer.payer_account.membership_id == membership.id,
             "is_acceptor": _is_acceptor(transfer, membership.id),
