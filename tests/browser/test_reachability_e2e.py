@@ -14,6 +14,7 @@ a file name or an export id is something the person cannot know: those routes ar
 The few remaining exceptions are listed below, each with its reason.
 """
 
+import re
 from collections import Counter
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,6 +54,14 @@ GROUP_EXCEPTIONS = {
     "activitypub.actor": "machine-readable (fediverse), opt-in",
     "activitypub.outbox": "machine-readable (fediverse), opt-in",
     "activitypub.note": "machine-readable (fediverse), opt-in",
+}
+
+# Public group pages a visitor (logged out) is not expected to reach, each with its reason.
+VISITOR_EXCEPTIONS = {
+    "auth.profile": "one's own account: login required",
+    "auth.change_password": "one's own account: login required",
+    "security.two_factor": "one's own account: login required",
+    "auth.join": "for logged-in people who are not members yet",
 }
 
 # Apex pages the network admin is not expected to reach by clicking, each with its reason.
@@ -100,6 +109,19 @@ def group_pages(app, membership: Membership) -> set[str]:
         elif rule.endpoint in PUBLIC_ENDPOINTS:
             wanted.add(rule.endpoint)
     return wanted
+
+
+def visitor_pages(app) -> set[str]:
+    """The public group endpoints a logged-out visitor could find."""
+    wanted = set()
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if ("GET" not in rule.methods or rule.endpoint not in PUBLIC_ENDPOINTS
+                or _ignored(rule, view, {**GROUP_EXCEPTIONS, **VISITOR_EXCEPTIONS})):
+            continue
+        if set(rule.arguments) <= KNOWABLE:
+            wanted.add(rule.endpoint)
+    return wanted | {"ledger.issuance", "auth.login", "auth.signup", "auth.forgot_password"}
 
 
 def apex_pages(app) -> set[str]:
@@ -213,6 +235,28 @@ def test_every_page_a_role_may_use_is_reachable_by_clicks(
     assert not missing, f"{role} cannot reach by clicks: {missing} (of {sorted(wanted)})"
 
 
+def test_a_visitor_reaches_the_public_pages_by_clicks(app, live_server, new_context,
+                                                      reachvale):
+    """From the network's landing page to the group's public page, then its links: signing
+    up, logging in, a forgotten password, and the public record of an issued currency."""
+    from timebank.ledger.currencies import create_currency
+    from timebank.models import CurrencyKind
+
+    with app.test_request_context(), group_context(reachvale["group"].id):
+        create_currency(code="ACORN", name="Acorns", symbol="A", kind=CurrencyKind.ISSUED,
+                        subunits_per_unit=100)
+        db.session.commit()
+    page = new_context().new_page()
+    page.goto(live_server.url("/"))
+    page.get_by_role("link", name=re.compile("Reachvale")).first.click()
+    assert urlsplit(page.url).netloc == f"{SLUG}.{live_server.base_domain}"
+    wanted = visitor_pages(live_server.app)
+    reached, problems = crawl(page, live_server.app, page.url)
+    missing = sorted(wanted - set(reached))
+    assert not problems, "visitor: broken links:\n" + "\n".join(problems)
+    assert not missing, f"a visitor cannot reach by clicks: {missing} (of {sorted(wanted)})"
+
+
 def test_every_console_page_is_reachable_by_clicks(live_server, new_context, browser_login,
                                                    network_admin, make_group):
     make_group("elsewhere")
@@ -227,5 +271,6 @@ def test_every_console_page_is_reachable_by_clicks(live_server, new_context, bro
 def test_the_exceptions_name_real_pages(live_server):
     """An exception for a page that no longer exists would hide nothing: drop it."""
     endpoints = set(live_server.app.view_functions)
-    stale = (set(GROUP_EXCEPTIONS) | set(APEX_EXCEPTIONS) | GROUP_ONLY_PUBLIC) - endpoints
+    stale = (set(GROUP_EXCEPTIONS) | set(APEX_EXCEPTIONS) | set(VISITOR_EXCEPTIONS)
+             | GROUP_ONLY_PUBLIC) - endpoints
     assert not stale, f"exceptions for pages that do not exist: {sorted(stale)}"
