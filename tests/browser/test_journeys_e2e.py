@@ -6,7 +6,9 @@ reads on the screen (link and button names, field labels, menu names), never by 
 * invoice and reversal: a member requests a payment, the payer approves it from the
   dashboard, and the treasurer finds it in the group ledger and reverses it;
 * moving between groups: a member of two timebanks goes from one to the other through
-  "My timebanks", and a timebank they do not belong to offers "Join this timebank" first.
+  "My timebanks", and a timebank they do not belong to offers "Join this timebank" first;
+* join and trade: a newcomer signs up (the emailed link), finds an ad with a misspelt search
+  and pays for it from the ad.
 """
 
 import re
@@ -136,3 +138,44 @@ def test_moving_between_timebanks(live_server, new_context, journeyvale, make_gr
     ann.get_by_role("link", name="Join this timebank").first.click()
     ann.get_by_role("button", name="Ask to join").click()
     expect(ann.get_by_text("Your request to join is waiting for a coordinator.")).to_be_visible()
+
+
+def test_join_and_trade_from_an_ad_found_with_a_typo(app, live_server, new_context, make_group,
+                                                     make_member):
+    """A newcomer signs up (confirming the email by its link), finds an ad with a misspelt
+    search, and pays for it from the ad."""
+    from tests.marketplace_support import make_ad, requires_trigram
+    from timebank.mail import OUTBOX
+
+    requires_trigram(app)
+    group = make_group("openvale", join_policy="open")
+    ann = make_member(group, name="Ann Baker", email="ann@openvale.example.org")
+    make_ad(app, ann, title="Bike repairs", body="Punctures and brakes.", price=60)
+
+    zoe = new_context().new_page()
+    zoe.goto(live_server.url("/", slug="openvale"))
+    zoe.get_by_role("link", name="Sign up").first.click()
+    zoe.get_by_label("Your name").fill("Zoe Young")
+    zoe.get_by_label("Email").fill("zoe@example.org")
+    zoe.get_by_label("Password", exact=True).fill("walnut-orchard-7")
+    zoe.get_by_label("Repeat password").fill("walnut-orchard-7")
+    zoe.get_by_role("button", name="Sign up").click()
+    mail = next(m for m in reversed(OUTBOX) if "zoe@example.org" in m.recipients)
+    zoe.goto(re.search(r"https?://\S+/signup/confirm/\S+", mail.body).group(0))  # her inbox
+    expect(zoe.get_by_role("heading", name="Hello Zoe Young")).to_be_visible()
+
+    zoe.get_by_role("link", name="Marketplace").click()
+    zoe.get_by_role("searchbox", name="Search").fill("bike repiars")
+    zoe.get_by_role("button", name="Search").click()
+    zoe.get_by_role("link", name="Bike repairs").click()
+    zoe.get_by_role("link", name="Pay for this").click()
+    chosen = zoe.get_by_label("Pay to").evaluate("select => select.selectedOptions[0].text")
+    assert "Ann Baker" in chosen
+    if not zoe.get_by_label("Amount").input_value():
+        zoe.get_by_label("Amount").fill("1:00")
+    if not zoe.get_by_label("What for").input_value():
+        zoe.get_by_label("What for").fill("Bike repairs")
+    zoe.get_by_role("button", name="Pay").click()
+    expect(zoe.locator(".alert-success")).to_contain_text("Ann Baker")
+    zoe.get_by_role("navigation", name="Main menu").get_by_role("link", name="Statement").click()
+    expect(zoe.get_by_role("row", name=re.compile("Bike repairs"))).to_contain_text("-1:00")
