@@ -55,7 +55,8 @@ def main() -> None:
     from timebank.demo import seed_demo
     from timebank.extensions import db
 
-    app = create_app({"RATELIMIT_ENABLED": False, "API_RATE_LIMIT": "1000000/minute"})
+    app = create_app({"RATELIMIT_ENABLED": False, "API_RATE_LIMIT": "1000000/minute",
+                      "SECRET_KEY": os.urandom(32).hex()})  # required outside tests
     logging.getLogger("timebank.request").setLevel(logging.WARNING)
     with app.app_context():
         upgrade()

@@ -48,6 +48,7 @@ def _app(database_url: str, redis_url: str | None):
     return create_app({
         "DATABASE_URL": database_url, "REDIS_URL": redis_url, "MAIL_SUPPRESS_SEND": True,
         "TESTING": False, "BASE_DOMAIN": "bench.localhost",
+        "SECRET_KEY": os.urandom(32).hex(),  # required outside tests; the bench keeps nothing
         # Each worker is one client: one pooled connection is all it needs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 0},
     })
