@@ -8,7 +8,9 @@ reads on the screen (link and button names, field labels, menu names), never by 
 * moving between groups: a member of two timebanks goes from one to the other through
   "My timebanks", and a timebank they do not belong to offers "Join this timebank" first;
 * join and trade: a newcomer signs up (the emailed link), finds an ad with a misspelt search
-  and pays for it from the ad.
+  and pays for it from the ad;
+* volunteering and kudos: a task posted from the Manage menu, a pledge, the part marked done
+  once the task has begun, the kudos board.
 """
 
 import re
@@ -179,3 +181,52 @@ def test_join_and_trade_from_an_ad_found_with_a_typo(app, live_server, new_conte
     expect(zoe.locator(".alert-success")).to_contain_text("Ann Baker")
     zoe.get_by_role("navigation", name="Main menu").get_by_role("link", name="Statement").click()
     expect(zoe.get_by_role("row", name=re.compile("Bike repairs"))).to_contain_text("-1:00")
+
+
+def test_volunteering_and_kudos(app, live_server, new_context, journeyvale, make_member):
+    """An organizer posts a task from the Manage menu, a member pledges from Volunteering;
+    once the task has begun the organizer marks her part done and her kudos rise."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from timebank.extensions import db
+    from timebank.models import VolunteerTask, utcnow
+    from timebank.tenants import group_context
+
+    make_member(journeyvale["group"], name="Olive Organizer", role="organizer",
+                email="olive@journeyvale.example.org")
+    olive = new_context().new_page()
+    olive.goto(live_server.url("/", slug=SLUG))
+    log_in(olive, "olive@journeyvale.example.org")
+    open_menu(olive, "Manage")
+    olive.get_by_role("link", name="New volunteer task").click()
+    olive.get_by_label("Title").fill("Plant the orchard")
+    olive.get_by_label("What is it, where, what to bring").fill("Spades provided.")
+    olive.get_by_label("Date").fill((utcnow() + timedelta(days=2)).date().isoformat())
+    olive.get_by_label("Start time").fill("09:30")
+    olive.get_by_label("How many volunteers").fill("4")
+    olive.get_by_role("button", name="Post task").click()
+    expect(olive.locator(".alert-success")).to_contain_text("Task posted.")
+
+    ann = new_context().new_page()
+    ann.goto(live_server.url("/", slug=SLUG))
+    log_in(ann, journeyvale["ann"].user.email)
+    ann.get_by_role("link", name="Volunteering").click()
+    ann.get_by_role("link", name=re.compile("Plant the orchard")).click()
+    ann.get_by_role("button", name="I'll help").click()
+    expect(ann.locator(".alert-success")).to_contain_text("You pledged to help.")
+
+    # The day comes: the task's start moves into the past.
+    with app.app_context(), group_context(journeyvale["group"].id):
+        db.session.execute(sa.update(VolunteerTask).values(starts_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+    olive.get_by_role("link", name="Volunteering").click()
+    olive.get_by_role("link", name=re.compile("Plant the orchard")).click()
+    olive.get_by_role("row", name=re.compile("Ann Baker")).get_by_role(
+        "button", name="Mark done").click()
+    expect(olive.locator(".alert-success")).to_contain_text("Kudos to Ann Baker!")
+
+    ann.get_by_role("link", name="Volunteering").click()
+    ann.get_by_role("link", name="Kudos board").click()
+    expect(ann.locator("main")).to_contain_text("Ann Baker")
