@@ -10,7 +10,9 @@ reads on the screen (link and button names, field labels, menu names), never by 
 * join and trade: a newcomer signs up (the emailed link), finds an ad with a misspelt search
   and pays for it from the ad;
 * volunteering and kudos: a task posted from the Manage menu, a pledge, the part marked done
-  once the task has begun, the kudos board.
+  once the task has begun, the kudos board;
+* Spanish and Arabic: a payment typed with a decimal comma by the Spanish labels, then the
+  dashboard in Arabic, right to left.
 """
 
 import re
@@ -230,3 +232,48 @@ def test_volunteering_and_kudos(app, live_server, new_context, journeyvale, make
     ann.get_by_role("link", name="Volunteering").click()
     ann.get_by_role("link", name="Kudos board").click()
     expect(ann.locator("main")).to_contain_text("Ann Baker")
+
+
+def translated(locale: str, message: str) -> str:
+    """``message`` as the shipped catalog of ``locale`` says it (what the reader sees)."""
+    from babel.support import Translations
+
+    from timebank import translations
+
+    return Translations.load(str(translations.TRANSLATIONS), [locale]).gettext(message)
+
+
+def test_spanish_then_arabic(live_server, new_context, make_group, make_member):
+    """A member of a Spanish timebank pays in Spanish (a decimal comma), then reads her
+    dashboard in Arabic, right to left, every step by the labels of her language."""
+    group = make_group("barrio", locale="es")
+    lucia = make_member(group, name="Lucía López", email="lucia@barrio.example.org")
+    make_member(group, name="Mateo Martín", email="mateo@barrio.example.org")
+    es = lambda message: translated("es", message)  # noqa: E731
+
+    page = new_context(locale="es-ES").new_page()
+    page.goto(live_server.url("/", slug="barrio"))
+    page.get_by_role("link", name=es("Log in"), exact=True).first.click()
+    page.get_by_label(es("Email")).fill(lucia.user.email)
+    page.get_by_label(es("Password")).fill(PASSWORD)
+    page.get_by_role("button", name=es("Log in")).click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Lucía López")
+    page.get_by_role("link", name=es("Pay someone")).click()
+    page.get_by_label(es("Pay to")).select_option(label="Mateo Martín")
+    page.get_by_label(es("Amount")).fill("1,5")
+    page.get_by_label(es("What for")).fill("Clases de guitarra")
+    page.get_by_role("button", name=es("Pay"), exact=True).click()
+    expect(page.locator(".alert-success")).to_contain_text("Mateo Martín")
+    page.get_by_role("navigation").get_by_role("link", name=es("Dashboard")).click()
+    assert normalized_text(page.locator("#balance").inner_text()).startswith("-1:30")
+
+    # Arabic, from the language menu (named by the language now shown).
+    page.get_by_role("button", name=re.compile("Español")).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="العربية").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        translated("ar", "Hello %(name)s") % {"name": "Lucía López"})
+    row = page.get_by_role("row", name=re.compile("Clases de guitarra"))
+    expect(row).to_contain_text("Mateo Martín")
