@@ -1,6 +1,7 @@
 """End to end in Chromium: a visitor starts a timebank on the apex (live address check, email
 confirmation), a network admin approves it, and the visitor lands on the new group's subdomain
-as its coordinator, without logging in again."""
+as its coordinator, without logging in again. Driven by visible labels (issue 17): the
+status texts are read by their ids, but every step is a labelled field, link or button."""
 
 import re
 
@@ -33,35 +34,37 @@ def test_visitor_starts_a_timebank_and_arrives_as_its_coordinator(
     visitor = new_context(locale="en-GB", timezone_id="Europe/London").new_page()
     broken = watch_assets(visitor)
     visitor.goto(live_server.url("/"))
-    visitor.click("#start-timebank")
+    visitor.get_by_role("link", name="Start a timebank").first.click()
     expect(visitor).to_have_url(live_server.url("/start"))
     visitor.wait_for_load_state("load")  # the deferred slug_check.js is listening from here on
 
     # The address is checked as it is typed: reserved, taken (with suggestions), then free.
-    visitor.fill("#name", "Greenvale Timebank")
-    expect(visitor.locator("#slug")).to_have_value("greenvale-timebank")
-    visitor.fill("#slug", "admin")
+    address = visitor.get_by_label("Address (subdomain)")
+    visitor.get_by_label("Name of the timebank").fill("Greenvale Timebank")
+    expect(address).to_have_value("greenvale-timebank")
+    address.fill("admin")
     expect(visitor.locator("#slug-status")).to_contain_text("reserved")
-    visitor.fill("#slug", "taken")
+    address.fill("taken")
     expect(visitor.locator("#slug-status")).to_contain_text("already taken")
     expect(visitor.locator("#slug-suggestions button").first).to_be_visible()
-    visitor.fill("#slug", "greenvale")
+    address.fill("greenvale")
     expect(visitor.locator("#slug-status")).to_have_text("This address is free.")
-    expect(visitor.locator("#slug")).to_have_class(re.compile(r"\bis-valid\b"))
+    expect(address).to_have_class(re.compile(r"\bis-valid\b"))
 
-    visitor.select_option("#default_locale", "en")
+    visitor.get_by_label("Default language").select_option(label="English")
     # The time zone starts on this device's zone, and can be searched.
-    expect(visitor.locator("#timezone")).to_have_value("Europe/London")
+    zone = visitor.get_by_role("combobox", name="Time zone")
+    expect(zone).to_have_value("Europe/London")
     visitor.get_by_role("searchbox", name="Search time zones").fill("lisbon")
-    expect(visitor.locator("#timezone")).to_have_value("Europe/Lisbon")
+    expect(zone).to_have_value("Europe/Lisbon")
     visitor.get_by_role("searchbox", name="Search time zones").fill("London")
-    expect(visitor.locator("#timezone")).to_have_value("Europe/London")
-    visitor.fill("#place", "Greenvale")
-    visitor.fill("#your_name", WANDA.name)
-    visitor.fill("#email", WANDA.email)
-    visitor.fill("#password", WANDA.password)
-    visitor.fill("#confirm", WANDA.password)
-    visitor.click("#submit")
+    expect(zone).to_have_value("Europe/London")
+    visitor.get_by_label("Place").fill("Greenvale")
+    visitor.get_by_label("Your name").fill(WANDA.name)
+    visitor.get_by_label("Your email").fill(WANDA.email)
+    visitor.get_by_label("Password", exact=True).fill(WANDA.password)
+    visitor.get_by_label("Repeat password").fill(WANDA.password)
+    visitor.get_by_role("button", name="Start my timebank").click()
     expect(visitor.locator("#request-status")).to_contain_text("Open the link we sent")
     status_url = visitor.url
 
@@ -73,7 +76,8 @@ def test_visitor_starts_a_timebank_and_arrives_as_its_coordinator(
     # A network admin approves the request in the console.
     admin = new_context().new_page()
     browser_login(admin, network_admin.email, network_admin.password)
-    admin.goto(live_server.url("/network/requests?status=pending"))
+    admin.goto(live_server.url("/network/"))
+    admin.get_by_role("link", name=re.compile("request waits for a decision")).click()
     card = admin.locator(".card", has_text="Greenvale Timebank")
     card.locator("textarea").fill("Welcome to the network!")
     card.get_by_role("button", name="Approve").click()
@@ -82,7 +86,7 @@ def test_visitor_starts_a_timebank_and_arrives_as_its_coordinator(
     # Wanda's status page follows the job and offers the way in.
     visitor.goto(status_url)
     expect(visitor.locator("#request-status")).to_contain_text("is ready", timeout=20_000)
-    visitor.click("#go-to-timebank")
+    visitor.get_by_role("button", name="Go to Greenvale Timebank").click()
     expect(visitor).to_have_url(live_server.url("/dashboard", slug="greenvale"))
     expect(visitor.locator("h1")).to_contain_text(f"Hello {WANDA.name}")
     visitor.get_by_role("button", name=re.compile("^Manage")).click()  # coordinator's menu
