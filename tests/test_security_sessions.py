@@ -143,3 +143,19 @@ def test_cookies_under_https_are_secure_and_host_prefixed():
     assert App.config["SESSION_COOKIE_NAME"] == "__Host-session"
     assert App.config["REMEMBER_COOKIE_NAME"] == "__Host-remember_token"
     assert App.config["SESSION_COOKIE_SECURE"] and App.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_expired_logins_end_and_are_swept_at_the_next_login(app, client_for, make_group,
+                                                            make_member):
+    ann = _setup(make_group, make_member)
+    browser = client_for("greenvale")
+    _log_in(browser, ann.user.email)
+    with app.app_context():
+        db.session.execute(sa.update(LoginSession).values(
+            expires_at=sa.func.now() - sa.text("interval '1 second'")))
+        db.session.commit()
+    assert not _is_logged_in(browser)
+    _log_in(client_for("greenvale"), ann.user.email)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession).where(
+            LoginSession.user_id == ann.user_id)) == 1

@@ -55,6 +55,9 @@ def start_login_session(user: User, *, remember: bool) -> str:
     host = request.host.lower()
     lifetime = timedelta(days=REMEMBER_DAYS) if remember else timedelta(hours=SESSION_HOURS)
     now = utcnow()
+    # Housekeeping where it costs nothing extra: this person's expired logins go.
+    db.session.execute(sa.delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                     LoginSession.expires_at <= now))
     db.session.add(LoginSession(user_id=user.id, token_hash=_hash(token), host=host,
                                 is_remembered=remember, created_at=now,
                                 expires_at=now + lifetime))
