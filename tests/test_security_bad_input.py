@@ -30,7 +30,7 @@ SKIPPED_ENDPOINTS = {"static", "bootstrap.static", "auth.logout", "auth.logout_e
 def _names(pattern: str) -> set[str]:
     names = set()
     for path in SOURCE.rglob("*.py"):
-        names.update(re.findall(pattern, path.read_text()))
+        names.update(re.findall(pattern, path.read_text(), flags=re.MULTILINE))
     return names
 
 
