@@ -2,12 +2,14 @@
 
 :func:`call` runs one function on the session's own connection, in its transaction, through
 psycopg's public cursor API (one round trip; psycopg sends ``BEGIN`` first when the call opens
-the transaction). :func:`refuse` turns a function's refusal into the typed error a person sees.
+the transaction — its pipeline mode, which would save that round trip, measured slower in
+Python, bench/RESULTS.md). :func:`refusal_error` turns a function's refusal into the typed
+error a person sees.
 
 A lost connection, or a call cut by the server's ``statement_timeout``, ends in
 :class:`~timebank.ledger.errors.LedgerUnavailable` (the connection is dropped from the pool);
 deadlocks and serialization failures propagate as psycopg's own errors, which the transaction
-boundary retries (:func:`timebank.ledger.boundary.is_retryable`).
+boundary retries (:func:`timebank.boundary.is_retryable`).
 """
 
 from functools import cache

@@ -4,9 +4,10 @@
 CREATE OR REPLACE FUNCTION public.ledger_trading_refusal(
     p_payer_group_id integer, p_payee_group_id integer)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-    SELECT CASE WHEN count(*) = 2 THEN NULL ELSE 'not_trading' END
+BEGIN
+    RETURN (SELECT CASE WHEN count(*) = 2 THEN NULL ELSE 'not_trading' END
       FROM groups g
       JOIN groups other ON other.id = CASE WHEN g.id = p_payer_group_id
                                            THEN p_payee_group_id ELSE p_payer_group_id END
@@ -14,5 +15,6 @@ AS $$
        AND g.status = 'active' AND g.trades_with_network
        AND (g.trades_with_all_groups
             OR EXISTS (SELECT 1 FROM trading_partners p
-                        WHERE p.group_id = g.id AND p.partner_id = other.id))
+                        WHERE p.group_id = g.id AND p.partner_id = other.id)));
+END
 $$;
