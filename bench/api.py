@@ -18,9 +18,7 @@ p95 wall time per payment and CPU time of this process per payment.
 import sys
 from pathlib import Path
 
-# bench/http.py would shadow the standard library's http package: take bench/ off the path.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(HERE.parent))
 
 import argparse  # noqa: E402

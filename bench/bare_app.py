@@ -1,4 +1,4 @@
-"""The baseline for bench/http.py: a bare Flask app on the same database, no extensions.
+"""The baseline for bench/http_load.py: a bare Flask app on the same database, no extensions.
 
 ``/select`` runs one SELECT; ``/tpcb`` runs pgbench's five TPC-B-like statements in one
 transaction (on the pgbench tables of ``BARE_PGBENCH_URL``). Served by gunicorn like the app.

@@ -1,4 +1,4 @@
--- wrk script: POST the pay form (session cookie and CSRF token from bench/http.py), a fresh
+-- wrk script: POST the pay form (session cookie and CSRF token from bench/http_load.py), a fresh
 -- idempotency key per request, to a random payee among the ids given; 302 counts as success.
 local payees, token, counter = {}, nil, 0
 

@@ -1,4 +1,4 @@
--- wrk script: print one machine-readable line with the figures bench/http.py records.
+-- wrk script: print one machine-readable line with the figures bench/http_load.py records.
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout

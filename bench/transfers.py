@@ -3,7 +3,7 @@
 For 1, 2 and 4 concurrent workers (processes, each with its own connection), every worker pays
 random amounts between random members of one group of 1,000 accounts through
 ``timebank.ledger.service.pay`` inside the real transaction boundary
-(:func:`~timebank.ledger.boundary.commit_with_retry`): one call of the database function
+(:func:`~timebank.boundary.run_in_transaction`): one call of the database function
 ``ledger_transfer`` (party checks, row locks, limit checks with pending amounts, the transfer,
 two entries checked as its legs, both balances, the mail notice), the deferred check that the
 completed transfer has both legs, one commit, and the
@@ -15,6 +15,7 @@ machine).
 
     python bench/transfers.py                      # 10 s per run, 1/2/4 clients
     python bench/transfers.py --seconds 20 --clients 1 2 4 8 --write bench/RESULTS.md
+    python bench/transfers.py --clients 4 --intergroup   # also payments between two groups
 
 Databases (created if missing, rebuilt each run): ``--database`` for the app (default
 ``timebank_bench``) and ``<database>_pgbench`` for pgbench, on the server of ``--server``
@@ -65,7 +66,7 @@ def _ensure_database(server: str, name: str) -> None:
     engine.dispose()
 
 
-def seed(database_url: str) -> tuple[int, list[int]]:
+def seed(database_url: str, slug: str = SLUG) -> tuple[int, list[int]]:
     """Migrate, then create one group with ``ACCOUNTS`` active members (rows written directly:
     hashing 1,000 passwords is not what is measured). Returns (group id, membership ids)."""
     import sqlalchemy as sa
@@ -79,9 +80,9 @@ def seed(database_url: str) -> tuple[int, list[int]]:
 
     app = _app(database_url, None)
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"), revision="heads")
-        group = create_group(name="Bench", slug=SLUG, default_locale="en",
-                             coordinator_email="coordinator@bench.example.org",
+        upgrade(directory=str(ROOT / "migrations"))
+        group = create_group(name=f"Bench {slug}", slug=slug, default_locale="en",
+                             coordinator_email=f"coordinator@{slug}.example.org",
                              coordinator_name="Coordinator", coordinator_password="bench-pass")
         db.session.commit()
         with group_context(group.id):
@@ -89,7 +90,7 @@ def seed(database_url: str) -> tuple[int, list[int]]:
             # Wide limits: the benchmark measures throughput, not refusals.
             currency.default_min_balance = -1_000_000 * 60
             hashed = db.session.scalar(sa.select(User.password_hash))
-            users = [User(email=f"member{n}@bench.example.org", name=f"Member {n}",
+            users = [User(email=f"member{n}@{slug}.example.org", name=f"Member {n}",
                           password_hash=hashed) for n in range(ACCOUNTS)]
             db.session.add_all(users)
             db.session.flush()
@@ -108,6 +109,30 @@ def seed(database_url: str) -> tuple[int, list[int]]:
 
 
 HISTORY = 20_000
+
+
+def open_trading(database_url: str, group_ids: list[int]) -> None:
+    """Let the bench groups trade with each other, with bounds no payment reaches."""
+    import sqlalchemy as sa
+
+    from timebank.extensions import db
+    from timebank.ledger import service as ledger
+    from timebank.models import Group, Membership, Role
+    from timebank.tenants import group_context
+    from timebank.trading import service as trading
+
+    app = _app(database_url, None)
+    with app.app_context():
+        for group_id in group_ids:
+            with group_context(group_id):
+                coordinator = db.session.scalar(
+                    sa.select(Membership).where(Membership.role == Role.COORDINATOR))
+                trading.set_trading(
+                    group=db.session.get(Group, group_id), trades_with_network=True,
+                    trades_with_all_groups=True, partner_ids=[],
+                    bounds={ledger.default_currency().id: (10**9, 10**9)}, by=coordinator)
+        db.session.commit()
+        db.engine.dispose()
 
 
 def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
@@ -138,14 +163,15 @@ def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
 
 
 def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_value, ready,
-           start, sampled, results):
+           start, sampled, results, other=None):
     """One client: pay between random members until the time is up; report the counts and the
-    CPU seconds this process used while counting."""
+    CPU seconds this process used while counting. With ``other`` (a second group's id and
+    member ids) every payment crosses between the two groups, in both directions."""
     import sqlalchemy as sa
 
     from timebank.extensions import db
     from timebank.ledger import service as ledger
-    from timebank.ledger.boundary import commit_with_retry
+    from timebank.boundary import run_in_transaction
     from timebank.ledger.errors import LedgerError
     from timebank.models import Membership
     from timebank.tenants import group_context
@@ -161,6 +187,18 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_
         currency = ledger.default_currency()
         members = {m.id: m for m in db.session.scalars(
             sa.select(Membership).where(Membership.id.in_(member_ids)))}
+        if other is not None:
+            from timebank.ledger import intergroup
+            from timebank.models import Currency
+            from timebank.tenants import all_groups
+
+            other_group, other_ids = other
+            with all_groups():
+                members |= {m.id: m for m in db.session.scalars(
+                    sa.select(Membership).where(Membership.id.in_(other_ids)))}
+                currencies = {g: db.session.scalar(sa.select(Currency).where(
+                    Currency.group_id == g).order_by(Currency.id).limit(1))
+                    for g in (group_id, other_group)}
         ready.set()
         start.wait()
         began = time.perf_counter()
@@ -170,15 +208,26 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_
             counted = now >= counting_from
             if counted and cpu_from is None:
                 cpu_from = time.process_time()
-            payer_id, payee_id = rng.sample(member_ids, 2)
             amount = rng.randint(1, 120)
+            if other is None:
+                payer_id, payee_id = rng.sample(member_ids, 2)
 
-            def pay(payer=members[payer_id], payee=members[payee_id], amount=amount):
-                return ledger.pay(payer=payer, payee=payee, currency=currency, amount=amount,
-                                  description="bench", starter=payer)
+                def pay(payer=members[payer_id], payee=members[payee_id], amount=amount):
+                    return ledger.pay(payer=payer, payee=payee, currency=currency,
+                                      amount=amount, description="bench", starter=payer)
+            else:
+                sides = [member_ids, other[1]]
+                rng.shuffle(sides)
+                payer, payee = members[rng.choice(sides[0])], members[rng.choice(sides[1])]
+
+                def pay(payer=payer, payee=payee, amount=amount):
+                    return intergroup.pay_across(
+                        payer=payer, payee=payee, payer_currency=currencies[payer.group_id],
+                        payee_currency=currencies[payee.group_id], amount=amount,
+                        description="bench", starter=payer)
 
             try:
-                commit_with_retry(pay)
+                run_in_transaction(pay)
                 completed += counted
             except LedgerError:
                 refused += counted
@@ -189,7 +238,7 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_
 
 
 def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds,
-             warmup) -> tuple[float, float | None, float | None]:
+             warmup, other=None) -> tuple[float, float | None, float | None]:
     """Returns transfers per second, and the CPU milliseconds per transfer of the workers and
     of the database server (None when the server is not on this machine)."""
     context = multiprocessing.get_context("spawn")
@@ -199,7 +248,7 @@ def run_ours(database_url, redis_url, group_id, member_ids, clients, seconds,
     processes = [
         context.Process(target=worker, args=(database_url, redis_url, group_id, member_ids,
                                               seconds, warmup, n, readies[n], start, sampled,
-                                              results))
+                                              results, other))
         for n in range(clients)
     ]
     for process in processes:
@@ -322,6 +371,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--pgbench-scale", type=int, default=4,
                         help="pgbench -s (4 branches: 4 clients rarely wait on one row)")
+    parser.add_argument("--intergroup", action="store_true",
+                        help="also measure payments between two groups (issue 18), each "
+                             "between random members of the two, in both directions")
     parser.add_argument("--write", help="also write the results as Markdown to this file")
     args = parser.parse_args()
     redis_url = args.redis_url or None
@@ -329,6 +381,10 @@ def main() -> None:
     database_url = f"{args.server}/{args.database}"
     _ensure_database(args.server, args.database)
     group_id, member_ids = seed(database_url)
+    other = None
+    if args.intergroup:
+        other = seed(database_url, f"{SLUG}2")
+        open_trading(database_url, [group_id, other[0]])
     pgbench_init(args.server, f"{args.database}_pgbench", args.pgbench_scale)
     settle(database_url, group_id, member_ids)
 
@@ -342,11 +398,21 @@ def main() -> None:
                                            clients, args.seconds, args.warmup)
         theirs, client_ms, their_db_ms = run_pgbench(
             args.server, f"{args.database}_pgbench", clients, args.seconds, args.warmup)
-        row = (clients, ours, theirs, ours / theirs, app_ms, our_db_ms, client_ms, their_db_ms)
+        crossing = None
+        if other is not None:
+            _reset_queue(redis_url)
+            crossing = run_ours(database_url, redis_url, group_id, member_ids, clients,
+                                args.seconds, args.warmup, other)
+        row = (clients, ours, theirs, ours / theirs, app_ms, our_db_ms, client_ms, their_db_ms,
+               crossing)
         rows.append(row)
         print(f"{clients:>7} {ours:>10.0f} {theirs:>12.0f} {ours / theirs:>6.2f}   "
               f"{_ms(app_ms)} + {_ms(our_db_ms)}, {_ms(client_ms)} + {_ms(their_db_ms)}",
               flush=True)
+        if crossing is not None:
+            print(f"{'':>7} between groups: {crossing[0]:.0f} payments/s "
+                  f"({crossing[0] / ours:.2f} of local, {crossing[0] / theirs:.2f} of pgbench), "
+                  f"CPU ms {_ms(crossing[1])} + {_ms(crossing[2])}", flush=True)
 
     _reset_queue(redis_url)
     load = (load_before, os.getloadavg()[0])
@@ -371,7 +437,7 @@ def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> N
         "",
         f"Ours: `ledger.service.pay` between random members of one group of {ACCOUNTS:,} "
         f"accounts with {HISTORY:,} transfers of history, each call in its own transaction "
-        "through `commit_with_retry`: one call of "
+        "through `run_in_transaction`: one call of "
         "the database function `ledger_transfer` (party checks, account locks, limit check "
         "counting pending amounts, transfer + two entries checked as its legs, cached "
         "balances, mail notice), the deferred check that it has both legs, commit, the "
@@ -388,7 +454,15 @@ def _write(path: Path, rows, args, version: str, load: tuple[float, float]) -> N
     ]
     lines += [f"| {c} | {ours:.0f} | {theirs:.0f} | {ratio:.2f} | {_ms(app)} + {_ms(db_ms)} "
               f"| {_ms(client)} + {_ms(their_db)} |"
-              for c, ours, theirs, ratio, app, db_ms, client, their_db in rows]
+              for c, ours, theirs, ratio, app, db_ms, client, their_db, _ in rows]
+    if any(row[-1] for row in rows):
+        lines += ["", "Payments between two groups (`intergroup.pay_across`: two linked "
+                  "transfers, four account locks, both groups' rules), same run:", "",
+                  "| clients | between groups (payments/s) | of local | of pgbench "
+                  "| CPU ms: app + db |", "|---:|---:|---:|---:|---:|"]
+        lines += [f"| {row[0]} | {row[-1][0]:.0f} | {row[-1][0] / row[1]:.2f} "
+                  f"| {row[-1][0] / row[2]:.2f} | {_ms(row[-1][1])} + {_ms(row[-1][2])} |"
+                  for row in rows if row[-1]]
     lines += ["", "Target (issue 4): ratio ≥ 0.5 at 4 clients.", ""]
     # Keep the hand-written reading of the figures across runs.
     notes = path.read_text().partition("## Reading the figures")[1:] if path.exists() else ()

@@ -15,8 +15,8 @@ The app and the bare app run under gunicorn with ``--workers`` sync workers each
 20,000 transfers, then the long history written by ``ledger_transfer`` in the database, spread
 over the last ~550 days. Figures are printed as a Markdown table (bench/RESULTS.md).
 
-    python bench/http.py                        # seed, then 10 s per figure at 4 connections
-    python bench/http.py --reuse --seconds 20   # keep the seeded database
+    python bench/http_load.py                        # seed, then 10 s per figure at 4 connections
+    python bench/http_load.py --reuse --seconds 20   # keep the seeded database
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``) and ``pgbench``.
 """
@@ -24,10 +24,7 @@ Needs ``wrk`` (Debian: ``apt-get install wrk``) and ``pgbench``.
 import sys
 from pathlib import Path
 
-# This file is named for the issue (bench/http.py) and would shadow the standard library's
-# ``http`` package, which urllib needs: take the bench folder off the import path first.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import argparse  # noqa: E402
 import http.cookiejar  # noqa: E402
