@@ -37,6 +37,10 @@ class Network:
         return db.session.scalar(sa.select(Membership).where(
             Membership.group_id == group.id, Membership.role == Role.COORDINATOR))
 
+    def coordinator_email(self, group: Group) -> str:
+        with self.app.app_context(), all_groups():
+            return self.coordinator(group).user.email
+
     def set_trading(self, group, *, trades=True, with_all=True, partners=(), owe=10 * H,
                     owed=10 * H, currency_code=None):
         with in_group(self.app, group):

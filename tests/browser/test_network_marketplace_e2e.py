@@ -74,3 +74,19 @@ def test_ann_finds_luiss_offer_by_a_typo_and_pays_across_groups(
     assert net.balances() == {"ann": -90, "luis": 90, "a": 90, "b": -90}
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(NetworkMessage.id))) == 1
+
+    # Both statements show it, naming the member and group on the other side.
+    page.click("a.nav-link:has-text(\"Statement\")")
+    expect(page.locator("main")).to_contain_text("Luis (Barrio Timebank)")
+    luis_page = browser_login(new_context().new_page(), net.luis.user.email, slug="barrio")
+    luis_page.goto(live_server.url("/statement", slug="barrio"))
+    expect(luis_page.locator("main")).to_contain_text("Ann (Greenvale Timebank)")
+    # Both coordinators see their group's balance with the network and with the other group.
+    for group, partner in ((net.a, "Barrio Timebank"), (net.b, "Greenvale Timebank")):
+        coordinator = net.coordinator_email(group)
+        coordinator_page = browser_login(new_context().new_page(), coordinator, slug=group.slug)
+        coordinator_page.goto(live_server.url("/dashboard", slug=group.slug))
+        coordinator_page.click("#manage-menu")
+        coordinator_page.click("#nav-trading")
+        expect(coordinator_page.locator("#partner-balances")).to_contain_text(partner)
+        expect(coordinator_page.locator("#partner-balances")).to_contain_text("1.5 h")
