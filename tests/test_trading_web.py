@@ -84,6 +84,8 @@ def test_a_member_pays_a_member_of_another_group(app, make_group, make_member, c
         page = _text(client.get("/trading"))
         assert partner_name in page and 'id="partner-balances"' in page
         assert "1.5 h" in page
+        dashboard = _text(client.get("/coordinator"))
+        assert 'id="network-position"' in dashboard and partner_name in dashboard
 
 
 def test_a_refusal_is_shown_next_to_the_amount_and_writes_nothing(app, make_group, make_member,
@@ -156,3 +158,19 @@ def test_each_side_is_mailed_in_its_language_naming_the_other_member(app, make_g
     assert to_luis, OUTBOX
     assert "Ann (Greenvale Timebank)" in to_luis[0].subject + to_luis[0].body
     assert to_luis[0].subject == "1:30 h de Ann (Greenvale Timebank) a Luis"  # in Spanish
+
+
+def test_a_treasurer_pays_across_on_a_members_behalf(app, make_group, make_member, client_for,
+                                                     login):
+    net = Network(app, make_group, make_member)
+    treasurer = login(client_for("greenvale"), net.tre_a.user.email)
+    html = treasurer.get("/trading/pay?group=barrio").get_data(as_text=True)
+    assert 'name="payer"' in html and "Ann" in html
+    response = treasurer.post("/trading/pay?group=barrio", data={
+        "partner": "barrio", "payer": str(net.ann.id), "payee": str(net.luis.id),
+        "amount": "1", "description": "Paper slip", "idempotency_key": "k-behalf",
+    })
+    assert response.status_code == 302, _text(response)[:2000]
+    assert net.balances()["ann"] == -60 and net.balances()["luis"] == 60
+    member = login(client_for("greenvale"), net.ann.user.email)
+    assert 'name="payer"' not in member.get("/trading/pay?group=barrio").get_data(as_text=True)

@@ -6,6 +6,7 @@ from timebank.blueprints.coordinator import bp
 from timebank.ledger import service as ledger
 from timebank.people import overview
 from timebank.policy import require
+from timebank.trading import positions
 
 
 @bp.route("/coordinator")
@@ -25,4 +26,6 @@ def dashboard():
         near_limits=overview.members_near_limits(currency),
         this_month=this_month,
         last_month=last_month,
+        network=(positions.clearing_positions(), positions.balances_by_partner(g.group))
+        if g.group.trades_with_network else None,
     )

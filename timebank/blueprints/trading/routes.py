@@ -1,5 +1,6 @@
-"""Trading pages: a coordinator's settings and network position, a member paying a member of
-another group, and a network admin's caps (on the console's group page). Writes go through :mod:`timebank.trading.service` and
+"""Trading pages: a coordinator's settings and network position, a member (or a treasurer, on a
+member's behalf) paying a member of another group, and a network admin's caps (on the
+console's group page). Writes go through :mod:`timebank.trading.service` and
 :mod:`timebank.ledger.intergroup`; refusals are shown next to the field and roll back."""
 
 import sqlalchemy as sa
@@ -7,7 +8,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from timebank.blueprints.ledger.helpers import field_error, money
+from timebank.blueprints.ledger.helpers import field_error, member_choices, money
 from timebank.blueprints.trading import bp
 from timebank.blueprints.trading.forms import CapsForm, CrossPayForm, settings_form
 from timebank.boundary import roll_back_at_end
@@ -15,8 +16,8 @@ from timebank.extensions import db
 from timebank.ledger import intergroup
 from timebank.ledger import service as ledger
 from timebank.ledger.errors import LedgerError
-from timebank.models import Group, TransferState
-from timebank.policy import current_membership, network_admin_required, require
+from timebank.models import Group, Membership, TransferState
+from timebank.policy import can, current_membership, network_admin_required, require
 from timebank.provisioning import audit
 from timebank.tenants import all_groups
 from timebank.trading import positions
@@ -89,6 +90,11 @@ def pay():
     form.partner.data = partner.slug
     members = trading.payable_members(partner)
     form.payee.choices = [(0, _("Choose a member"))] + members
+    me = current_membership()
+    if can(me, "ledger.on_behalf"):  # a treasurer may pay for a member without internet
+        form.payer.choices = [(me.id, _("Me"))] + member_choices(exclude=me)
+    else:
+        del form.payer
     currencies = ledger.active_currencies()
     form.currency.choices = [(c.code, f"{c.name} ({c.symbol})") for c in currencies]
     currency = ledger.currency_by_code(request.values.get("currency")) or currencies[0]
@@ -102,12 +108,17 @@ def pay():
             form.amount.data = money(amount, currency, with_symbol=False)
     if form.validate_on_submit():
         payee = trading.payable_member(partner, form.payee.data)
-        if payee is None or receiving is None:
+        payer = me
+        if form.payer is not None and form.payer.data and form.payer.data != me.id:
+            payer = db.session.get(Membership, form.payer.data)
+        if payer is None or not payer.is_active:
+            form.payer.errors.append(_("Choose a member of this group."))
+        elif payee is None or receiving is None:
             form.payee.errors.append(_("Choose a member of that timebank."))
         else:
             try:
                 crossing = intergroup.pay_across(
-                    payer=current_membership(), payee=payee, payer_currency=currency,
+                    payer=payer, payee=payee, payer_currency=currency,
                     payee_currency=receiving, amount=form.amount.subunits,
                     description=form.description.data, starter=current_membership(),
                     idempotency_key=form.key,
