@@ -255,3 +255,16 @@ def test_rounding_is_kept_on_the_payment(app, make_group, make_member):
             " FROM accounts a JOIN currencies c ON c.id = a.currency_id WHERE a.is_clearing"
         )).scalar()
         assert total == 1800
+
+
+def test_verify_narrowed_to_one_group_reads_the_checks_between_groups(app, make_group,
+                                                                     make_member):
+    """``flask network check-ledgers`` runs verify per group: every check, those between
+    groups included, can be narrowed to one group."""
+    from timebank.ledger.verify import verify_ledger
+
+    net = Network(app, make_group, make_member)
+    net.pay(amount=H)
+    with app.app_context():
+        assert verify_ledger(group_id=net.a.id) == []
+        assert verify_ledger(group_id=net.b.id) == []

@@ -202,7 +202,7 @@ CHECKS += [
 CHECKS += [
     (
         "between groups: a payment's two legs agree",
-        """SELECT p.payer_group_id, p.id
+        """SELECT p.payer_group_id AS group_id, p.id
              FROM intergroup_payments p
              JOIN transfers a ON a.id = p.payer_transfer_id
              JOIN transfers b ON b.id = p.payee_transfer_id
