@@ -9,7 +9,9 @@ like every other job: in a fresh app context, committing once. Times are UTC.
 
 * digests for members who chose ``daily``: every day at 06:00;
 * digests for members who chose ``weekly`` (the default): Mondays at 06:00;
-* expire lapsed ads and remind authors 3 days before: every hour at minute 15.
+* expire lapsed ads (dropping their possible trades) and remind authors 3 days before: every
+  hour at minute 15;
+* re-pair every ad of every group (stored possible trades): every day at 03:30.
 """
 
 from rq import cron
@@ -29,4 +31,8 @@ cron.register(
 cron.register(
     run_job, QUEUE, args=("timebank.marketplace.jobs.expire_and_remind", (), None),
     cron="15 * * * *", name="marketplace-expire-ads", job_timeout=600,
+)
+cron.register(
+    run_job, QUEUE, args=("timebank.marketplace.matching.rebuild_all_matches", (), None),
+    cron="30 3 * * *", name="marketplace-rebuild-matches", job_timeout=3600,
 )

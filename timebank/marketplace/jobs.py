@@ -67,6 +67,10 @@ def remind_expiring_ads() -> int:
 
 
 def expire_and_remind() -> None:
-    """Job (rq cron, hourly): expire lapsed ads, then send due reminders."""
+    """Job (rq cron, hourly): expire lapsed ads and drop their possible trades, then send due
+    reminders."""
+    from timebank.marketplace.matching import drop_invisible_matches
+
     expire_ads()
+    drop_invisible_matches()
     remind_expiring_ads()

@@ -5,6 +5,12 @@ minus a short list of words every ad uses, in the shipped languages) are looked 
 kind's ads of the same group, exactly as a search would (full-text prefix match, plus trigram
 word similarity where ``pg_trgm`` exists). Pairs are ranked by how many words matched and how
 closely. Everything runs as one query, however many ads the member has.
+
+The pairs are stored (``ad_matches``): :func:`refresh_ad_matches` re-pairs one ad when it is
+posted, edited, paused or renewed (in the same transaction), the hourly marketplace job drops
+the pairs of ads that stopped being visible, and :func:`rebuild_matches` (nightly) re-pairs
+every ad of every group. Pages read them with :func:`possible_trades` and :func:`stored_matches`,
+one indexed query each.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
 
 from timebank.extensions import db
 from timebank.marketplace.search import (
@@ -24,10 +31,13 @@ from timebank.marketplace.search import (
     visible_ads,
     word_prefix,
 )
-from timebank.models import Ad, Membership
-from timebank.tenants import current_group_id
+from timebank.models import Ad, AdKind, AdMatch, AdStatus, Group, Membership, MembershipStatus
+from timebank.models.base import utcnow
+from timebank.tenants import all_groups, current_group_id, group_context
 
 MY_ADS_CONSIDERED = 20
+# How many counterparts are stored for each ad (the matches page shows 50 a member).
+STORED_PER_AD = 50
 TERMS_PER_AD = 8
 # Words nearly every ad contains; matching on them pairs everything with everything.
 COMMON_WORDS = frozenset(
@@ -141,17 +151,134 @@ def matches_for(
     return matches
 
 
+def _store(matches: list[Match]) -> None:
+    """Insert ``matches`` into ``ad_matches``; a pair already stored keeps its row."""
+    rows = []
+    for match in matches:
+        want, offer = ((match.mine, match.other) if match.mine.kind == AdKind.WANT
+                       else (match.other, match.mine))
+        rows.append({"group_id": want.group_id, "want_id": want.id, "offer_id": offer.id,
+                     "want_author_id": want.author_id, "offer_author_id": offer.author_id,
+                     "score": match.score, "created_at": utcnow()})
+    if rows:
+        db.session.execute(
+            insert(AdMatch).values(rows).on_conflict_do_nothing(
+                index_elements=["group_id", "want_id", "offer_id"])
+        )
+
+
+def refresh_ad_matches(ad: Ad) -> None:
+    """Re-pair ``ad`` after it was posted, edited, paused or renewed: drop its stored pairs
+    and, while others may see it, store its best counterparts (up to ``STORED_PER_AD``)."""
+    db.session.flush()
+    db.session.execute(
+        sa.delete(AdMatch)
+        .where(AdMatch.group_id == ad.group_id,
+               sa.or_(AdMatch.want_id == ad.id, AdMatch.offer_id == ad.id))
+        .execution_options(synchronize_session=False)
+    )
+    if ad.status != AdStatus.ACTIVE or ad.expires_at <= utcnow():
+        return
+    _store(matches_for([ad], exclude_author_id=ad.author_id, limit=STORED_PER_AD))
+
+
+def rebuild_matches() -> int:
+    """Re-pair every visible ad of the current group (each author's newest
+    ``MY_ADS_CONSIDERED`` ads, one query per author); return how many pairs are stored."""
+    db.session.execute(sa.delete(AdMatch).execution_options(synchronize_session=False))
+    by_author: dict[int, list[Ad]] = {}
+    for ad in db.session.scalars(visible_ads().order_by(Ad.author_id, Ad.created_at.desc())):
+        ads = by_author.setdefault(ad.author_id, [])
+        if len(ads) < MY_ADS_CONSIDERED:
+            ads.append(ad)
+    for author_id, ads in by_author.items():
+        _store(matches_for(ads, exclude_author_id=author_id, limit=STORED_PER_AD * len(ads)))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AdMatch)) or 0
+
+
+def rebuild_all_matches() -> None:
+    """Job (rq cron, nightly): :func:`rebuild_matches` in every group, one group at a time."""
+    with all_groups():
+        group_ids = list(db.session.scalars(sa.select(Group.id).order_by(Group.id)))
+    for group_id in group_ids:
+        with group_context(group_id):
+            rebuild_matches()
+            db.session.flush()
+
+
+def drop_invisible_matches() -> int:
+    """Delete, in every group, the stored pairs of which one ad others can no longer see
+    (paused, expired, or by a member who is not active); return how many."""
+    now = utcnow()
+    hidden = (
+        sa.select(Ad.id)
+        .join(Membership, sa.and_(Membership.id == Ad.author_id,
+                                  Membership.group_id == Ad.group_id))
+        .where(sa.or_(Ad.status != AdStatus.ACTIVE, Ad.expires_at <= now,
+                      Membership.status != MembershipStatus.ACTIVE))
+    )
+    with all_groups():
+        result = db.session.execute(
+            sa.delete(AdMatch)
+            .where(sa.or_(AdMatch.want_id.in_(hidden), AdMatch.offer_id.in_(hidden)))
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount
+
+
+def _read_stored(*, mine_id, where, since: datetime | None, limit: int) -> list[Match]:
+    """Return stored pairs as :class:`Match` (``mine_id``: the SQL expression naming the
+    member's own ad of each pair), visible ones only, best first, in one statement."""
+    mine, other = aliased(Ad, name="mine"), aliased(Ad, name="other")
+    other_author = aliased(Membership, name="other_author")
+    other_id = sa.case((AdMatch.want_id == mine_id, AdMatch.offer_id), else_=AdMatch.want_id)
+    now = utcnow()
+    statement = (
+        sa.select(mine, other, AdMatch.score)
+        .select_from(AdMatch)
+        .join(mine, sa.and_(mine.group_id == AdMatch.group_id, mine.id == mine_id))
+        .join(other, sa.and_(other.group_id == AdMatch.group_id, other.id == other_id))
+        .join(other_author, sa.and_(other_author.group_id == other.group_id,
+                                    other_author.id == other.author_id))
+        .where(
+            where,
+            mine.status == AdStatus.ACTIVE, mine.expires_at > now,
+            other.status == AdStatus.ACTIVE, other.expires_at > now,
+            other_author.status == MembershipStatus.ACTIVE,
+        )
+        .options(
+            contains_eager(other.author.of_type(other_author)),
+            joinedload(other.category),
+            joinedload(other.price_currency),
+        )
+        .order_by(AdMatch.score.desc(), other.id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        statement = statement.where(sa.or_(mine.created_at > since, other.created_at > since))
+    return [Match(mine=m, other=o, score=float(score))
+            for m, o, score in db.session.execute(statement).unique()]
+
+
 def possible_trades(
     *, membership: Membership, since: datetime | None = None, limit: int = 10
 ) -> list[Match]:
-    """Return ``membership``'s possible trades: its active ads paired with other members' ads
-    of the other kind, best first (see :func:`matches_for`)."""
-    mine = list(
-        db.session.scalars(
-            visible_ads()
-            .where(Ad.author_id == membership.id)
-            .order_by(Ad.created_at.desc())
-            .limit(MY_ADS_CONSIDERED)
-        )
+    """Return ``membership``'s possible trades: its visible ads paired with other members'
+    visible ads of the other kind, best first, as stored (one indexed query). With ``since``,
+    only pairs in which one of the two ads was posted after that time."""
+    is_want_side = AdMatch.want_author_id == membership.id
+    mine_id = sa.case((is_want_side, AdMatch.want_id), else_=AdMatch.offer_id)
+    return _read_stored(
+        mine_id=mine_id,
+        where=sa.or_(is_want_side, AdMatch.offer_author_id == membership.id),
+        since=since, limit=limit,
     )
-    return matches_for(mine, exclude_author_id=membership.id, since=since, limit=limit)
+
+
+def stored_matches(ad: Ad, *, limit: int = 5) -> list[Match]:
+    """Return the stored counterparts of ``ad``, best first (one indexed query)."""
+    return _read_stored(
+        mine_id=sa.literal(ad.id),
+        where=sa.or_(AdMatch.want_id == ad.id, AdMatch.offer_id == ad.id),
+        since=None, limit=limit,
+    )

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 
 from timebank.extensions import db
 from timebank.ledger.amounts import MAX_UNITS
-from timebank.marketplace import photos
+from timebank.marketplace import matching, photos
 from timebank.marketplace.errors import (
     BodyTooLong,
     CategoryNameTaken,
@@ -287,6 +287,7 @@ def create_ad(
     if photo is not None:
         ad.photo_path = photos.store_photo(photo, group_id=ad.group_id)
         db.session.flush()
+    matching.refresh_ad_matches(ad)
     return ad
 
 
@@ -332,6 +333,7 @@ def update_ad(
     if photo is not None:
         ad.photo_path = photos.store_photo(photo, group_id=ad.group_id)
     db.session.flush()
+    matching.refresh_ad_matches(ad)
     return ad, replaced
 
 
@@ -341,6 +343,7 @@ def pause_ad(*, ad: Ad, editor: Membership) -> Ad:
     ad.status = AdStatus.PAUSED
     ad.updated_at = utcnow()
     db.session.flush()
+    matching.refresh_ad_matches(ad)
     return ad
 
 
@@ -353,6 +356,7 @@ def renew_ad(*, ad: Ad, editor: Membership) -> Ad:
     ad.expiry_reminded_at = None
     ad.updated_at = now
     db.session.flush()
+    matching.refresh_ad_matches(ad)
     return ad
 
 

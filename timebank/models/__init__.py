@@ -27,6 +27,7 @@ from timebank.models.ledger import (
 from timebank.models.marketplace import (
     Ad,
     AdKind,
+    AdMatch,
     AdStatus,
     Block,
     Category,
@@ -67,6 +68,7 @@ __all__ = [
     "AccountKind",
     "Ad",
     "AdKind",
+    "AdMatch",
     "AdStatus",
     "Block",
     "Category",

@@ -224,6 +224,37 @@ class FavouriteMember(TenantMixin, db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
 
+class AdMatch(TenantMixin, db.Model):
+    """A possible trade: a want and an offer of two members whose words match.
+
+    Written by :mod:`timebank.marketplace.matching` when an ad changes and by its scheduled
+    job; read by the dashboard with one indexed query. ``score`` ranks the pairs (matched
+    words plus closeness). The authors are copied from the ads (an ad never changes author)
+    so a member's pairs are found by index.
+    """
+
+    __tablename__ = "ad_matches"
+    __table_args__ = (
+        sa.UniqueConstraint("group_id", "want_id", "offer_id"),
+        tenant_fk("want_id", "ads", ondelete="CASCADE"),
+        tenant_fk("offer_id", "ads", ondelete="CASCADE"),
+        tenant_fk("want_author_id", "memberships", ondelete="CASCADE"),
+        tenant_fk("offer_author_id", "memberships", ondelete="CASCADE"),
+        sa.CheckConstraint("want_author_id <> offer_author_id", name="not_self"),
+        sa.Index("ix_ad_matches_group_id_offer_id", "group_id", "offer_id"),
+        sa.Index("ix_ad_matches_group_id_want_author_id", "group_id", "want_author_id"),
+        sa.Index("ix_ad_matches_group_id_offer_author_id", "group_id", "offer_author_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    want_id: Mapped[int]
+    offer_id: Mapped[int]
+    want_author_id: Mapped[int]
+    offer_author_id: Mapped[int]
+    score: Mapped[float] = mapped_column(sa.Float)
+    created_at: Mapped[datetime] = created_at_column()
+
+
 class Conversation(TenantMixin, db.Model):
     """A private thread between two memberships (one per pair; ``low_id < high_id``).
 

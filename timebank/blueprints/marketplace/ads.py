@@ -168,7 +168,7 @@ def ad(ad_id: int):
     ) is not None
     matches = []
     if marketplace.can_edit_ad(me, ad):
-        matches = matching.matches_for([ad], exclude_author_id=ad.author_id, limit=5)
+        matches = matching.stored_matches(ad, limit=5)
     return render_template(
         "marketplace/ad.html",
         ad=ad,

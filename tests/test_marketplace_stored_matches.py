@@ -1,0 +1,109 @@
+"""Possible trades are stored (``ad_matches``): written when an ad changes and by the scheduled
+jobs, read with one query, never across groups."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from tests.marketplace_support import make_ad
+from timebank.extensions import db
+from timebank.marketplace import jobs, matching
+from timebank.marketplace import service as marketplace
+from timebank.models import Ad, AdMatch, AdStatus, Membership, utcnow
+from timebank.tenants import all_groups, group_context
+
+
+def _trades(app, group, member) -> list[tuple[str, str]]:
+    with app.test_request_context(), group_context(group.id):
+        membership = db.session.get(Membership, member.id)
+        return [(m.mine.title, m.other.title)
+                for m in matching.possible_trades(membership=membership)]
+
+
+def _stored(app, group) -> set[tuple[int, int]]:
+    with app.test_request_context(), group_context(group.id):
+        return set(db.session.execute(sa.select(AdMatch.want_id, AdMatch.offer_id)).all())
+
+
+def test_a_pair_is_stored_when_an_ad_is_posted(app, make_group, make_member):
+    group = make_group("greenvale")
+    ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
+    offer = make_ad(app, ann, "Homemade bread", kind="offer")
+    want = make_ad(app, ben, "Looking for bread", kind="want")
+    assert _stored(app, group) == {(want, offer)}
+    assert _trades(app, group, ann) == [("Homemade bread", "Looking for bread")]
+    assert _trades(app, group, ben) == [("Looking for bread", "Homemade bread")]
+
+
+def test_pause_renew_and_edit_refresh_the_pairs(app, make_group, make_member):
+    group = make_group("greenvale")
+    ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
+    offer = make_ad(app, ann, "Homemade bread", kind="offer")
+    want = make_ad(app, ben, "Looking for bread", kind="want")
+    with app.test_request_context(), group_context(group.id):
+        ad, author = db.session.get(Ad, offer), db.session.get(Membership, ann.id)
+        marketplace.pause_ad(ad=ad, editor=author)
+        db.session.commit()
+    assert _stored(app, group) == set() and _trades(app, group, ben) == []
+    with app.test_request_context(), group_context(group.id):
+        ad, author = db.session.get(Ad, offer), db.session.get(Membership, ann.id)
+        marketplace.renew_ad(ad=ad, editor=author)
+        db.session.commit()
+    assert _stored(app, group) == {(want, offer)}
+    with app.test_request_context(), group_context(group.id):
+        ad, author = db.session.get(Ad, offer), db.session.get(Membership, ann.id)
+        marketplace.update_ad(ad=ad, editor=author, kind=ad.kind, title="Piano lessons")
+        db.session.commit()
+    assert _stored(app, group) == set()
+
+
+def test_the_jobs_drop_expired_pairs_and_rebuild(app, make_group, make_member):
+    group = make_group("greenvale")
+    ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
+    offer = make_ad(app, ann, "Homemade bread", kind="offer")
+    want = make_ad(app, ben, "Looking for bread", kind="want")
+    make_ad(app, ben, "Bicycle repairs wanted", kind="want")
+    with app.test_request_context(), group_context(group.id):
+        db.session.get(Ad, want).expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    with app.test_request_context():
+        jobs.expire_and_remind()
+        db.session.commit()
+    assert _stored(app, group) == set()
+    with app.test_request_context(), all_groups():
+        ad = db.session.get(Ad, want)
+        assert ad.status == AdStatus.EXPIRED
+        ad.status, ad.expires_at = AdStatus.ACTIVE, utcnow() + timedelta(days=5)
+        db.session.execute(sa.delete(AdMatch))  # as before the migration: nothing stored
+        db.session.commit()
+    with app.test_request_context():
+        matching.rebuild_all_matches()
+        db.session.commit()
+    assert _stored(app, group) == {(want, offer)}
+
+
+def test_pairs_stay_in_their_group(app, make_group, make_member):
+    green, other = make_group("greenvale"), make_group("otherton")
+    ann, ben = make_member(green, name="Ann"), make_member(other, name="Ben")
+    make_ad(app, ann, "Homemade bread", kind="offer")
+    make_ad(app, ben, "Looking for bread", kind="want")
+    assert _stored(app, green) == set() and _stored(app, other) == set()
+    with app.test_request_context():
+        matching.rebuild_all_matches()
+        db.session.commit()
+    assert _trades(app, other, ben) == []
+
+
+def test_possible_trades_are_read_in_one_statement(app, make_group, make_member, count_queries):
+    group = make_group("greenvale")
+    ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
+    for n in range(8):
+        make_ad(app, ann, f"Want item number{n} repaired", kind="want")
+        make_ad(app, ben, f"Offer item number{n} repairs", kind="offer")
+    with app.test_request_context(), group_context(group.id):
+        membership = db.session.get(Membership, ann.id)
+        with count_queries() as counter:
+            found = matching.possible_trades(membership=membership, limit=20)
+            [m.other.author.user.name for m in found]
+    assert len(found) >= 8
+    assert counter.count == 1, counter.statements
