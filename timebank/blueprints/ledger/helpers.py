@@ -7,7 +7,16 @@ from timebank.extensions import db
 from timebank.ledger import service as ledger
 from timebank.ledger.amounts import format_money
 from timebank.ledger.errors import LedgerError
-from timebank.models import Currency, Membership, MembershipStatus, Transfer, User
+from timebank.models import (
+    Account,
+    Currency,
+    Entry,
+    FavouriteMember,
+    Membership,
+    MembershipStatus,
+    Transfer,
+    User,
+)
 from timebank.policy import current_membership
 
 
@@ -26,6 +35,78 @@ def member_choices(*, exclude: Membership | None = None) -> list[tuple[int, str]
     if exclude is not None:
         query = query.where(Membership.id != exclude.id)
     return [(row.id, row.name) for row in db.session.execute(query)]
+
+
+MEMBERS_FOUND = 20
+RECENT_TRANSFERS = 30
+
+
+def name_starts_with(prefix: str) -> sa.ColumnElement[bool]:
+    """SQL: the user's name, or one of its words, starts with ``prefix`` (any case)."""
+    prefix = prefix.strip()[:60]
+    return sa.or_(User.name.istartswith(prefix, autoescape=True),
+                  User.name.icontains(" " + prefix, autoescape=True))
+
+
+def find_members(prefix: str, *, exclude: Membership | None = None,
+                 limit: int = MEMBERS_FOUND) -> list[tuple[int, str]]:
+    """Active members of the group whose name (or a word of it) starts with ``prefix``, as
+    (membership id, name) by name, at most ``limit``; none for an empty prefix."""
+    if not prefix.strip():
+        return []
+    query = (
+        sa.select(Membership.id, User.name)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.status == MembershipStatus.ACTIVE, name_starts_with(prefix))
+        .order_by(User.name, Membership.id)
+        .limit(limit)
+    )
+    if exclude is not None:
+        query = query.where(Membership.id != exclude.id)
+    return [(row.id, row.name) for row in db.session.execute(query)]
+
+
+def counterpart_choices(
+    *, me: Membership, account_id: int | None, selected: int | None = None, find: str = "",
+) -> list[tuple[int, str]]:
+    """The members a payment form offers without listing the whole group, in one statement:
+    ``me``'s favourite members, the other side of the last ``RECENT_TRANSFERS`` transfers of
+    account ``account_id``, member ``selected`` (from a link or a submitted form) and at most
+    ``MEMBERS_FOUND`` whose name starts with ``find`` (the search without JavaScript); active
+    members only, not ``me``, as (membership id, name) by name."""
+    wanted = [Membership.id.in_(sa.select(FavouriteMember.favourite_id)
+                                .where(FavouriteMember.membership_id == me.id))]
+    if account_id is not None:
+        recent = (sa.select(Entry.transfer_id).where(Entry.account_id == account_id)
+                  .order_by(Entry.id.desc()).limit(RECENT_TRANSFERS).scalar_subquery())
+        other_account = sa.case((Transfer.payer_account_id == account_id,
+                                 Transfer.payee_account_id), else_=Transfer.payer_account_id)
+        wanted.append(Membership.id.in_(
+            sa.select(Account.membership_id)
+            .where(Account.id.in_(sa.select(other_account).where(Transfer.id.in_(recent))))))
+    if selected:
+        wanted.append(Membership.id == selected)
+    if find.strip():
+        wanted.append(Membership.id.in_(_found_ids(find, me)))
+    query = (
+        sa.select(Membership.id, User.name)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.status == MembershipStatus.ACTIVE, Membership.id != me.id,
+               sa.or_(*wanted))
+        .order_by(User.name, Membership.id)
+    )
+    return [(row.id, row.name) for row in db.session.execute(query)]
+
+
+def _found_ids(find: str, me: Membership) -> sa.Select:
+    return (
+        sa.select(Membership.id)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.status == MembershipStatus.ACTIVE, Membership.id != me.id,
+               name_starts_with(find))
+        .order_by(User.name, Membership.id)
+        .limit(MEMBERS_FOUND)
+    )
 
 
 def currency_choices() -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ again, and rolls back when a refusal is shown (:func:`~timebank.boundary.roll_ba
 """
 
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.ledger import bp
@@ -19,9 +19,10 @@ from timebank.blueprints.ledger.forms import (
     ReverseForm,
 )
 from timebank.blueprints.ledger.helpers import (
+    counterpart_choices,
     currency_choices,
     field_error,
-    member_choices,
+    find_members,
     money,
     selected_currency,
     transfer_or_404,
@@ -69,13 +70,40 @@ def _prepare(form, currency) -> None:
         form.description.data = request.args.get("description", "")[:500]
 
 
+def _counterpart_field(field, *, account: Account | None, link_argument: str) -> None:
+    """Offer in ``field`` the members :func:`counterpart_choices` names (not the whole group:
+    ``static/js/member_search.js`` searches the rest as one types; without JavaScript the
+    "Find a member" form does). ``link_argument`` names the member preselected by a link."""
+    selected = (request.form.get(field.name, type=int) if request.method == "POST"
+                else request.args.get(link_argument, type=int))
+    field.choices = [(0, _("Choose a member"))] + counterpart_choices(
+        me=current_membership(), account_id=account.id if account else None,
+        selected=selected, find=request.args.get("find", ""))
+    field.render_kw = {"data-search-url": url_for("ledger.find_counterpart"),
+                       "data-placeholder": _("Type a name to search"),
+                       "data-nothing-found": _("No member found")}
+
+
+@bp.route("/pay/members")
+@require("ledger.pay")
+def find_counterpart():
+    """JSON for the payee and payer fields: ``{"members": [{"id", "name"}]}``, at most 20
+    active members of the group (not the caller) whose name or one of its words starts with
+    ``q``, by name."""
+    found = find_members(request.args.get("q", ""), exclude=current_membership())
+    return jsonify(members=[{"id": member_id, "name": name} for member_id, name in found])
+
+
 @bp.route("/pay", methods=["GET", "POST"])
 @require("ledger.pay")
 def pay():
     currency = selected_currency()
     form = PayForm()
     _prepare(form, currency)
-    form.payee.choices = [(0, _("Choose a member"))] + member_choices(exclude=current_membership())
+    # A submitted form needs only the chosen payee among the choices (and no account yet).
+    account = (ledger.account_for(current_membership(), currency)
+               if request.method == "GET" else None)
+    _counterpart_field(form.payee, account=account, link_argument="to")
     if request.method == "GET":
         form.payee.data = request.args.get("to", type=int) or 0
     if form.validate_on_submit():
@@ -103,7 +131,8 @@ def pay():
                             amount=money(transfer.amount, currency), name=payee.user.name),
                           "success")
                 return redirect(url_for("ledger.transfer", transfer_id=transfer.id))
-    account = ledger.account_for(current_membership(), currency)
+    if request.method == "POST":
+        account = ledger.account_for(current_membership(), currency)
     position = ledger.position(account) if account else None
     return render_template("ledger/pay.html", form=form, account=account, position=position,
                            currency=currency,
@@ -116,7 +145,9 @@ def request_payment():
     currency = selected_currency()
     form = RequestForm()
     _prepare(form, currency)
-    form.payer.choices = [(0, _("Choose a member"))] + member_choices(exclude=current_membership())
+    account = (ledger.account_for(current_membership(), currency)
+               if request.method == "GET" else None)
+    _counterpart_field(form.payer, account=account, link_argument="from")
     if request.method == "GET":
         form.payer.data = request.args.get("from", type=int) or 0
     if form.validate_on_submit():
