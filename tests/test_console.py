@@ -59,6 +59,13 @@ def table(app, **options):
         return overview.groups_page(**options)
 
 
+def refresh_figures(app):
+    """Run the console's figures job (rq cron) and commit, as the worker would."""
+    with app.app_context():
+        overview.refresh_figures()
+        db.session.commit()
+
+
 def _busy_group(make_group, make_member, make_transfer, slug: str, trades: int = 1):
     group = make_group(slug)
     ann = make_member(group, name=f"Ann {slug}")
@@ -71,6 +78,7 @@ def _busy_group(make_group, make_member, make_transfer, slug: str, trades: int =
 def test_groups_table_shows_the_figures(app, admin, make_group, make_member, make_transfer):
     _busy_group(make_group, make_member, make_transfer, "alder", trades=3)
     make_group("quiet")
+    refresh_figures(app)
     rows, total = table(app, search="", sort="name", descending=False)
     assert total == 2
     by_slug = {row.slug: row for row in rows}

@@ -5,6 +5,7 @@ from timebank.models.base import TenantMixin, utcnow
 from timebank.models.console import (
     ExportStatus,
     GroupExport,
+    GroupFigures,
     GroupRequest,
     GroupRequestStatus,
     LedgerCheck,
@@ -91,6 +92,7 @@ __all__ = [
     "GroupRequestStatus",
     "GroupStatus",
     "JoinPolicy",
+    "GroupFigures",
     "LedgerCheck",
     "LoginFailures",
     "LoginSession",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -150,6 +151,29 @@ class LedgerCheck(db.Model):
     checked_at: Mapped[datetime] = created_at_column()
     problem_count: Mapped[int] = mapped_column(default=0)
     problems: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+
+
+class GroupFigures(db.Model):
+    """The network console's figures of one group over the last 30 days, refreshed by a job
+    (:func:`timebank.provisioning.overview.refresh_figures`) so every sort is an index scan.
+    ``hours`` is in network hours. A group gets a row (zeros) when it is created."""
+
+    __tablename__ = "group_figures"
+    __table_args__ = (
+        sa.Index("ix_group_figures_members", "members", "group_id"),
+        sa.Index("ix_group_figures_active_members", "active_members", "group_id"),
+        sa.Index("ix_group_figures_transfers", "transfers", "group_id"),
+        sa.Index("ix_group_figures_hours", "hours", "group_id"),
+    )
+
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    members: Mapped[int] = mapped_column(default=0)
+    active_members: Mapped[int] = mapped_column(default=0)
+    transfers: Mapped[int] = mapped_column(default=0)
+    hours: Mapped[Decimal] = mapped_column(sa.Numeric, default=0)
+    refreshed_at: Mapped[datetime] = created_at_column()
 
 
 class ExportStatus(enum.StrEnum):

@@ -1,10 +1,11 @@
 """Reads across groups for the network site: the console's groups table, the public list of
 groups on the landing page, and a user's "my timebanks".
 
-Each is a fixed number of queries whatever the number of groups: per-group figures are
-correlated subqueries in one statement (PostgreSQL runs them for the page's rows only, unless
-the table is sorted by one of them). These reads cross tenants on purpose, inside
-:func:`~timebank.tenants.all_groups`.
+Each is a fixed number of queries whatever the number of groups. The groups table reads the
+per-group figures from ``group_figures``, which :func:`refresh_figures` (rq cron, every 10
+minutes) recomputes, so sorting by any figure is an index scan however many groups and
+transfers there are; one group's page (:func:`group_row`) computes them live, as correlated
+subqueries. These reads cross tenants on purpose, inside :func:`~timebank.tenants.all_groups`.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 
 from timebank.extensions import db
 from timebank.models import (
@@ -19,6 +21,7 @@ from timebank.models import (
     Currency,
     Entry,
     Group,
+    GroupFigures,
     GroupRequest,
     GroupRequestStatus,
     GroupStatus,
@@ -93,6 +96,31 @@ def _figures(since: datetime) -> dict[str, sa.ColumnElement]:
     }
 
 
+FIGURES = ("members", "active_members", "transfers", "hours")
+
+
+def refresh_figures() -> None:
+    """Job (rq cron, every 10 minutes): recompute every group's ``group_figures`` row in one
+    statement (members, members active, transfers and network hours in the last
+    ``ACTIVITY_DAYS`` days)."""
+    figures = _figures(utcnow() - timedelta(days=ACTIVITY_DAYS))
+    columns = ["group_id", *FIGURES, "refreshed_at"]
+    statement = insert(GroupFigures).from_select(
+        columns,
+        sa.select(Group.id, *(figures[name] for name in FIGURES), sa.func.now()),
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["group_id"],
+        set_={name: statement.excluded[name] for name in columns[1:]},
+    )
+    with all_groups():
+        db.session.execute(statement)
+
+
+def _stored_figures() -> dict[str, sa.ColumnElement]:
+    return {name: getattr(GroupFigures, name) for name in FIGURES}
+
+
 SORTS = ("name", "slug", "status", "created", "members", "active_members", "transfers",
          "hours", "health")
 
@@ -128,8 +156,7 @@ def groups_page(
     ``search`` matches name, slug or place (case-insensitive); ``status`` one
     :class:`GroupStatus` value; ``sort`` one of :data:`SORTS`. Two queries.
     """
-    since = utcnow() - timedelta(days=ACTIVITY_DAYS)
-    figures = _figures(since)
+    figures = _stored_figures()
     where = []
     if search.strip():
         pattern = f"%{search.strip().lower()}%"
@@ -143,11 +170,17 @@ def groups_page(
         "created": Group.created_at, "health": LedgerCheck.problem_count,
         **figures,
     }.get(sort, Group.created_at)
-    order = order_by.desc().nulls_last() if descending else order_by.asc().nulls_first()
+    if sort in FIGURES:  # (figure, group_id) both ways: a scan of the figure's index
+        order = ((order_by.desc(), GroupFigures.group_id.desc()) if descending
+                 else (order_by.asc(), GroupFigures.group_id.asc()))
+    else:
+        order = ((order_by.desc().nulls_last() if descending else order_by.asc().nulls_first()),
+                 Group.id)
     query = (
         _rows_query(figures)
+        .join(GroupFigures, GroupFigures.group_id == Group.id)
         .where(*where)
-        .order_by(order, Group.id)
+        .order_by(*order)
         .limit(per_page)
         .offset((max(page, 1) - 1) * per_page)
     )
