@@ -306,3 +306,11 @@ def normalized_text(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).replace("\u2212", "-")
     return re.sub(r"\s+", " ", text).strip()
+
+
+def choose_member(page, label: str, name: str) -> None:
+    """Pick member ``name`` in the payment field labelled ``label``: type the name into the
+    search box ``static/js/member_search.js`` makes of the select, then click the result."""
+    page.locator("select[data-search-url][hidden]").wait_for(state="attached")  # script ran
+    page.get_by_label(label).fill(name)
+    page.locator("[id$='-results'] button", has_text=name).first.click()

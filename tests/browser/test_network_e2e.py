@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Person, normalized_text, watch_assets
+from tests.browser.conftest import Person, choose_member, normalized_text, watch_assets
 from tests.conftest import PASSWORD
 from timebank.extensions import db
 from timebank.mail import OUTBOX
@@ -123,7 +123,7 @@ def test_provision_join_approve_pay_and_see_it(
 
     # Ann pays Ben an hour and a half, choosing him by name.
     ann.goto(live_server.url("/pay", slug=SLUG))
-    ann.select_option("#payee", label=BEN.name)
+    choose_member(ann, "Pay to", BEN.name)
     ann.fill("#amount", "1:30")
     ann.fill("#description", "Fixing the garden gate")
     ann.click("#submit")

@@ -54,6 +54,7 @@ GROUP_EXCEPTIONS = {
     "activitypub.actor": "machine-readable (fediverse), opt-in",
     "activitypub.outbox": "machine-readable (fediverse), opt-in",
     "activitypub.note": "machine-readable (fediverse), opt-in",
+    "ledger.find_counterpart": "JSON the pay and request pages' member search asks as one types",
 }
 
 # Public group pages a visitor (logged out) is not expected to reach, each with its reason.
