@@ -238,7 +238,8 @@ def test_photo_is_resized_stored_and_served_to_the_group_only(
 
     served = login(client_for("greenvale"), ben.user.email).get(f"/marketplace/photos/{ad_id}")
     assert served.status_code == 200 and served.mimetype == "image/jpeg"
-    assert "private" in served.headers["Cache-Control"]
+    # Never kept by a shared cache; logged-in responses are not stored at all (issue 15).
+    assert "no-store" in served.headers["Cache-Control"]
     with Image.open(io.BytesIO(served.data)) as image:
         assert image.format == "JPEG" and max(image.size) == photos.MAX_SIDE
 

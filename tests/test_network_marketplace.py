@@ -281,7 +281,7 @@ def test_only_members_of_trading_groups_write_across(app, net, client_for, login
 
 def test_messages_stop_when_the_authors_group_stops_trading(app, net, client_for, login):
     from timebank.marketplace.errors import RecipientUnavailable
-    from timebank.network_marketplace import messaging
+    from timebank.marketplace.network import messaging
 
     ad_id = publish(app, net.luis, "Bicycle repair")
     ann = login(client_for(None), email_of(app, net.ann))

@@ -3,6 +3,7 @@ committing for real: approval → job → group; idempotency; retry; two request
 address (one wins, the other is told). Skipped without ``REDIS_URL``."""
 
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -36,9 +37,14 @@ def real_queue(committing_app, monkeypatch):
     rq_queue.empty()
 
 
+WORKER_SECRET_KEY = secrets.token_urlsafe(48)
+
+
 def run_workers(count: int = 1, timeout: float = 90) -> None:
     """Start ``count`` burst workers at once and wait until they have emptied the queue."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "BASE_DOMAIN": "localhost:5000"}
+    # A worker is a production process: it refuses to start without a strong secret key.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BASE_DOMAIN": "localhost:5000",
+           "SECRET_KEY": os.environ.get("SECRET_KEY") or WORKER_SECRET_KEY}
     env.pop("MAIL_SERVER", None)  # capture mail, never send it
     workers = [
         subprocess.Popen([str(RQ), "worker", "--burst", "--url", os.environ["REDIS_URL"],

@@ -135,10 +135,10 @@ def register_blueprints(app: Flask) -> None:
     from timebank.blueprints.auth import bp as auth_bp
     from timebank.blueprints.ledger import bp as ledger_bp
     from timebank.blueprints.marketplace import bp as marketplace_bp
-    from timebank.blueprints.trading import bp as trading_bp
     from timebank.blueprints.members import bp as members_bp
     from timebank.blueprints.network import bp as network_bp
     from timebank.blueprints.settings import bp as settings_bp
+    from timebank.blueprints.trading import bp as trading_bp
 
     app.register_blueprint(network_bp)
     app.register_blueprint(auth_bp)
@@ -147,6 +147,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp)
     app.register_blueprint(marketplace_bp)
     app.register_blueprint(trading_bp)
+    # Two-factor sign-in: the code step of login, setup, the network rule (timebank.security).
+    from timebank.blueprints.security import bp as security_bp
+
+    app.register_blueprint(security_bp)
     register_group_administration(app)
     register_api(app)
 

@@ -135,7 +135,9 @@ def install_cli(app: Flask) -> None:
     # provision, requests, suspend, reactivate, archive, export, import, check-ledgers
     import timebank.provisioning.commands  # noqa: F401  (adds them to network_cli)
 
-    for group in (ledger_cli, network_cli, demo_cli, translate_cli):
+    from timebank.api.commands import api_cli  # create-token, federation
+
+    for group in (ledger_cli, network_cli, demo_cli, translate_cli, api_cli):
         app.cli.add_command(group)
 
     @app.shell_context_processor

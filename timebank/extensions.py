@@ -12,8 +12,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
-from timebank.security.headers import SecurityHeaders
-
 # Every constraint gets a predictable name, so migrations can refer to it.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -36,4 +34,3 @@ babel = Babel()
 bootstrap = Bootstrap5()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-talisman = SecurityHeaders()  # flask-talisman (timebank/security/headers.py)

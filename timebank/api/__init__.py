@@ -62,10 +62,9 @@ api = TimebankApi()
 
 def install_api(app: Flask) -> None:
     """Register the API's blueprints, its OpenAPI document and docs, the token pages, the
-    ActivityPub endpoints and ``flask api``."""
+    ActivityPub endpoints (``flask api`` is registered by :mod:`timebank.cli`)."""
     from timebank.api import activitypub, docs, ledger, marketplace, network, people, pages
     from timebank.api import volunteering
-    from timebank.api.commands import api_cli
     from timebank.extensions import csrf
 
     app.config.setdefault("API_TITLE", "Timebank API")
@@ -87,4 +86,3 @@ def install_api(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     csrf.exempt(activitypub.bp)  # the read-only inbox
     app.register_blueprint(activitypub.bp)
-    app.cli.add_command(api_cli)

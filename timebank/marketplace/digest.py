@@ -10,7 +10,7 @@ across **all** the member's groups, in the member's language.
   email is enqueued in the same transaction, so it leaves only when the claim commits.
 * The digest covers what appeared since the previous digest (or one period back, the first time).
 * A member who asks for it (``User.digest_includes_network``) also gets possible trades with
-  other groups' network ads (:mod:`timebank.network_marketplace.matching`).
+  other groups' network ads (:mod:`timebank.marketplace.network.matching`).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def send_digest(user_id: int, frequency: str) -> bool:
     ]
     network_matches = []
     if db.session.scalar(sa.select(User.digest_includes_network).where(User.id == user_id)):
-        from timebank.network_marketplace.matching import network_matches as matches_of
+        from timebank.marketplace.network.matching import network_matches as matches_of
 
         seen = set()
         for membership, _group in rows:

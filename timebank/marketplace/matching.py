@@ -76,7 +76,7 @@ def matches_for(
     (not by ``exclude_author_id``), best first. With ``since``, only pairs in which one of the
     two ads was posted after that time (new matches, for the digest). ``candidates`` (a select
     of ads) replaces the group's visible ads: the network marketplace passes other groups'
-    network ads (:mod:`timebank.network_marketplace.matching`)."""
+    network ads (:mod:`timebank.marketplace.network.matching`)."""
     rows = [(ad.id, ad.kind.opposite.value, term, word_prefix(term) + ":*")
             for ad in ads for term in match_terms(ad)]
     if not rows:

@@ -259,7 +259,7 @@ def create_ad(
     """Post an ad for ``author``, active for the group's ad lifetime.
 
     ``network_published`` shows it on the network marketplace too, while the group trades
-    with the network (:mod:`timebank.network_marketplace.listing`).
+    with the network (:mod:`timebank.marketplace.network.listing`).
     ``price_amount`` is in subunits of ``price_currency_id``. ``photo`` comes from
     :func:`timebank.marketplace.photos.process_photo`. Raises the errors named in the module
     docstring; on error nothing is written (no row, no file).

@@ -145,7 +145,7 @@ class Ad(TenantMixin, db.Model):
     price_currency_id: Mapped[int | None]
     price_unit: Mapped[PriceUnit | None] = mapped_column(_enum(PriceUnit, "price_unit"))
     photo_path: Mapped[str | None] = mapped_column(sa.String(255))
-    # Published to the network marketplace (timebank.network_marketplace): shown on the apex
+    # Published to the network marketplace (timebank.marketplace.network): shown on the apex
     # while the group trades with the network, hidden again the moment it stops.
     network_published: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     status: Mapped[AdStatus] = mapped_column(_enum(AdStatus, "ad_status"), default=AdStatus.ACTIVE)

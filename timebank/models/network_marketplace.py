@@ -10,7 +10,7 @@ The model, and why it is the simplest sound one:
   own messages).
 * It is a **network-level** table, like ``trading_partners`` and ``intergroup_payments``: no
   group owns it, so tenant scoping does not apply and every read goes through
-  :mod:`timebank.network_marketplace.messaging`, which filters by the reader's own memberships.
+  :mod:`timebank.marketplace.network.messaging`, which filters by the reader's own memberships.
   Neither group's tenant tables gain rows pointing across groups.
 * A :class:`NetworkMessage` belongs to one conversation, from one participant to the other;
   ``read_at`` is null until the recipient opens it.

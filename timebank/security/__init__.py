@@ -18,9 +18,6 @@ def install_security(app: Flask) -> None:
     install_security_headers(app)
     install_bad_input_guards(app)
     install_outage_page(app)
-    from timebank.blueprints.security import bp as two_factor_pages
-
-    app.register_blueprint(two_factor_pages)  # the code step of login, setup, the network rule
     app.add_template_global(_staff_need_two_factor, "staff_need_two_factor")
 
 

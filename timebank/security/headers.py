@@ -43,10 +43,11 @@ class SecurityHeaders(Talisman):
         headers.setdefault("Referrer-Policy", self.referrer_policy)
 
 
+talisman = SecurityHeaders()  # unbound, like the extensions in timebank/extensions.py
+
+
 def install_security_headers(app: Flask) -> None:
     """Bind flask-talisman with the policy above and add ``no-store`` where it belongs."""
-    from timebank.extensions import talisman
-
     talisman.init_app(
         app,
         force_https=False,  # TLS ends at nginx, which redirects http

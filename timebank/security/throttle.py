@@ -155,29 +155,6 @@ def unlock(token: str) -> User | None:
     return failures_user
 
 
-def authenticate(*, email: str, password: str) -> User | None:
-    """Return the user when ``email`` and ``password`` match, else None, within the limits.
-
-    Raises :class:`AccountLocked` (the lock may be the one this wrong password caused: the
-    owner is then emailed the unlock link) or :class:`TryLater`.
-    """
-    from timebank.people import service as people
-    from timebank.people.passwords import check_password, hash_password
-
-    user = people.find_user_by_email(email)
-    if user is None:
-        hash_password(password)  # same work either way: no timing hint that the email exists
-        return None
-    check_login_allowed(user)
-    if check_password(user.password_hash, password):
-        clear_failed_logins(user)
-        return user
-    if record_failed_login(user):
-        send_unlock_link(user)
-        raise AccountLocked()
-    return None
-
-
 def send_unlock_link(user: User) -> None:
     """Email ``user`` the link that lifts the lock (after commit)."""
     from flask import g, url_for

@@ -22,6 +22,7 @@ from timebank.blueprints.security.routes import finish_password_step
 from timebank.boundary import roll_back_at_end
 from timebank.i18n import N_
 from timebank.mail import send_templated_mail
+from timebank.people import login as login_service
 from timebank.people import service as people
 from timebank.people import signup as signup_flow
 from timebank.people.errors import AlreadyMember, PeopleError
@@ -44,7 +45,7 @@ def login():
         form.email.data = request.args["email"][:254]
     if form.validate_on_submit():
         try:
-            user = throttle.authenticate(email=form.email.data, password=form.password.data)
+            user = login_service.authenticate(email=form.email.data, password=form.password.data)
         except throttle.AccountLocked:
             user = None
             form.password.errors.append(_(

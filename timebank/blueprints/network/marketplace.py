@@ -2,7 +2,7 @@
 every group that trades with the network; an ad's page; writing to its author across groups;
 "Pay for this" on the payer's own group's site; the messages between groups.
 
-Reads across groups only through :mod:`timebank.network_marketplace` (the explicit paths).
+Reads across groups only through :mod:`timebank.marketplace.network` (the explicit paths).
 ``/marketplace`` (no trailing slash) is the apex's; a group's own marketplace is
 ``/marketplace/`` on its site.
 """
@@ -23,7 +23,7 @@ from timebank.marketplace.errors import MarketplaceError, NotParticipant
 from timebank.marketplace.rendering import render_markdown
 from timebank.models import AdKind
 from timebank.models.marketplace import MESSAGE_MAX
-from timebank.network_marketplace import listing, messaging
+from timebank.marketplace.network import listing, messaging
 from timebank.policy import apex_only
 from timebank.tenants.urls import group_url
 
@@ -55,7 +55,7 @@ def _kind_arg():
 @bp.route("/marketplace")
 @apex_only
 def marketplace():
-    """Network ads, searched and filtered (see :mod:`timebank.network_marketplace.listing`)."""
+    """Network ads, searched and filtered (see :mod:`timebank.marketplace.network.listing`)."""
     filters = {
         "q": request.args.get("q", "")[:200],
         "kind": _kind_arg(),

@@ -85,7 +85,7 @@ def can_trade_messages(membership: Membership) -> bool:
 def sender_memberships(user: User) -> list[tuple[Membership, Group]]:
     """Return the memberships ``user`` may write between groups as (see
     :func:`can_trade_messages`), by group name."""
-    from timebank.network_marketplace.listing import viewer_groups
+    from timebank.marketplace.network.listing import viewer_groups
 
     return [(m, g) for m, g in viewer_groups(user) if g.trades_with_network]
 
@@ -145,7 +145,7 @@ def _send(*, sender: Membership, recipient: Membership, body: str, ad: Ad | None
 
 def write_about_ad(*, sender: Membership, ad: Ad, body: str) -> NetworkMessage:
     """Send ``body`` from ``sender`` to the author of the network ad ``ad`` (found through
-    :func:`timebank.network_marketplace.listing.network_ad`).
+    :func:`timebank.marketplace.network.listing.network_ad`).
 
     Raises :class:`InvalidMessage`, :class:`CannotMessageSelf` or :class:`RecipientUnavailable`.
     """

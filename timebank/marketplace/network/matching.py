@@ -2,7 +2,7 @@
 for the digest of members who ask for them (``User.digest_includes_network``).
 
 The pairing is the group marketplace's (:func:`timebank.marketplace.matching.matches_for`),
-with other groups' network ads (:func:`timebank.network_marketplace.listing.published_ads`)
+with other groups' network ads (:func:`timebank.marketplace.network.listing.published_ads`)
 as the candidates. Only members of groups that trade with the network get them.
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from timebank.extensions import db
 from timebank.marketplace import matching, search
 from timebank.models import Ad, Group, Membership
-from timebank.network_marketplace.listing import published_ads
+from timebank.marketplace.network.listing import published_ads
 from timebank.tenants import all_groups, group_context
 
 
