@@ -169,9 +169,9 @@ def worker(database_url, redis_url, group_id, member_ids, seconds, warmup, seed_
     member ids) every payment crosses between the two groups, in both directions."""
     import sqlalchemy as sa
 
+    from timebank.boundary import run_in_transaction
     from timebank.extensions import db
     from timebank.ledger import service as ledger
-    from timebank.boundary import run_in_transaction
     from timebank.ledger.errors import LedgerError
     from timebank.models import Membership
     from timebank.tenants import group_context

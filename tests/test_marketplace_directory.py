@@ -3,8 +3,8 @@ the reader's alphabetical order, a category directory with counts, empty states 
 
 import pytest
 
-from tests.marketplace_support import make_ad
 from tests.ledger_support import in_group
+from tests.marketplace_support import make_ad
 from timebank.extensions import db
 from timebank.marketplace import service as marketplace
 

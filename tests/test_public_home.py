@@ -3,7 +3,7 @@ place, how to join, the public issuance record and — when the group allows it 
 wants; a group names its country, so an English group in Britain writes British dates, and
 the time-zone picker offers the country's zones first."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -65,7 +65,7 @@ def test_ads_stay_private_unless_the_group_allows(app, group, make_member, clien
 
 
 def test_an_english_group_in_britain_writes_british_dates(app, group):
-    moment = datetime(2026, 12, 6, 9, 30, tzinfo=timezone.utc)
+    moment = datetime(2026, 12, 6, 9, 30, tzinfo=UTC)
     with app.test_request_context("/", headers={"Host": "quince.localhost"}):
         from flask import g
 

@@ -134,7 +134,6 @@ def translate_compile() -> None:
 def install_cli(app: Flask) -> None:
     # provision, requests, suspend, reactivate, archive, export, import, check-ledgers
     import timebank.provisioning.commands  # noqa: F401  (adds them to network_cli)
-
     from timebank.api.commands import api_cli  # create-token, federation
 
     for group in (ledger_cli, network_cli, demo_cli, translate_cli, api_cli):

@@ -63,8 +63,16 @@ api = TimebankApi()
 def install_api(app: Flask) -> None:
     """Register the API's blueprints, its OpenAPI document and docs, the token pages, the
     ActivityPub endpoints (``flask api`` is registered by :mod:`timebank.cli`)."""
-    from timebank.api import activitypub, docs, ledger, marketplace, network, people, pages
-    from timebank.api import volunteering
+    from timebank.api import (
+        activitypub,
+        docs,
+        ledger,
+        marketplace,
+        network,
+        pages,
+        people,
+        volunteering,
+    )
     from timebank.extensions import csrf
 
     app.config.setdefault("API_TITLE", "Timebank API")

@@ -6,9 +6,8 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from timebank.blueprints.network import bp
+from timebank.blueprints.network import bp, kept_uploads
 from timebank.blueprints.network.console import _group_or_404
-from timebank.blueprints.network import kept_uploads
 from timebank.blueprints.network.forms import EmptyForm, ImportForm
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db

@@ -20,10 +20,10 @@ from wtforms.validators import DataRequired, Length
 from timebank.blueprints.network import bp
 from timebank.boundary import roll_back_at_end
 from timebank.marketplace.errors import MarketplaceError, NotParticipant
+from timebank.marketplace.network import listing, messaging
 from timebank.marketplace.rendering import render_markdown
 from timebank.models import AdKind
 from timebank.models.marketplace import MESSAGE_MAX
-from timebank.marketplace.network import listing, messaging
 from timebank.policy import apex_only
 from timebank.tenants.urls import group_url
 

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.marketplace import matching, search
-from timebank.models import Ad, Group, Membership
 from timebank.marketplace.network.listing import published_ads
+from timebank.models import Ad, Group, Membership
 from timebank.tenants import all_groups, group_context
 
 
