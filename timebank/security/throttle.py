@@ -38,6 +38,10 @@ RATE_LIMITS = {
     "ledger.request_payment": ("60 per minute", "30 per minute;300 per day"),
     "marketplace.new_message": ("60 per minute", "10 per minute;100 per day"),
     "marketplace.conversation": ("60 per minute", "20 per minute;300 per day"),
+    # messages between groups (the network marketplace) and payments across them
+    "network.marketplace_write": ("60 per minute", "10 per minute;100 per day"),
+    "network.marketplace_conversation": ("60 per minute", "20 per minute;300 per day"),
+    "trading.pay": ("60 per minute", "30 per minute;300 per day"),
 }
 
 
