@@ -204,7 +204,7 @@ def main() -> None:
         with db.engine.begin() as connection:
             connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(sa.text("CREATE SCHEMA public"))
-        upgrade(revision="heads")
+        upgrade()
         trigram = db.session.scalar(sa.text(
             "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')"))
         version = db.session.scalar(sa.text("SHOW server_version"))

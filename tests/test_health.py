@@ -122,7 +122,8 @@ def test_json_log_format_carries_the_request_fields(app, client_for, caplog):
     body = json.loads(line)
     assert "\n" not in line
     assert body["logger"] == "timebank.request" and body["level"] == "INFO"
-    assert {"request_id", "group", "user_id", "status", "duration_ms", "method", "path"} <= set(body)
+    fields = {"request_id", "group", "user_id", "status", "duration_ms", "method", "path"}
+    assert fields <= set(body)
     assert body["time"].endswith("Z")
 
 

@@ -79,7 +79,8 @@ def test_no_import_cycle_between_packages():
     graph = package_graph()
     cycle = find_cycle(graph)
     if cycle:
-        steps = [f"{a} -> {b} ({', '.join(graph[a][b][:3])})" for a, b in zip(cycle, cycle[1:])]
+        pairs = zip(cycle, cycle[1:], strict=False)
+        steps = [f"{a} -> {b} ({', '.join(graph[a][b][:3])})" for a, b in pairs]
         raise AssertionError("import cycle:\n" + "\n".join(steps))
 
 

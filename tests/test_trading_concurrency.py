@@ -39,7 +39,7 @@ def _worker(database_url: str, people: dict, seed: int, results) -> None:
         payer_group, payee_group = rng.sample(list(people), 2)
         payer_id, payee_id = rng.choice(people[payer_group]), rng.choice(people[payee_group])
 
-        def pay():
+        def pay(payer_id=payer_id, payee_id=payee_id):
             with all_groups():
                 payer = db.session.get(Membership, payer_id)
                 payee = db.session.get(Membership, payee_id)

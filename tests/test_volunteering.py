@@ -208,8 +208,9 @@ def test_the_kudos_board_ranks_the_month_and_all_time(app, make_group, make_memb
         organizer.post(f"/volunteering/pledges/{pledge(app, ann, task_id)}/done")
     old_task = post_task(app, olive, "Long ago", days_ahead=-1)
     organizer.post(f"/volunteering/pledges/{pledge(app, bob, old_task)}/done")
-    organizer.post(f"/volunteering/pledges/{pledge(app, bob, post_task(app, olive, 'x', days_ahead=-1))}/done")
-    organizer.post(f"/volunteering/pledges/{pledge(app, bob, post_task(app, olive, 'y', days_ahead=-1))}/done")
+    for title in ("x", "y"):
+        task_id = post_task(app, olive, title, days_ahead=-1)
+        organizer.post(f"/volunteering/pledges/{pledge(app, bob, task_id)}/done")
     with app.app_context(), group_context(group.id):
         # Two of Bob's awards are from last year: they count all-time only.
         db.session.execute(

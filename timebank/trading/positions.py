@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from timebank.extensions import db
 from timebank.models import Account, Currency, Entry, Group
 from timebank.tenants import all_groups
+from timebank.trading.service import bounds_of_account
 
 MONTHS = 24
 
@@ -41,8 +42,7 @@ def clearing_positions() -> list[ClearingPosition]:
         .order_by(Currency.id)
     ).all()
     return [
-        ClearingPosition(currency, account.balance, max(0, account.max_balance or 0),
-                         max(0, -(account.min_balance or 0)), int(seconds))
+        ClearingPosition(currency, account.balance, *bounds_of_account(account), int(seconds))
         for account, currency, seconds in rows
     ]
 

@@ -89,6 +89,12 @@ def open_clearing_account(*, currency: Currency, locale: str | None = None) -> A
     return account
 
 
+def bounds_of_account(account: Account) -> tuple[int, int]:
+    """A clearing account's ``(may_owe, may_be_owed)`` in subunits, both zero or more: its
+    ceiling and minus its floor (both are stored as the account's limits)."""
+    return max(0, account.max_balance or 0), max(0, -(account.min_balance or 0))
+
+
 def cap_in_subunits(cap_minutes: int | None, currency: Currency) -> int | None:
     """A cap in network minutes as subunits of ``currency``, rounded down (None = no cap)."""
     if cap_minutes is None:
@@ -112,11 +118,7 @@ def bounds_of(group: Group) -> list[Bounds]:
     result = []
     for currency in active_currencies():
         account = clearing_account(currency)
-        result.append(Bounds(
-            currency,
-            max(0, account.max_balance or 0) if account else 0,
-            max(0, -(account.min_balance or 0)) if account else 0,
-        ))
+        result.append(Bounds(currency, *(bounds_of_account(account) if account else (0, 0))))
     return result
 
 
@@ -148,9 +150,10 @@ def set_trading(
     current = set(db.session.scalars(
         sa.select(TradingPartner.partner_id).where(TradingPartner.group_id == group.id)
     ))
-    for partner_id in current - chosen:
+    if current - chosen:
         db.session.execute(sa.delete(TradingPartner).where(
-            TradingPartner.group_id == group.id, TradingPartner.partner_id == partner_id))
+            TradingPartner.group_id == group.id,
+            TradingPartner.partner_id.in_(current - chosen)))
     db.session.add_all(TradingPartner(group_id=group.id, partner_id=partner_id)
                        for partner_id in chosen - current)
     for currency in active_currencies():
@@ -190,8 +193,7 @@ def set_caps(*, group: Group, owe_cap: int | None, owed_cap: int | None) -> Grou
         for account in db.session.scalars(sa.select(Account).where(Account.is_clearing)):
             owe = cap_in_subunits(owe_cap, account.currency)
             owed = cap_in_subunits(owed_cap, account.currency)
-            may_owe = max(0, account.max_balance or 0)
-            may_be_owed = max(0, -(account.min_balance or 0))
+            may_owe, may_be_owed = bounds_of_account(account)
             new = (min(may_owe, owe) if owe is not None else may_owe,
                    min(may_be_owed, owed) if owed is not None else may_be_owed)
             if new != (may_owe, may_be_owed):
