@@ -179,11 +179,11 @@ def test_local_and_intergroup_operations_keep_every_invariant(app, make_group, m
             row = data.draw(st.sampled_from(self.completed))
             payer_side = row[1] in GREEN
             leg_id = row[5]
-            with all_groups():
+            with app.app_context(), all_groups():
                 crossing = intergroup.crossing_of(db.session.get(Transfer, leg_id))
-            leg = crossing.payer_leg if payer_side else crossing.payee_leg
+                leg_id = (crossing.payer_leg if payer_side else crossing.payee_leg).id
             result = self.attempt(self.a, lambda: ledger.reverse_transfer(
-                transfer=db.session.get(Transfer, leg.id), by=fresh(self.tre_a),
+                transfer=db.session.get(Transfer, leg_id), by=fresh(self.tre_a),
                 reason="Correction"))
             if result is not None:
                 self.completed.remove(row)
