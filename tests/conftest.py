@@ -6,8 +6,12 @@
   commits become savepoints. After every test the ledger invariants are verified.
 * Concurrency tests (marker ``concurrency``) commit for real: use the ``committing_app``
   fixture, which truncates the tables afterwards.
+* Under ``pytest -n N`` (pytest-xdist) each worker gets its own database (``<name>_gw0``, …)
+  and its own Redis database number (the given one plus the worker's index), so workers never
+  see each other's rows or jobs.
 """
 
+import fcntl
 import os
 import re
 from collections.abc import Iterator
@@ -17,6 +21,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy.engine import make_url
 
 from timebank import create_app
 from timebank.config import INSTANCE_PATH, TestConfig
@@ -27,6 +32,37 @@ from timebank.models import Group, JoinPolicy, Membership, MembershipStatus, Rol
 from timebank.people import service as people
 from timebank.provisioning.service import create_group
 from timebank.tenants import group_context
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ... under pytest -n N
+
+
+def _isolate_worker() -> None:
+    """Point this xdist worker's ``DATABASE_URL`` and ``REDIS_URL`` at its own database and
+    Redis database number (also for the subprocesses tests start), creating the database."""
+    index = int(WORKER.removeprefix("gw"))
+    if url := os.environ.get("DATABASE_URL"):
+        shared = make_url(url)
+        name = f"{shared.database}_{WORKER}"
+        admin = sa.create_engine(shared, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if not exists:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+        os.environ["DATABASE_URL"] = shared.set(database=name).render_as_string(
+            hide_password=False)
+    if url := os.environ.get("REDIS_URL"):
+        from redis import Redis
+
+        base, _, number = url.rpartition("/")
+        own = f"{base}/{(int(number or 0) + index) % 16}"
+        Redis.from_url(own).flushdb()  # a dedicated test database: no jobs left from a last run
+        os.environ["REDIS_URL"] = own
+
+
+if WORKER:
+    _isolate_worker()
 
 PASSWORD = "correct horse battery"
 BASE_DOMAIN = "localhost:5000"
@@ -39,10 +75,14 @@ def _test_database_url() -> str:
     import pgserver
 
     INSTANCE_PATH.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no instance/ yet
-    server = pgserver.get_server(INSTANCE_PATH / "pgdata", cleanup_mode=None)
-    if "1 row" not in server.psql("SELECT 1 FROM pg_database WHERE datname = 'timebank_test';"):
-        server.psql("CREATE DATABASE timebank_test;")
-    return server.get_uri("timebank_test")
+    # xdist workers start together: one at a time creates (or joins) the embedded server.
+    with open(INSTANCE_PATH / "pgserver.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = pgserver.get_server(INSTANCE_PATH / "pgdata", cleanup_mode=None)
+    name = f"timebank_test_{WORKER}" if WORKER else "timebank_test"
+    if "1 row" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';"):
+        server.psql(f"CREATE DATABASE {name};")
+    return server.get_uri(name)
 
 
 class _BoundSession(FlaskSession):
