@@ -263,3 +263,22 @@ def test_statement_query_count_does_not_grow_with_transfers(app, group, ann, ben
     with count_queries() as dashboard:
         assert client.get("/dashboard").status_code == 200
     assert dashboard.count <= few.count
+
+
+@pytest.mark.parametrize("code", ["NOPE", "OLD"])
+def test_an_unknown_or_retired_currency_is_a_form_error_not_the_default(
+        app, group, ann, ben, client_for, login, code):
+    from tests.trading_support import add_currency, in_group
+    from timebank.ledger import currencies
+
+    retired = add_currency(app, group, "OLD")
+    with in_group(app, group):
+        currencies.retire_currency(currency=db.session.get(type(retired), retired.id))
+        db.session.commit()
+    client = login(client_for("greenvale"), ann.user.email)
+    before = row_counts(app)
+    response = client.post("/pay", data={"payee": ben.id, "amount": "1:00",
+                                         "description": "Gardening", "currency": code})
+    assert response.status_code == 200
+    assert "This currency is not in use in this group." in _text(response)
+    assert row_counts(app) == before

@@ -15,7 +15,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from timebank.blueprints.forms import AmountField, LimitField
 
@@ -33,6 +40,13 @@ class LedgerForm(FlaskForm):
     @property
     def key(self) -> str | None:
         return (self.idempotency_key.data or "").strip()[:64] or None
+
+    def validate_currency(self, field) -> None:
+        """A submitted currency must be one the form offers (an active one): a code that is
+        unknown, or was retired while the form was open, never pays in another currency.
+        Left out, the page's currency is used."""
+        if field.data and field.data not in {code for code, _label in field.choices}:
+            raise ValidationError(_l("This currency is not in use in this group."))
 
 
 class PayForm(LedgerForm):
