@@ -48,7 +48,8 @@ def today() -> date:
 
 def new_order(client, people, *, payee="ben", amount="1:00", starts_on=None, **extra):
     data = form_of(client, "/standing-orders/new")
-    data.update({"payee": people[payee].id if isinstance(payee, str) else payee, "currency": "HOUR", "amount": amount,
+    payee_id = people[payee].id if isinstance(payee, str) else payee
+    data.update({"payee": payee_id, "currency": "HOUR", "amount": amount,
                  "description": "Allotment rent", "interval": "month",
                  "starts_on": (starts_on or today()).isoformat(), "ends_on": "", **extra})
     return client.post("/standing-orders/new", data=data)
