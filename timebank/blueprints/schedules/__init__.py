@@ -19,8 +19,10 @@ def format_day(value) -> str:
 @bp.app_context_processor
 def schedule_helpers() -> dict:
     """``next_demurrage(account)``: what demurrage will next take from ``account`` at its
-    balance now (a :class:`~timebank.schedules.service.NextCharge`, or None)."""
+    balance now (a :class:`~timebank.schedules.service.NextCharge`, or None);
+    ``percent(basis_points)``: a rate as the reader writes a percentage number (``1.5``)."""
     from flask import g
+    from flask_babel import format_decimal
 
     from timebank.schedules import service
 
@@ -30,7 +32,10 @@ def schedule_helpers() -> dict:
             return None
         return service.next_demurrage(account, today=service.group_today(group))
 
-    return {"next_demurrage": next_demurrage}
+    def percent(basis_points: int) -> str:
+        return format_decimal(basis_points / 100, format="#,##0.##")
+
+    return {"next_demurrage": next_demurrage, "percent": percent}
 
 
 from timebank.blueprints.schedules import routes  # noqa: E402,F401

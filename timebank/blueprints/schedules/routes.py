@@ -4,6 +4,8 @@ Writes go through :mod:`timebank.schedules.service`; the request's boundary comm
 refusal shown on the form rolls back (status 422).
 """
 
+from decimal import Decimal
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -146,7 +148,7 @@ def charges(code: str):
         form.fee_interval.data = currency.fee_interval
         form.fee_policy.data = currency.fee_policy
         form.demurrage_rate.data = (None if currency.demurrage_rate is None
-                                    else currency.demurrage_rate / 100)
+                                    else Decimal(currency.demurrage_rate) / 100)
         form.demurrage_threshold.data = _units(currency.demurrage_threshold, currency)
     if form.validate_on_submit():
         rate = form.demurrage_rate.data
