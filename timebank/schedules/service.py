@@ -19,6 +19,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from timebank.audit.service import record
 from timebank.extensions import db
@@ -140,23 +141,31 @@ def cancel_standing_order(*, order: StandingOrder, by: Membership) -> StandingOr
     return order
 
 
+def _with_parties(query: sa.Select) -> sa.Select:
+    """Load each order's payer, payee (with their users) and currency with it."""
+    return query.options(
+        selectinload(StandingOrder.payer).selectinload(Membership.user),
+        selectinload(StandingOrder.payee).selectinload(Membership.user),
+        selectinload(StandingOrder.currency))
+
+
 def orders_of(membership: Membership) -> tuple[list[StandingOrder], list[StandingOrder]]:
     """Return ``membership``'s standing orders as (those it pays, those it receives), newest
     first."""
-    rows = db.session.scalars(
+    rows = db.session.scalars(_with_parties(
         sa.select(StandingOrder)
         .where(sa.or_(StandingOrder.payer_membership_id == membership.id,
                       StandingOrder.payee_membership_id == membership.id))
-        .order_by(StandingOrder.id.desc())).all()
+        .order_by(StandingOrder.id.desc()))).all()
     paying = [o for o in rows if o.payer_membership_id == membership.id]
     return paying, [o for o in rows if o.payee_membership_id == membership.id]
 
 
 def group_orders(*, limit: int = 200) -> list[StandingOrder]:
     """Return the group's standing orders that still run, soonest due first (treasurers)."""
-    return list(db.session.scalars(
+    return list(db.session.scalars(_with_parties(
         sa.select(StandingOrder).where(StandingOrder.cancelled_at.is_(None))
-        .order_by(StandingOrder.next_due_on, StandingOrder.id).limit(limit)))
+        .order_by(StandingOrder.next_due_on, StandingOrder.id).limit(limit))))
 
 
 def runs_of(order: StandingOrder, *, limit: int = 24) -> list[ScheduledRun]:
