@@ -4,7 +4,15 @@ import sqlalchemy as sa
 
 from timebank.demo import GROUPS, seed_demo
 from timebank.extensions import db
-from timebank.models import Ad, Group, IntergroupPayment, Membership, Role, Transfer
+from timebank.models import (
+    Ad,
+    Group,
+    IntergroupPayment,
+    Membership,
+    Role,
+    StandingOrder,
+    Transfer,
+)
 from timebank.tenants import group_context
 
 
@@ -27,3 +35,6 @@ def test_demo_seeds_two_groups_with_trade_and_is_idempotent(app):
         payments = db.session.scalars(sa.select(IntergroupPayment)).all()
         assert len(payments) == 1
         assert all(g.trades_with_network for g in groups)
+        with group_context(groups[0].id):  # Ann pays Ben by standing order every month
+            (order,) = db.session.scalars(sa.select(StandingOrder)).all()
+            assert order.description == "Allotment share" and order.is_running

@@ -1,16 +1,18 @@
 """Random sequences of ledger operations, checked against a model after every step.
 
 A Hypothesis state machine pays, requests, accepts, declines, withdraws, edits, reverses,
-enters bulk legs and changes limits across a few accounts. A plain-Python model predicts each
-outcome (which operations succeed, which limit refuses and with what room left, which
-acceptances are refused) and the balances. After every step: the database agrees with the
-model, ``flask ledger verify`` finds nothing wrong, and no account is outside its limits unless
-a limit change or a reversal put it there.
+enters bulk legs and changes limits across a few accounts, and runs the scheduled money of
+issue 20 (standing orders due, a month passing, the membership fee, demurrage), each run
+twice. A plain-Python model predicts each outcome (which operations succeed, which limit
+refuses and with what room left, which acceptances are refused) and the balances. After
+every step: the database agrees with the model, ``flask ledger verify`` finds nothing wrong,
+and no account is outside its limits unless a limit change or a reversal put it there.
 
 ``LEDGER_STATEFUL_EXAMPLES`` (default 15) and ``LEDGER_STATEFUL_STEPS`` (default 25) scale it.
 """
 
 import os
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -36,7 +38,10 @@ from timebank.ledger.errors import (
     NotYourTurn,
 )
 from timebank.ledger.verify import verify_ledger
-from timebank.models import Account, Group, Transfer
+from timebank.models import Account, Currency, Group, StandingOrder, Transfer
+from timebank.schedules import jobs as schedule_jobs
+from timebank.schedules import service as schedules
+from timebank.schedules.periods import add_months
 
 pytestmark = pytest.mark.usefixtures("deferred_constraints_hold")
 
@@ -303,6 +308,109 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
                 max_balance=ceiling, changed_by=self.m("tre")))
             self.model.limits[who] = (floor, ceiling)
             self.model.explained.add(who)
+
+        # --- scheduled runs (issue 20): standing orders, membership fee, demurrage ----------
+        # The simulated calendar: the first of a month, moved on by next_month. Each run is
+        # made twice; the second must change nothing.
+        def _schedule_state(self):
+            if not hasattr(self, "orders"):
+                self.day = date(2027, 1, 1)
+                self.orders: dict[int, tuple] = {}  # id -> (payer, payee, amount), running
+                self.periods_done: set[tuple[str, str]] = set()  # (kind, "2027-01")
+            return self.day
+
+        def _run_twice(self, job):
+            job(self.day.isoformat())
+            db.session.commit()
+            snapshot = {name: db.session.get(Account, account_id).balance
+                        for name, account_id in self.accounts.items()}
+            job(self.day.isoformat())
+            db.session.commit()
+            db.session.expire_all()
+            again = {name: db.session.get(Account, account_id).balance
+                     for name, account_id in self.accounts.items()}
+            assert again == snapshot, "a second run for the same period moved money"
+
+        def _pay_scheduled(self, payer, payee, amount):
+            """Model one scheduled transfer: moved unless a limit refuses it."""
+            if _limit_error(self.model, payer, payee, amount) is None:
+                self.model.move(payer, payee, amount)
+
+        @rule(payer=names, payee=names, amount=amounts)
+        def standing_order_due_today(self, payer, payee, amount):
+            if payer == payee:
+                return
+            day = self._schedule_state()
+            order = schedules.create_standing_order(
+                payer=self.m(payer), payee=self.m(payee), currency=self.currency,
+                amount=amount, description="order", interval="month", starts_on=day,
+                ends_on=None, by=self.m(payer), today=day)
+            db.session.commit()
+            self.orders[order.id] = (payer, payee, amount)
+            self._pay_scheduled(payer, payee, amount)
+            self._run_twice(schedule_jobs.run_standing_orders)
+
+        @precondition(lambda self: getattr(self, "orders", None))
+        @rule(data=st.data())
+        def cancel_standing_order(self, data):
+            order_id = data.draw(st.sampled_from(sorted(self.orders)))
+            payer = self.orders.pop(order_id)[0]
+            schedules.cancel_standing_order(order=db.session.get(StandingOrder, order_id),
+                                            by=self.m(payer))
+            db.session.commit()
+
+        @rule()
+        def next_month(self):
+            """A month passes: every running order pays once, by id (limits permitting)."""
+            self.day = add_months(self._schedule_state(), 1)
+            for order_id in sorted(self.orders):
+                self._pay_scheduled(*self.orders[order_id])
+            self._run_twice(schedule_jobs.run_standing_orders)
+
+        def _charge(self, name, amount):
+            """Model a charge to the pot (no ceiling): refused below the payer's floor."""
+            out, floor = self.model.pending_out(name), self.model.floor(name)
+            if self.model.balance[name] - out - amount >= floor:
+                self.model.balance[name] -= amount
+                return True
+            return False
+
+        @rule(fee=st.integers(min_value=1, max_value=600),
+              policy=st.sampled_from(("skip", "partial")))
+        def membership_fee_run(self, fee, policy):
+            day = self._schedule_state()
+            currency = db.session.get(Currency, self.currency.id)
+            currency.fee_amount, currency.fee_policy = fee, policy
+            currency.fee_interval, currency.fee_starts_on = "month", day
+            db.session.commit()
+            if ("fee", day.isoformat()) not in self.periods_done:
+                self.periods_done.add(("fee", day.isoformat()))
+                for name in NAMES:
+                    room = (self.model.balance[name] - self.model.pending_out(name)
+                            - self.model.floor(name))
+                    if policy == "partial" and room < fee:
+                        if room > 0:
+                            self._charge(name, room)
+                    else:
+                        self._charge(name, fee)
+            self._run_twice(schedule_jobs.run_fees)
+
+        @rule(rate=st.sampled_from((1, 150, 200, 5000, 10000)),
+              threshold=st.sampled_from((0, 60, 600)))
+        def demurrage_run(self, rate, threshold):
+            day = self._schedule_state()
+            currency = db.session.get(Currency, self.currency.id)
+            currency.demurrage_rate, currency.demurrage_threshold = rate, threshold
+            currency.demurrage_starts_on = day
+            db.session.commit()
+            if ("demurrage", day.isoformat()) not in self.periods_done:
+                self.periods_done.add(("demurrage", day.isoformat()))
+                for name in NAMES:
+                    balance = self.model.balance[name]
+                    amount = (balance - threshold) * rate // 10_000 if balance > threshold else 0
+                    if amount > 0:
+                        self._charge(name, amount)
+            self._run_twice(schedule_jobs.run_demurrage)
 
         # --- invariants --------------------------------------------------------------------
         @invariant()

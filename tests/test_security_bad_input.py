@@ -132,6 +132,9 @@ def test_truncated_images_are_a_form_error(app, greenvale_coordinator):
     "/marketplace/ads/99999999999999999999",
     "/statement.csv?start=0001-01-01&end=9999-12-31", "/audit?object_type=%00",
     "/statement?page=%FF",
+    # Standing orders and scheduled charges (issue 20).
+    "/standing-orders/99999999999999999999", "/standing-orders/new?currency=%00&to=%FF",
+    "/currencies/%00/charges", "/currencies/HOUR/charges?x=%FF",
 ])
 def test_known_cases_are_400_or_404(greenvale_coordinator, url):
     assert greenvale_coordinator.get(url).status_code in {200, 302, 400, 404}

@@ -147,6 +147,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(settings_bp)
     app.register_blueprint(marketplace_bp)
     app.register_blueprint(trading_bp)
+    # Money that moves by itself: standing orders, fees, demurrage (timebank.schedules).
+    from timebank.blueprints.schedules import bp as schedules_bp
+
+    app.register_blueprint(schedules_bp)
     # Two-factor sign-in: the code step of login, setup, the network rule (timebank.security).
     from timebank.blueprints.security import bp as security_bp
 

@@ -7,3 +7,4 @@ import timebank.ledger.cron  # noqa: F401  nightly ledger verify
 import timebank.marketplace.cron  # noqa: F401  digests, ad expiry and reminders
 import timebank.notices.cron  # noqa: F401  the daily digest of notices
 import timebank.provisioning.cron  # noqa: F401  the network console's figures
+import timebank.schedules.cron  # noqa: F401  standing orders, membership fees, demurrage

@@ -73,6 +73,7 @@ def seed_demo() -> Iterator[str]:
         for spec in GROUPS:
             _seed_group(spec, rng)
         _seed_trading()
+        _seed_standing_order()
     yield f"Network:  {network_url('/')}   (admin: {ADMIN_EMAIL} / {PASSWORD})"
     for spec in GROUPS:
         logins = ", ".join(email for _, email in [spec["coordinator"], *spec["members"]])
@@ -105,6 +106,22 @@ def _seed_trading() -> None:
             payer=ann, payee=lucia, payer_currency=ledger.default_currency(),
             payee_currency=trading.receiving_currency(barrio), amount=90,
             description="Bike repair", starter=ann)
+
+
+def _seed_standing_order() -> None:
+    """Ann (greenvale) pays Ben 0:30 h every month for her allotment share, from today: the
+    first run is made by the scheduled job (``rq cron``), and shows on /standing-orders."""
+    from timebank.schedules import service as schedules
+
+    greenvale = db.session.scalar(sa.select(Group).where(Group.slug == GROUPS[0]["slug"]))
+    with group_context(greenvale.id):
+        ann, ben = (people.membership_of(people.find_user_by_email(email), greenvale)
+                    for email in ("ann@greenvale.example.org", "ben@greenvale.example.org"))
+        today = schedules.group_today(greenvale)
+        schedules.create_standing_order(
+            payer=ann, payee=ben, currency=ledger.default_currency(), amount=30,
+            description="Allotment share", interval="month", starts_on=today, ends_on=None,
+            by=ann, today=today)
 
 
 def _seed_group(spec: dict, rng: random.Random) -> None:

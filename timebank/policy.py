@@ -70,6 +70,13 @@ PERMISSIONS: dict[str, Role] = {
     "trading.pay": Role.MEMBER,  # pay a member of another group (issue 18)
     "trading.manage": Role.COORDINATOR,  # opt in, partners, bounds; the network position
     "api.tokens": Role.MEMBER,  # one's own personal access tokens (issue 19)
+    # Money that moves by itself (issue 20). Who may cancel one order (its payer or a
+    # treasurer) depends on the order: timebank.schedules.service.may_cancel.
+    "schedules.view_own": Role.MEMBER,  # one's standing orders, as payer and as payee
+    "schedules.create": Role.MEMBER,  # a standing order from one's own account
+    "schedules.cancel": Role.MEMBER,  # one's own order (a treasurer: any)
+    "schedules.manage": Role.TREASURER,  # every order; set one up on a member's behalf
+    "schedules.charges": Role.TREASURER,  # a currency's membership fee and demurrage
 }
 
 

@@ -37,6 +37,9 @@ ACTIONS: dict[str, Any] = {
     "ledger.bulk": _l("Bulk entry"),
     "ledger.issuance": _l("Currency issued"),
     "settings.change": _l("Group settings changed"),
+    "schedules.order_created": _l("Standing order set up"),
+    "schedules.order_cancelled": _l("Standing order cancelled"),
+    "schedules.charges": _l("Membership fee or demurrage changed"),
     "volunteering.complete": _l("Volunteer's part marked done"),
     "volunteering.cancel": _l("Volunteer task cancelled"),
 }
@@ -52,6 +55,7 @@ OBJECT_TYPES: dict[str, Any] = {
     "group": _l("group"),
     "volunteer_task": _l("volunteer task"),
     "volunteer_pledge": _l("pledge"),
+    "standing_order": _l("standing order"),
 }
 
 

@@ -45,6 +45,7 @@ from timebank.models.marketplace import (
 from timebank.models.membership import Membership, MembershipStatus, Role
 from timebank.models.network import Group, GroupStatus, JoinPolicy, User
 from timebank.models.network_marketplace import NetworkConversation, NetworkMessage
+from timebank.models.schedules import ScheduledRun, StandingOrder
 from timebank.models.security import LoginFailures, LoginSession, TwoFactor
 from timebank.models.trading import IntergroupPayment, TradingPartner
 from timebank.models.volunteering import (
@@ -56,6 +57,8 @@ from timebank.models.volunteering import (
 )
 
 __all__ = [
+    "ScheduledRun",
+    "StandingOrder",
     "IntergroupPayment",
     "TradingPartner",
     "AuditEvent",

@@ -8,7 +8,7 @@ by :mod:`timebank.ledger.verify`.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -53,6 +53,12 @@ class Currency(TenantMixin, db.Model):
             "kind <> 'issued' OR (default_min_balance IS NOT NULL AND default_min_balance >= 0)",
             name="issued_floor_at_zero",
         ),
+        sa.CheckConstraint("fee_amount IS NULL OR fee_amount > 0", name="fee_amount_positive"),
+        sa.CheckConstraint("fee_interval IN ('month', 'year')", name="fee_interval_known"),
+        sa.CheckConstraint("fee_policy IN ('skip', 'partial')", name="fee_policy_known"),
+        sa.CheckConstraint("demurrage_rate IS NULL OR demurrage_rate BETWEEN 1 AND 10000",
+                           name="demurrage_rate_range"),
+        sa.CheckConstraint("demurrage_threshold >= 0", name="demurrage_threshold_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +83,23 @@ class Currency(TenantMixin, db.Model):
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = created_at_column()
+    # Scheduled charges (timebank.schedules), set by a treasurer. The membership fee: each
+    # active member pays ``fee_amount`` subunits to the community pot every ``fee_interval``
+    # ("month" or "year") from ``fee_starts_on``; null amount = no fee. ``fee_policy`` says
+    # what happens to a member who cannot pay it all: "skip" (nothing taken, they are told)
+    # or "partial" (what their credit limit still allows is taken).
+    fee_amount: Mapped[int | None] = mapped_column(sa.BigInteger)
+    fee_interval: Mapped[str] = mapped_column(sa.String(8), default="month",
+                                              server_default="month")
+    fee_policy: Mapped[str] = mapped_column(sa.String(8), default="skip", server_default="skip")
+    fee_starts_on: Mapped[date | None] = mapped_column(sa.Date)
+    # Demurrage: each month from ``demurrage_starts_on``, a balance above
+    # ``demurrage_threshold`` (subunits) loses ``demurrage_rate`` basis points (1/100 of a
+    # percent) of the part above it to the community pot; null rate = no demurrage.
+    demurrage_rate: Mapped[int | None] = mapped_column(sa.Integer)
+    demurrage_threshold: Mapped[int] = mapped_column(sa.BigInteger, default=0,
+                                                     server_default="0")
+    demurrage_starts_on: Mapped[date | None] = mapped_column(sa.Date)
 
     @property
     def is_time(self) -> bool:
@@ -197,6 +220,10 @@ class TransferKind(enum.StrEnum):
     BULK = "bulk"
     REVERSAL = "reversal"
     ISSUANCE = "issuance"
+    # Scheduled (timebank.schedules): a standing order's run, a membership fee, demurrage.
+    STANDING_ORDER = "standing_order"
+    FEE = "fee"
+    DEMURRAGE = "demurrage"
 
 
 class CancelCode(enum.StrEnum):

@@ -20,6 +20,8 @@ from timebank.tenants import current_group_id, group_context
 KIND_LABELS = {
     "payment": _l("payment"), "request": _l("request"), "on_behalf": _l("on-behalf entry"),
     "bulk": _l("bulk entry"), "reversal": _l("reversal"), "issuance": _l("issuance"),
+    "standing_order": _l("standing order"), "fee": _l("membership fee"),
+    "demurrage": _l("demurrage"),
 }
 
 
