@@ -202,16 +202,14 @@ def members_by_month(rng: DateRange) -> list[MonthMembers]:
 @dataclass(frozen=True)
 class MemberTotals:
     """Over the whole range: ``members`` at its end (active or suspended, joined before it
-    ended), ``active`` of them traded, ``new`` joined in it, ``idle`` = members - active."""
+    ended), ``active`` members who took part in a trade in it (whatever their status now),
+    ``new`` joined in it, ``idle`` members at its end who took part in no trade in it."""
 
     group_id: int
     members: int
     active: int
     new: int
-
-    @property
-    def idle(self) -> int:
-        return self.members - self.active
+    idle: int
 
 
 def _members_at_end(rng: DateRange):
@@ -230,13 +228,14 @@ def member_totals(rng: DateRange) -> dict[int, MemberTotals]:
         sa.select(
             Membership.group_id,
             sa.func.count(Membership.id).filter(_members_at_end(rng)),
-            sa.func.count(Membership.id).filter(_members_at_end(rng), traded),
+            sa.func.count(Membership.id).filter(traded),
             sa.func.count(Membership.id).filter(
                 Membership.status != MembershipStatus.PENDING,
                 _joined_at() >= lower, _joined_at() < upper),
+            sa.func.count(Membership.id).filter(_members_at_end(rng), ~traded),
         ).group_by(Membership.group_id)
     ).all()
-    return {row[0]: MemberTotals(row[0], int(row[1]), int(row[2]), int(row[3])) for row in rows}
+    return {row[0]: MemberTotals(*row) for row in rows}
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def group_report(rng: DateRange, *, idle_limit: int | None = IDLE_LIST_LIMIT) ->
     totals = next(iter(figures.member_totals(rng).values()), None)
     return GroupReport(
         range=rng, currencies=currencies, exchanged=exchanged, members=members,
-        totals=totals or figures.MemberTotals(0, 0, 0, 0),
+        totals=totals or figures.MemberTotals(0, 0, 0, 0, 0),
         categories=figures.trades_by_category(rng),
         ads=figures.ads_by_category(rng),
         idle=figures.idle_members(rng, limit=idle_limit),
@@ -135,7 +135,7 @@ def network_report(rng: DateRange) -> NetworkReport:
     return NetworkReport(
         range=rng,
         groups=[NetworkGroupRow(group, hours.get(group.id, Decimal(0)), trades.get(group.id, 0),
-                                totals.get(group.id, figures.MemberTotals(group.id, 0, 0, 0)))
+                                totals.get(group.id, figures.MemberTotals(group.id, 0, 0, 0, 0)))
                 for group in groups],
         months=[(month, value, count) for month, (value, count) in months.items()],
     )
