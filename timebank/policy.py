@@ -70,6 +70,7 @@ PERMISSIONS: dict[str, Role] = {
     "trading.pay": Role.MEMBER,  # pay a member of another group (issue 18)
     "trading.manage": Role.COORDINATOR,  # opt in, partners, bounds; the network position
     "api.tokens": Role.MEMBER,  # one's own personal access tokens (issue 19)
+    "reports.view": Role.COORDINATOR,  # figures over a date range, CSV and PDF (issue 20)
 }
 
 
