@@ -1,6 +1,6 @@
 /* Draw the report's charts with the vendored Chart.js. Each chart's data is a
    <script type="application/json" data-chart-for="CANVAS-ID"> block (no inline script: the CSP):
-   {labels, datasets: [{label, data, display?}], horizontal, locale}. "display" holds the
+   {labels, datasets: [{label, data, display?}], horizontal, counts, locale}. "display" holds the
    server's formatting of each value (an amount in the currency's own format) for tooltips. */
 (function () {
   "use strict";
@@ -13,13 +13,14 @@
     var number = new Intl.NumberFormat(spec.locale || undefined, { maximumFractionDigits: 2 });
     var axis = spec.horizontal ? "x" : "y";
     var scales = {};
-    scales[axis] = { beginAtZero: true, ticks: { callback: function (v) { return number.format(v); } } };
+    scales[axis] = { beginAtZero: true, ticks: { precision: spec.counts ? 0 : undefined,
+                                                 callback: function (v) { return number.format(v); } } };
     canvas.chart = new Chart(canvas, {
       type: "bar",
       data: {
         labels: spec.labels,
         datasets: spec.datasets.map(function (set, index) {
-          return { label: set.label, data: set.data, display: set.display,
+          return { label: set.label, data: set.data, display: set.display, maxBarThickness: 40,
                    backgroundColor: colours[index % colours.length] };
         })
       },

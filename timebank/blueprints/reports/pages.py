@@ -55,9 +55,11 @@ def _month(month) -> str:
 
 
 def _chart(chart_id: str, label: str, labels: list[str], datasets: list[dict], *,
-           horizontal: bool = False) -> dict:
+           horizontal: bool = False, counts: bool = True) -> dict:
+    """One chart's data; ``counts``: whole numbers (members, trades), not amounts."""
     return {"id": chart_id, "label": label, "labels": labels, "datasets": datasets,
-            "horizontal": horizontal, "locale": current_locale().replace("_", "-")}
+            "horizontal": horizontal, "counts": counts,
+            "locale": current_locale().replace("_", "-")}
 
 
 def group_charts(report: GroupReport) -> dict:
@@ -71,7 +73,8 @@ def group_charts(report: GroupReport) -> dict:
             _("Exchanged per month (%(currency)s)", currency=currency.name),
             [_month(month) for month, _a, _t in series.months],
             [{"label": currency.name, "data": [amount / per for _m, amount, _t in series.months],
-              "display": [format_money(amount, currency) for _m, amount, _t in series.months]}])
+              "display": [format_money(amount, currency) for _m, amount, _t in series.months]}],
+            counts=False)
     charts["members"] = _chart(
         "chart-members", _("Active and new members per month"),
         [_month(month) for month, _a, _n in report.members],
@@ -108,7 +111,7 @@ def network_charts(report: NetworkReport) -> dict:
         "chart-network-months", _("Network hours exchanged per month"),
         [_month(month) for month, _h, _t in report.months],
         [{"label": _("Network hours exchanged"),
-          "data": [float(hours) for _m, hours, _t in report.months]}])}
+          "data": [float(hours) for _m, hours, _t in report.months]}], counts=False)}
 
 
 def render_group(report: GroupReport | None, form: RangeForm, *, title: str, zone: str,
