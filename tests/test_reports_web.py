@@ -103,10 +103,11 @@ def test_the_csv_holds_every_table_with_plain_numbers(app, orchard, coordinator_
 
 
 def _pdf_title(body: bytes) -> str:
-    """The document's /Title (a PDF literal string: Latin-1, or UTF-16 after a BOM)."""
-    raw = re.search(rb"/Title \((.*?)\)\n", body, re.S).group(1)
-    raw = re.sub(rb"\\([()\\])", rb"\1", raw)
-    return raw[2:].decode("utf-16-be") if raw.startswith(b"\xfe\xff") else raw.decode("latin-1")
+    """The document's /Title: a literal (Latin-1) or hexadecimal UTF-16 string."""
+    match = re.search(rb"/Title (?:<feff([0-9a-f]+)>|\((.*?)\)\n)", body, re.S)
+    if match.group(1):
+        return bytes.fromhex(match.group(1).decode()).decode("utf-16-be")
+    return re.sub(rb"\\([()\\])", rb"\1", match.group(2)).decode("latin-1")
 
 
 @pytest.mark.parametrize("language, title", [

@@ -8,6 +8,7 @@ numbers of units, ``1.5``, beside the currency's code), as the statement's CSV d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
@@ -36,13 +37,16 @@ class _Cells:
         return format_date(day, "medium") if self.for_people else day.isoformat()
 
     def amount(self, amount: int, currency) -> str:
-        if self.for_people:
-            return format_money(amount, currency)
+        if self.for_people:  # isolated left to right, so "1:30 h" never reorders in Arabic
+            return "\u2066" + format_money(amount, currency) + "\u2069"
         return plain_amount(amount, currency.subunits_per_unit)
 
-    def hours(self, value) -> str:
-        return format_decimal(value, format="#,##0.##") if self.for_people else (
-            format(value.quantize(1) if value == value.to_integral() else value.normalize(), "f"))
+    def hours(self, value: Decimal) -> str:
+        """Network hours: two decimals for people, up to four for machines (``11.5``)."""
+        if self.for_people:
+            return format_decimal(value, format="#,##0.##")
+        text = format(value.quantize(Decimal("0.0001")), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
     def category(self, name: str | None) -> str:
         return name if name is not None else _("No category")
