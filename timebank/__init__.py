@@ -167,17 +167,19 @@ def register_api(app: Flask) -> None:
 
 
 def register_group_administration(app: Flask) -> None:
-    """Running a group (issue 6): audit trail, coordinator dashboard, volunteering; the
+    """Running a group (issue 6): audit trail, coordinator dashboard, volunteering, reports; the
     audit hook that puts the ledger's administrative acts on the trail."""
     from timebank.audit.ledger_hooks import install_ledger_hooks
     from timebank.blueprints.audit import bp as audit_bp
     from timebank.blueprints.coordinator import bp as coordinator_bp
+    from timebank.blueprints.reports import bp as reports_bp
     from timebank.blueprints.volunteering import bp as volunteering_bp
 
     install_ledger_hooks()
     app.register_blueprint(audit_bp)
     app.register_blueprint(coordinator_bp)
     app.register_blueprint(volunteering_bp)
+    app.register_blueprint(reports_bp)  # reports for coordinators and network admins (issue 20)
 
 
 def register_rate_limits(app: Flask) -> None:
