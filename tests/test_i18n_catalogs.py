@@ -126,3 +126,10 @@ def test_stale_compiled_catalogs_are_rebuilt_at_start_up(scratch_catalogs):
     os.utime(mo, (old, old))
     assert translations.ensure_compiled() == ["nl"]
     assert translations.ensure_compiled() == []
+
+
+def test_compiled_catalogs_are_readable_by_everyone(scratch_catalogs):
+    # A server compiles them as root at install; the app's own user must read them.
+    translations.compile_catalogs()
+    mo = translations.catalog_path("de").with_suffix(".mo")
+    assert mo.stat().st_mode & 0o777 == 0o644

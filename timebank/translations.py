@@ -112,9 +112,13 @@ def _write(path: Path, catalog: Catalog, *, template: bool = False) -> None:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so readers never see half of it."""
+    """Write ``data`` to ``path`` through a temporary file, so readers never see half of it.
+
+    The file is readable by everyone (mkstemp's 0600 would hide the catalogs from the app's
+    user when a server compiles them as root)."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(temporary, path)
