@@ -6,17 +6,21 @@ In one run, on one PostgreSQL server (issue 14):
   (pgbench's five TPC-B-like statements in one transaction, through Flask and gunicorn) and
   against pgbench itself, at ``--connections``;
 * the dashboard against ``bare_app.py``'s ``/select`` (one SELECT); statement, members,
-  marketplace and the group ledger beside them;
+  marketplace and a transfer's page beside them;
 * statement, dashboard and CSV of a member with ``--history`` transfers (200,000) beside a
-  member with a few dozen (the first byte of the CSV, and the whole of it).
+  member with a few dozen (the first byte of the CSV: medians of 15 requests);
+* the network console at 10,000 groups, sorted by each column, beside its default order.
 
-The app and the bare app run under gunicorn with ``--workers`` sync workers each, the app with
-``--preload`` unless ``--no-preload``. Seeding: bench/transfers.py's group of 1,000 members and
-20,000 transfers, then the long history written by ``ledger_transfer`` in the database, spread
-over the last ~550 days. Figures are printed as a Markdown table (bench/RESULTS.md).
+The app runs under gunicorn as production runs it (``ansible/roles/web``): ``--workers`` sync
+workers (2 × CPUs + 1), ``timebank:create_app()``, no preload; ``--threads`` and
+``--preload`` try other settings. The bare app runs under the same gunicorn settings.
+Seeding (a minute): bench/transfers.py's group of 1,000 members, then the histories written
+in bulk (:func:`seed_history`, checked by the ledger's verify), then the console's groups.
+Figures are printed as a Markdown table (bench/RESULTS.md).
 
     python bench/http_load.py                        # seed, then 10 s per figure at 4 connections
     python bench/http_load.py --reuse --seconds 20   # keep the seeded database
+    python bench/http_load.py --reuse --only dashboard "bare /select"
 
 Needs ``wrk`` (Debian: ``apt-get install wrk``) and ``pgbench``.
 """
@@ -285,10 +289,13 @@ def main() -> None:
     parser.add_argument("--database", default="timebank_bench_http")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=4)
+    # As production runs it (ansible/roles/web/templates/gunicorn.conf.py.j2): sync workers,
+    # 2 × CPUs + 1 of them, no preload, the app from timebank:create_app().
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--preload", action="store_true")
     parser.add_argument("--history", type=int, default=200_000)
     parser.add_argument("--reuse", action="store_true", help="keep the seeded databases")
-    parser.add_argument("--no-preload", action="store_true")
     parser.add_argument("--only", nargs="*", help="names of figures to run")
     options = parser.parse_args()
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(48))
@@ -307,9 +314,10 @@ def main() -> None:
            "REDIS_URL": "redis://127.0.0.1:6379/5",
            "RATELIMIT_ENABLED": "false", "BARE_DATABASE_URL": database_url,
            "BARE_PGBENCH_URL": f"{options.server}/{pgbench_database}"}
-    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(options.workers)]
-    app = start([*gunicorn, *([] if options.no_preload else ["--preload"]),
-                 "-b", f"127.0.0.1:{APP_PORT}", "wsgi:app"], env, APP_PORT)
+    gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(options.workers),
+                "--threads", str(options.threads)]
+    app = start([*gunicorn, *(["--preload"] if options.preload else []),
+                 "-b", f"127.0.0.1:{APP_PORT}", "timebank:create_app()"], env, APP_PORT)
     bare = start([*gunicorn, "-b", f"127.0.0.1:{BARE_PORT}", "--chdir", str(HERE),
                   "bare_app:app"], env, BARE_PORT)
     try:

@@ -14,7 +14,10 @@ function request()
   local key = string.format("%x%x%d", math.random(0, 0x7fffffff), os.time(), counter)
   local body = "csrf_token=" .. token .. "&payee=" .. payee .. "&currency=HOUR&amount=0%3A01"
     .. "&description=bench&idempotency_key=" .. key
-  return wrk.format("POST", "/pay", {["Content-Type"] = "application/x-www-form-urlencoded"}, body)
+  -- wrk.format uses these headers instead of wrk.headers (the -H ones: Host, Cookie).
+  local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  return wrk.format("POST", "/pay", headers, body)
 end
 
 -- The figures line bench/http_load.py reads (as in report.lua; wrk takes one script).
