@@ -210,6 +210,19 @@ def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
     raise SystemExit(f"nothing answers on port {port}: see /tmp/bench-http-{port}.log")
 
 
+def worker_memory(process: subprocess.Popen) -> tuple[float, float]:
+    """The mean resident and proportional set size (MB) of a gunicorn master's workers (PSS
+    shares the pages workers have in common, as ``--preload`` makes them)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    rss, pss = [], []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("Rss", "Pss"):
+                (rss if name == "Rss" else pss).append(int(value.split()[0]) / 1024)
+    return statistics.mean(rss), statistics.mean(pss)
+
+
 def stop(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=30)
@@ -322,6 +335,10 @@ def main() -> None:
                   "bare_app:app"], env, BARE_PORT)
     try:
         run(options, database_url, pgbench_database)
+        for name, process in (("app", app), ("bare app", bare)):
+            rss, pss = worker_memory(process)
+            print(f"* {name}: {options.workers} workers × {options.threads} threads,"
+                  f" {rss:.0f} MB resident a worker ({pss:.0f} MB proportional)")
     finally:
         stop(app)
         stop(bare)

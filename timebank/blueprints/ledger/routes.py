@@ -50,11 +50,15 @@ def dashboard():
     if account is not None:
         recent = reports.statement_rows(account, reports.StatementFilter(),
                                         timezone=g.group.timezone, limit=5).rows
+    # The other side of each recent transfer, named in one query (not one per row).
+    names = reports.account_names(
+        t.payee_account_id if entry.amount < 0 else t.payer_account_id for entry, t, _ in recent)
     pending = reports.pending_for(accounts)
     waiting_for_me = [t for t in pending if may_accept(me, t)]
     waiting_for_others = [t for t in pending if t not in waiting_for_me]
     return render_template(
         "ledger/dashboard.html", account=account, positions=positions, recent=recent,
+        names=names,
         waiting_for_me=waiting_for_me, waiting_for_others=waiting_for_others,
         rating=ledger.average_rating(me),
     )
