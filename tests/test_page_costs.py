@@ -21,7 +21,7 @@ from timebank.tenants import group_context
 
 # Statements a page may run (after the session's first request has warmed up).
 BUDGETS = {
-    "/dashboard": 12,
+    "/dashboard": 11,
     "/statement": 15,
     "/statement.csv": 12,
     "/pay": 8,

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from timebank.extensions import db
 from timebank.models import (
@@ -304,10 +304,9 @@ def reversal_ids(transfer_ids: Iterable[int]) -> dict[int, int]:
     ids = list(transfer_ids)
     if not ids:
         return {}
-    reversal = aliased(Transfer)
     return dict(
         db.session.execute(
-            sa.select(reversal.reverses_id, reversal.id).where(reversal.reverses_id.in_(ids))
+            sa.select(Transfer.reverses_id, Transfer.id).where(Transfer.reverses_id.in_(ids))
         ).all()
     )
 
