@@ -23,7 +23,7 @@ from timebank.tenants import group_context
 BUDGETS = {
     "/dashboard": 11,
     "/statement": 15,
-    "/statement.csv": 12,
+    "/statement.csv": 10,
     "/pay": 8,
     "/marketplace/": 7,
     "/members/": 4,
