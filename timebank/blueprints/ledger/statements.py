@@ -37,8 +37,8 @@ def _filters(form: StatementFilterForm) -> reports.StatementFilter:
 
 def _statement_context(*, for_page: bool = True):
     """The currency, the account, the filter form and its filters. The form's choices are
-    read only ``for_page`` (a CSV needs the filters, not the names of up to
-    ``COUNTERPARTY_WINDOW`` counterparts: a long history's CSV starts as soon as a short one's)."""
+    read only ``for_page``: a CSV needs the filters, not the currencies nor the names of up to
+    ``reports.COUNTERPARTY_WINDOW`` counterparts (two statements, more for a long history)."""
     currency = selected_currency()
     account = ledger.account_for(current_membership(), currency)
     if account is None:
