@@ -196,7 +196,20 @@ def seed_console(database_url: str, count: int = CONSOLE_GROUPS) -> str:
     return email
 
 
+def _answers(port: int) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
+    # A server left from an earlier run would be measured in place of this one.
+    if _answers(port):
+        raise SystemExit(f"something already answers on port {port}: stop it first")
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                stderr=open(f"/tmp/bench-http-{port}.log", "w"),
                                start_new_session=True)
