@@ -175,3 +175,32 @@ def test_another_groups_trail_is_invisible(app, make_group, make_member, client_
     with app.app_context(), group_context(home.id):
         assert db.session.scalars(sa.select(AuditEvent)).all() == []
         assert db.session.get(Membership, away_member.id) is None
+
+
+def test_the_trail_is_paged_by_key_and_a_deep_page_costs_what_the_first_does(
+        app, make_group, client_for, login, count_queries):
+    import re
+
+    group = make_group("kapok")
+    coordinator = coordinator_of(app, group)
+    with app.app_context(), group_context(group.id):
+        for number in range(1, 131):  # three pages of 50: 50, 50, 30
+            audit.record(action="settings.change", object_type="group", object_id=number,
+                         actor=None)
+        db.session.commit()
+    client = login(client_for("kapok"), coordinator.user.email)
+    client.get("/audit")
+    seen, costs, path = [], [], "/audit"
+    while path:
+        with count_queries() as counter:
+            page = _body(client.get(path))
+        costs.append(counter.count)
+        seen += [int(n) for n in re.findall(r"group #(\d+)", page)]
+        older = re.search(r'rel="next" href="([^"]+)"', page)
+        path = older.group(1).replace("&amp;", "&") if older else None
+    assert seen == list(range(130, 0, -1))  # newest first, each event once
+    assert len(costs) == 3 and costs[0] == costs[1] == costs[2]
+    newer = re.search(r'rel="prev" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "after=" in newer
+    back = _body(client.get(newer))
+    assert [int(n) for n in re.findall(r"group #(\d+)", back)] == list(range(80, 30, -1))

@@ -8,7 +8,7 @@ the login's row (:mod:`timebank.security.sessions`): logout and password changes
 which ends the cookies that name them.
 """
 
-from flask import session
+from flask import g, session
 from flask_babel import lazy_gettext as _l
 from flask_login import login_user
 
@@ -24,9 +24,16 @@ def install_user_loader(login_manager) -> None:
 
     @login_manager.user_loader
     def load_user(login_id: str) -> User | None:
+        """Load the user and, in the same statement, their membership in the request's group
+        (kept on ``g`` for :func:`timebank.policy.current_membership`)."""
         from timebank.security.sessions import user_for_login_id
 
-        return user_for_login_id(login_id)
+        if "group" not in g:  # the tenant is not resolved yet: the membership comes later
+            return user_for_login_id(login_id)[0]
+        group_id = g.group.id if g.group is not None else None
+        user, membership = user_for_login_id(login_id, group_id=group_id)
+        g.setdefault("membership", membership)  # an API token's membership stays first
+        return user
 
 
 def log_in(user: User, *, remember: bool = False) -> None:

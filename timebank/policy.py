@@ -134,10 +134,14 @@ def can(membership: Membership | None, action: str, target: object | None = None
 
 
 def current_membership() -> Membership | None:
-    """Return the logged-in user's membership in the current group (cached on ``g``)."""
+    """Return the logged-in user's membership in the current group (cached on ``g``).
+
+    Loading the user from the session loads it in the same statement
+    (:mod:`timebank.auth_loader`); a user logged in during this request costs one query."""
+    is_authenticated = current_user.is_authenticated  # may load the user and the membership
     if "membership" not in g:
         g.membership = None
-        if getattr(g, "group", None) is not None and current_user.is_authenticated:
+        if getattr(g, "group", None) is not None and is_authenticated:
             g.membership = db.session.scalar(
                 sa.select(Membership).where(Membership.user_id == current_user.id,
                                             Membership.group_id == g.group.id)

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from timebank.extensions import db
 from timebank.models import AuditEvent, Membership, User, utcnow
+from timebank.paging import Page, keyset_page
 
 # action -> what a coordinator reads in the trail. Actions are "<area>.<verb>".
 ACTIONS: dict[str, Any] = {
@@ -141,13 +142,15 @@ class AuditFilter:
     object_id: int | None = None
 
 
-def events(flt: AuditFilter, *, timezone: str = "UTC", limit: int = 100, offset: int = 0
-           ) -> list[AuditEvent]:
-    """Return the current group's events matching ``flt``, newest first.
+def events(flt: AuditFilter, *, timezone: str = "UTC", limit: int = 100,
+           before: int | None = None, after: int | None = None) -> Page:
+    """Return one :class:`~timebank.paging.Page` of the current group's events matching
+    ``flt``, newest (last recorded) first; ``before`` / ``after`` are event ids from a page.
+    One statement on the ``(group_id, id)`` index, as cheap deep in the trail as at its top.
 
     ``start``/``end`` are calendar days in ``timezone`` (the group's), both included.
     """
-    query = sa.select(AuditEvent)
+    query = sa.select(AuditEvent, AuditEvent.id.label("key"))
     if flt.action:
         if "." in flt.action:
             query = query.where(AuditEvent.action == flt.action)
@@ -164,8 +167,9 @@ def events(flt: AuditFilter, *, timezone: str = "UTC", limit: int = 100, offset:
         query = query.where(sa.cast(local, sa.Date) >= flt.start)
     if flt.end:
         query = query.where(sa.cast(local, sa.Date) <= flt.end)
-    query = query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    return list(db.session.scalars(query.limit(limit).offset(offset)))
+    page = keyset_page(query, AuditEvent.id, limit=limit, before=before, after=after)
+    page.rows = [row[0] for row in page.rows]
+    return page
 
 
 def actor_choices() -> list[tuple[int, str]]:

@@ -251,12 +251,15 @@ def rate_transfer(*, transfer: Transfer, by: Membership, rating: int) -> Transfe
     return transfer
 
 
+_REVERSAL = sa.orm.aliased(Transfer)  # built once: see marketplace.matching's aliases
+
+
 def average_rating(membership: Membership) -> tuple[float | None, int]:
     """Return (average rating, number of ratings) of work ``membership`` was paid for.
 
     Reversed transfers do not count.
     """
-    reversal = sa.orm.aliased(Transfer)
+    reversal = _REVERSAL
     row = db.session.execute(
         sa.select(sa.func.avg(Transfer.rating), sa.func.count(Transfer.rating))
         .join(Account, Account.id == Transfer.payee_account_id)

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import selectinload
 
 from timebank.extensions import db
 from timebank.models import (
@@ -25,6 +25,7 @@ from timebank.models import (
     TransferState,
     User,
 )
+from timebank.paging import Page, keyset_page
 
 STATES = ("completed", "pending", "cancelled")
 # Load both sides (and who started and completed) of a list of transfers in a few queries.
@@ -62,37 +63,6 @@ def _stamp(state: str):
     return Transfer.completed_at if state == "completed" else (
         Transfer.cancelled_at if state == "cancelled" else Transfer.created_at
     )
-
-
-@dataclass
-class Page:
-    """One page of a list paged by key, newest first: its rows, and the keys to pass as
-    ``before`` (the next, older page) or ``after`` (the previous, newer one), None at an end."""
-
-    rows: list
-    before: int | None = None
-    after: int | None = None
-
-
-def _keyset(query, key, *, limit: int, before: int | None, after: int | None) -> Page:
-    """Run ``query`` newest first by ``key`` (an id column), one page of ``limit`` rows from the
-    keys ``before`` or ``after``; one statement, fetching one row more to know if one follows."""
-    if after is not None:
-        rows = db.session.execute(
-            query.where(key > after).order_by(key.asc()).limit(limit + 1)
-        ).all()
-        has_newer, rows = len(rows) > limit, rows[:limit][::-1]
-        has_older = bool(rows)
-    else:
-        if before is not None:
-            query = query.where(key < before)
-        rows = db.session.execute(query.order_by(key.desc()).limit(limit + 1)).all()
-        has_older, rows = len(rows) > limit, rows[:limit]
-        has_newer = before is not None and bool(rows)
-    ids = [row._mapping["key"] for row in rows]
-    return Page(rows=[tuple(row)[:-1] for row in rows],
-                before=ids[-1] if has_older else None,
-                after=ids[0] if has_newer else None)
 
 
 def statement_query(account: Account, flt: StatementFilter, *, timezone: str):
@@ -144,7 +114,7 @@ def statement_rows(account: Account, flt: StatementFilter, *, timezone: str, lim
     ``(None, transfer, None)``. ``before`` / ``after`` are keys from a previous page.
     """
     query, key = statement_query(account, flt, timezone=timezone)
-    return _keyset(query, key, limit=limit, before=before, after=after)
+    return keyset_page(query, key, limit=limit, before=before, after=after)
 
 
 def statement_chunks(account: Account, flt: StatementFilter, *, timezone: str,
@@ -308,7 +278,7 @@ def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None
     if flt.counterparty_id:
         query = query.where(sa.or_(Transfer.payer_account_id == flt.counterparty_id,
                                    Transfer.payee_account_id == flt.counterparty_id))
-    page = _keyset(query.options(*_PARTIES), Transfer.id, limit=limit, before=before,
+    page = keyset_page(query.options(*_PARTIES), Transfer.id, limit=limit, before=before,
                    after=after)
     page.rows = [row[0] for row in page.rows]
     return page
@@ -334,10 +304,9 @@ def reversal_ids(transfer_ids: Iterable[int]) -> dict[int, int]:
     ids = list(transfer_ids)
     if not ids:
         return {}
-    reversal = aliased(Transfer)
     return dict(
         db.session.execute(
-            sa.select(reversal.reverses_id, reversal.id).where(reversal.reverses_id.in_(ids))
+            sa.select(Transfer.reverses_id, Transfer.id).where(Transfer.reverses_id.in_(ids))
         ).all()
     )
 

@@ -226,11 +226,16 @@ def drop_invisible_matches() -> int:
     return result.rowcount
 
 
+# Built once per process: an alias adapts its columns the first time it is used, which cost
+# ~15 ms of CPU on every dashboard when the aliases were built in each call.
+_MINE, _OTHER = aliased(Ad, name="mine"), aliased(Ad, name="other")
+_OTHER_AUTHOR = aliased(Membership, name="other_author")
+
+
 def _read_stored(*, mine_id, where, since: datetime | None, limit: int) -> list[Match]:
     """Return stored pairs as :class:`Match` (``mine_id``: the SQL expression naming the
     member's own ad of each pair), visible ones only, best first, in one statement."""
-    mine, other = aliased(Ad, name="mine"), aliased(Ad, name="other")
-    other_author = aliased(Membership, name="other_author")
+    mine, other, other_author = _MINE, _OTHER, _OTHER_AUTHOR
     other_id = sa.case((AdMatch.want_id == mine_id, AdMatch.offer_id), else_=AdMatch.want_id)
     now = utcnow()
     statement = (

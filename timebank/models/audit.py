@@ -29,7 +29,7 @@ class AuditEvent(TenantMixin, db.Model):
     __tablename__ = "audit_events"
     __table_args__ = (
         tenant_fk("actor_id", "memberships"),
-        sa.Index("ix_audit_events_group_id_created_at", "group_id", "created_at"),
+        sa.Index("ix_audit_events_group_id_id", "group_id", "id"),  # the trail, paged by key
         sa.Index("ix_audit_events_group_id_action", "group_id", "action"),
         sa.CheckConstraint("char_length(action) > 0", name="action_present"),
     )

@@ -35,6 +35,12 @@ class Group(db.Model):
     """A tenant: one timebank, LETS or mutual-credit circle, served at ``slug.BASE_DOMAIN``."""
 
     __tablename__ = "groups"
+    __table_args__ = (
+        # The network console's sorts, each a scan of its index (id breaks ties).
+        sa.Index("ix_groups_lower_name_id", sa.text("lower(name)"), "id"),
+        sa.Index("ix_groups_status_id", "status", "id"),
+        sa.Index("ix_groups_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(63), unique=True)

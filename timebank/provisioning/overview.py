@@ -170,10 +170,11 @@ def groups_page(
         "created": Group.created_at, "health": LedgerCheck.problem_count,
         **figures,
     }.get(sort, Group.created_at)
-    if sort in FIGURES:  # (figure, group_id) both ways: a scan of the figure's index
-        order = ((order_by.desc(), GroupFigures.group_id.desc()) if descending
-                 else (order_by.asc(), GroupFigures.group_id.asc()))
-    else:
+    if sort != "health":  # (column, id) both ways: a scan of the column's index
+        tie = GroupFigures.group_id if sort in FIGURES else Group.id
+        order = ((order_by.desc(), tie.desc()) if descending
+                 else (order_by.asc(), tie.asc()))
+    else:  # groups never checked last: a sort of every group (the check is an outer join)
         order = ((order_by.desc().nulls_last() if descending else order_by.asc().nulls_first()),
                  Group.id)
     query = (

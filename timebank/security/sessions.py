@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import Flask, request, session
 
 from timebank.extensions import db
-from timebank.models import LoginSession, User, utcnow
+from timebank.models import LoginSession, Membership, User, utcnow
 
 SESSION_HOURS = 24
 REMEMBER_DAYS = 30
@@ -65,20 +65,27 @@ def start_login_session(user: User, *, remember: bool) -> str:
     return f"{user.id}@{host}#{token}"
 
 
-def user_for_login_id(login_id: str) -> User | None:
-    """Return the user of a live login on this host, or None (ended, expired, other host)."""
+def user_for_login_id(login_id: str, *, group_id: int | None = None
+                      ) -> tuple[User | None, Membership | None]:
+    """Return the user of a live login on this host (None: ended, expired, other host) and,
+    in the same statement, their membership in group ``group_id`` (None without one)."""
     rest, _, token = login_id.partition("#")
     user_id, _, host = rest.partition("@")
     if not token or not user_id.isdigit() or host != request.host.lower():
-        return None
-    return db.session.scalar(
-        sa.select(User).join(LoginSession, LoginSession.user_id == User.id).where(
+        return None, None
+    in_group = sa.and_(Membership.user_id == User.id, Membership.group_id == group_id)
+    row = db.session.execute(
+        sa.select(User, Membership)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .outerjoin(Membership, in_group)
+        .where(
             LoginSession.token_hash == _hash(token),
             LoginSession.user_id == int(user_id),
             LoginSession.host == host,
             LoginSession.expires_at > utcnow(),
         )
-    )
+    ).first()
+    return (row.User, row.Membership) if row else (None, None)
 
 
 def _current_token() -> str | None:

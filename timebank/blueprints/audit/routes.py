@@ -1,4 +1,5 @@
-"""``/audit``: every administrative act in the group, newest first, with filters."""
+"""``/audit``: every administrative act in the group, newest first, with filters, paged by
+key (``before`` / ``after`` an event id: :mod:`timebank.paging`)."""
 
 from flask import g, render_template, request
 from flask_babel import lazy_gettext as _l
@@ -40,7 +41,6 @@ def trail():
     form.actor.choices = [(0, _l("Anyone"))] + audit.actor_choices()
     form.validate()
     action = form.action.data if form.action.data in {*AREAS, *audit.ACTIONS} else None
-    page = max(1, request.args.get("page", 1, type=int) or 1)
     flt = audit.AuditFilter(
         action=action, actor_id=form.actor.data or None,
         start=form.start.data if not form.start.errors else None,
@@ -48,11 +48,11 @@ def trail():
         object_type=request.args.get("object_type") or None,
         object_id=request.args.get("object_id", type=int),
     )
-    rows = audit.events(flt, timezone=g.group.timezone or "UTC", limit=PER_PAGE + 1,
-                        offset=(page - 1) * PER_PAGE)
+    page = audit.events(flt, timezone=g.group.timezone or "UTC", limit=PER_PAGE,
+                        before=request.args.get("before", type=int),
+                        after=request.args.get("after", type=int))
     return render_template(
-        "audit/trail.html", form=form, events=rows[:PER_PAGE], labels=audit.ACTIONS,
-        object_labels=audit.OBJECT_TYPES,
-        page=page, has_next=len(rows) > PER_PAGE,
-        args={k: v for k, v in request.args.items() if k != "page"},
+        "audit/trail.html", form=form, events=page.rows, labels=audit.ACTIONS,
+        object_labels=audit.OBJECT_TYPES, page=page,
+        query={k: v for k, v in request.args.items() if k not in ("before", "after", "page")},
     )

@@ -114,14 +114,26 @@ def currency_choices() -> list[tuple[str, str]]:
 
 
 def selected_currency() -> Currency:
-    """The active currency named by ``currency`` in the form or query (default: the first)."""
-    code = request.values.get("currency")
-    currency = ledger.currency_by_code(code) if code else None
-    if currency is None or not currency.is_active:
-        currency = ledger.default_currency()
+    """The active currency named by ``currency`` in the form or query (default: the group's
+    first active one), in one statement; 404 when the group has none."""
+    code = (request.values.get("currency") or "").upper()
+    currency = db.session.scalar(
+        sa.select(Currency).where(Currency.is_active)
+        .order_by((Currency.code == code).desc(), Currency.id).limit(1))
     if currency is None:
         abort(404)
     return currency
+
+
+def active_member(membership_id: int | None, *, exclude: Membership) -> Membership | None:
+    """Return the group's active member ``membership_id`` (not ``exclude``), with their
+    user, or None (one query)."""
+    if not membership_id:
+        return None
+    return db.session.scalar(
+        sa.select(Membership).where(Membership.id == membership_id,
+                                    Membership.status == MembershipStatus.ACTIVE,
+                                    Membership.id != exclude.id))
 
 
 def my_account(currency: Currency | None = None):

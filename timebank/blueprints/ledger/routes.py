@@ -19,6 +19,7 @@ from timebank.blueprints.ledger.forms import (
     ReverseForm,
 )
 from timebank.blueprints.ledger.helpers import (
+    active_member,
     counterpart_choices,
     currency_choices,
     field_error,
@@ -49,18 +50,21 @@ def dashboard():
     if account is not None:
         recent = reports.statement_rows(account, reports.StatementFilter(),
                                         timezone=g.group.timezone, limit=5).rows
+    # The other side of each recent transfer, named in one query (not one per row).
+    names = reports.account_names(
+        t.payee_account_id if entry.amount < 0 else t.payer_account_id for entry, t, _ in recent)
     pending = reports.pending_for(accounts)
     waiting_for_me = [t for t in pending if may_accept(me, t)]
     waiting_for_others = [t for t in pending if t not in waiting_for_me]
     return render_template(
         "ledger/dashboard.html", account=account, positions=positions, recent=recent,
+        names=names,
         waiting_for_me=waiting_for_me, waiting_for_others=waiting_for_others,
         rating=ledger.average_rating(me),
     )
 
 
 def _prepare(form, currency) -> None:
-    form.currency.choices = currency_choices()
     form.amount.use_currency(currency)
     if request.method == "GET":
         form.fill_key()
@@ -70,12 +74,26 @@ def _prepare(form, currency) -> None:
         form.description.data = request.args.get("description", "")[:500]
 
 
-def _counterpart_field(field, *, account: Account | None, link_argument: str) -> None:
-    """Offer in ``field`` the members :func:`counterpart_choices` names (not the whole group:
+def _submitted_member(field) -> Membership | None:
+    """Return the member chosen in ``field`` of a submitted form (an active member of the
+    group other than the caller, with their user: one query) and make it the field's only
+    choice, so the form's validation refuses anyone else."""
+    member = active_member(request.form.get(field.name, type=int),
+                           exclude=current_membership())
+    field.choices = [(member.id, member.user.name)] if member else []
+    return member
+
+
+def _fill_for_page(form, field, *, account: Account | None, link_argument: str) -> None:
+    """Give the form shown on the page its choices: the currencies, and in ``field`` the
+    members :func:`counterpart_choices` names (not the whole group:
     ``static/js/member_search.js`` searches the rest as one types; without JavaScript the
     "Find a member" form does). ``link_argument`` names the member preselected by a link."""
+    form.currency.choices = currency_choices()
     selected = (request.form.get(field.name, type=int) if request.method == "POST"
                 else request.args.get(link_argument, type=int))
+    if request.method == "GET":
+        field.data = selected or 0
     field.choices = [(0, _("Choose a member"))] + counterpart_choices(
         me=current_membership(), account_id=account.id if account else None,
         selected=selected, find=request.args.get("find", ""))
@@ -97,42 +115,35 @@ def find_counterpart():
 @bp.route("/pay", methods=["GET", "POST"])
 @require("ledger.pay")
 def pay():
+    """The payment form. A submitted payment reads the currency and the payee (one statement
+    each) and calls the ledger; the confirmation is made of what they returned."""
     currency = selected_currency()
     form = PayForm()
     _prepare(form, currency)
-    # A submitted form needs only the chosen payee among the choices (and no account yet).
-    account = (ledger.account_for(current_membership(), currency)
-               if request.method == "GET" else None)
-    _counterpart_field(form.payee, account=account, link_argument="to")
-    if request.method == "GET":
-        form.payee.data = request.args.get("to", type=int) or 0
+    payee = _submitted_member(form.payee) if request.method == "POST" else None
     if form.validate_on_submit():
-        payee = db.session.get(Membership, form.payee.data)
-        if payee is None:
-            form.payee.errors.append(_("Choose a member of this group."))
+        try:
+            transfer = ledger.pay(
+                payer=current_membership(), payee=payee, currency=currency,
+                amount=form.amount.subunits, description=form.description.data,
+                starter=current_membership(), idempotency_key=form.key,
+                require_confirmation=g.group.payments_need_confirmation,
+            )
+        except LedgerError as error:
+            roll_back_at_end()
+            field_error(form, error)
         else:
-            try:
-                transfer = ledger.pay(
-                    payer=current_membership(), payee=payee, currency=currency,
-                    amount=form.amount.subunits, description=form.description.data,
-                    starter=current_membership(), idempotency_key=form.key,
-                    require_confirmation=g.group.payments_need_confirmation,
-                )
-            except LedgerError as error:
-                roll_back_at_end()
-                field_error(form, error)
+            if transfer.state == TransferState.PENDING:
+                flash(_("%(name)s is asked to confirm your payment of %(amount)s.",
+                        name=payee.user.name, amount=money(transfer.amount, currency)),
+                      "info")
             else:
-                if transfer.state == TransferState.PENDING:
-                    flash(_("%(name)s is asked to confirm your payment of %(amount)s.",
-                            name=payee.user.name, amount=money(transfer.amount, currency)),
-                          "info")
-                else:
-                    flash(_("Paid %(amount)s to %(name)s.",
-                            amount=money(transfer.amount, currency), name=payee.user.name),
-                          "success")
-                return redirect(url_for("ledger.transfer", transfer_id=transfer.id))
-    if request.method == "POST":
-        account = ledger.account_for(current_membership(), currency)
+                flash(_("Paid %(amount)s to %(name)s.",
+                        amount=money(transfer.amount, currency), name=payee.user.name),
+                      "success")
+            return redirect(url_for("ledger.transfer", transfer_id=transfer.id))
+    account = ledger.account_for(current_membership(), currency)
+    _fill_for_page(form, form.payee, account=account, link_argument="to")
     position = ledger.position(account) if account else None
     return render_template("ledger/pay.html", form=form, account=account, position=position,
                            currency=currency,
@@ -145,29 +156,24 @@ def request_payment():
     currency = selected_currency()
     form = RequestForm()
     _prepare(form, currency)
+    payer = _submitted_member(form.payer) if request.method == "POST" else None
+    if form.validate_on_submit():
+        try:
+            transfer = ledger.request_payment(
+                payer=payer, payee=current_membership(), currency=currency,
+                amount=form.amount.subunits, description=form.description.data,
+                starter=current_membership(), idempotency_key=form.key,
+            )
+        except LedgerError as error:
+            roll_back_at_end()
+            field_error(form, error, fallback="payer")
+        else:
+            flash(_("You asked %(name)s to pay %(amount)s.", name=payer.user.name,
+                    amount=money(transfer.amount, currency)), "success")
+            return redirect(url_for("ledger.transfer", transfer_id=transfer.id))
     account = (ledger.account_for(current_membership(), currency)
                if request.method == "GET" else None)
-    _counterpart_field(form.payer, account=account, link_argument="from")
-    if request.method == "GET":
-        form.payer.data = request.args.get("from", type=int) or 0
-    if form.validate_on_submit():
-        payer = db.session.get(Membership, form.payer.data)
-        if payer is None:
-            form.payer.errors.append(_("Choose a member of this group."))
-        else:
-            try:
-                transfer = ledger.request_payment(
-                    payer=payer, payee=current_membership(), currency=currency,
-                    amount=form.amount.subunits, description=form.description.data,
-                    starter=current_membership(), idempotency_key=form.key,
-                )
-            except LedgerError as error:
-                roll_back_at_end()
-                field_error(form, error, fallback="payer")
-            else:
-                flash(_("You asked %(name)s to pay %(amount)s.", name=payer.user.name,
-                        amount=money(transfer.amount, currency)), "success")
-                return redirect(url_for("ledger.transfer", transfer_id=transfer.id))
+    _fill_for_page(form, form.payer, account=account, link_argument="from")
     return render_template("ledger/request.html", form=form, currency=currency)
 
 

@@ -37,16 +37,20 @@ def _filters(form: StatementFilterForm) -> reports.StatementFilter:
     )
 
 
-def _statement_context():
+def _statement_context(*, for_page: bool = True):
+    """The currency, the account, the filter form and its filters. The form's choices are
+    read only ``for_page``: a CSV needs the filters, not the currencies nor the names of up to
+    ``reports.COUNTERPARTY_WINDOW`` counterparts (two statements, more for a long history)."""
     currency = selected_currency()
     account = ledger.account_for(current_membership(), currency)
     if account is None:
         abort(404)
     form = StatementFilterForm(request.args)
-    form.currency.choices = currency_choices()
     form.currency.data = currency.code
-    form.counterparty.choices = [(0, _("Anyone"))] + reports.counterparty_choices(
-        account, selected=request.args.get("counterparty", type=int))
+    if for_page:
+        form.currency.choices = currency_choices()
+        form.counterparty.choices = [(0, _("Anyone"))] + reports.counterparty_choices(
+            account, selected=request.args.get("counterparty", type=int))
     return currency, account, form, _filters(form)
 
 
@@ -108,7 +112,7 @@ def statement():
 @bp.route("/statement.csv")
 @require("ledger.view_own")
 def statement_csv():
-    currency, account, form, flt = _statement_context()
+    currency, account, form, flt = _statement_context(for_page=False)
     units = currency.subunits_per_unit
     timezone = g.group.timezone
     account_id = account.id
