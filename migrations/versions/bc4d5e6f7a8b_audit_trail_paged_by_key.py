@@ -10,7 +10,7 @@ tie-breaker: each gets an index on (column, id), so a page is a scan of 50 index
 instead of a sort of every group (figures already had theirs, migration f4b2c3d4e5f6).
 
 Revision ID: bc4d5e6f7a8b
-Revises: f4b2c3d4e5f6
+Revises: 7a1b2c3d4e5f
 Create Date: 2026-12-06 21:10:00
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'bc4d5e6f7a8b'
-down_revision = 'f4b2c3d4e5f6'
+down_revision = '7a1b2c3d4e5f'
 branch_labels = None
 depends_on = None
 

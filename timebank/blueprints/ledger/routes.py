@@ -66,6 +66,9 @@ def dashboard():
 
 def _prepare(form, currency) -> None:
     form.amount.use_currency(currency)
+    # A submitted form may name only the page's currency: LedgerForm.validate_currency
+    # refuses any other code instead of paying in the default one.
+    form.currency.choices = [(currency.code, currency.name)]
     if request.method == "GET":
         form.fill_key()
         form.currency.data = currency.code
