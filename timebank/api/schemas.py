@@ -67,8 +67,11 @@ class MeSchema(Output):
     name = fields.String(required=True)
     email = fields.String(required=True)
     locale = fields.String(allow_none=True)
-    membership = fields.Nested(MembershipSchema, required=True)
+    membership = fields.Nested(MembershipSchema, required=True, allow_none=True,
+                               metadata={"description": "the token's membership; null on the "
+                                                        "apex (an apex token has none)"})
     memberships = fields.List(fields.Nested(MembershipSchema), required=True)
+    is_network_admin = fields.Boolean(required=True)
     token = fields.Nested(TokenInfoSchema, required=True)
 
 
