@@ -26,7 +26,13 @@ from timebank.api.core import problem_response
 from timebank.extensions import db
 from timebank.federation import activities, jobs
 from timebank.federation.activities import AS_CONTEXT
-from timebank.federation.remote import ACTIVITY_JSON, RemoteError, inbox_of, signing_actor
+from timebank.federation.remote import (
+    ACTIVITY_JSON,
+    RemoteError,
+    inbox_of,
+    is_url,
+    signing_actor,
+)
 from timebank.federation.service import (
     add_follower,
     follower_count,
@@ -132,12 +138,13 @@ def inbox():
         return problem_response(413, detail="This activity is too large.")
     try:
         activity = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past reason
         return problem_response(400, detail="The body is not JSON.")
-    if not isinstance(activity, dict) or not isinstance(activity.get("type"), str) \
-            or not isinstance(activity.get("actor"), str) or len(activity["actor"]) > 500:
-        return problem_response(400, detail="The body is not an activity with a type and an "
-                                "actor.")
+    if not isinstance(activity, dict) or not is_url(activity.get("actor")):
+        return problem_response(400, detail="The body is not an activity whose actor is a URL.",
+                                field="actor")
+    if not isinstance(activity.get("type"), str):
+        return problem_response(400, detail="The activity has no type.", field="type")
     target = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
     try:
         sender = signing_actor(method=request.method, target=target, headers=request.headers,
@@ -150,7 +157,8 @@ def inbox():
     kind, target_object = activity["type"], activity.get("object")
     if kind == "Follow":
         follow_id = activity.get("id")
-        if target_object != me or not isinstance(follow_id, str) or len(follow_id) > 500:
+        if target_object != me or not isinstance(follow_id, str) or len(follow_id) > 500 \
+                or not follow_id.isprintable():
             return problem_response(400, detail="A Follow has an id and names this group's "
                                     "actor as its object.", field="object")
         try:

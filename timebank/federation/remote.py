@@ -33,14 +33,26 @@ def _private_allowed() -> bool:
     return bool(current_app.config.get("FEDERATION_ALLOW_PRIVATE_HOSTS"))
 
 
+def is_url(value: object) -> bool:
+    """Whether ``value`` is an http(s) URL of at most :data:`URL_MAX` printable ASCII
+    characters (what an actor's id must be to be stored)."""
+    if not isinstance(value, str) or len(value) > URL_MAX or not value.isascii() \
+            or not value.isprintable() or " " in value:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 def check_url(url: object) -> str:
     """Return ``url`` if this server may send a request to it, else raise :class:`RemoteError`:
-    a string of at most :data:`URL_MAX` characters, ``https`` to a public address."""
-    if not isinstance(url, str) or len(url) > URL_MAX:
-        raise RemoteError("Not a URL.")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    a URL (:func:`is_url`), ``https`` to a public address."""
+    if not is_url(url):
         raise RemoteError("Not an http(s) URL.")
+    parts = urlsplit(url)
     if _private_allowed():
         return url
     if parts.scheme != "https":
@@ -58,7 +70,7 @@ def check_url(url: object) -> str:
 def fetch_document(url: str) -> dict:
     """GET an ActivityStreams document, signed as the current group's actor (servers in
     "authorized fetch" mode ask for it). Raises :class:`RemoteError`."""
-    url = check_url(urldefrag(url).url)
+    url = check_url(urldefrag(check_url(url)).url)
     headers = {"Accept": ACCEPT, "User-Agent": "Timebank (ActivityPub)"}
     keys = service.key_pair()
     if keys is not None:
