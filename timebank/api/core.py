@@ -177,7 +177,7 @@ def count_request(token) -> None:
     item = parse(current_app.config.get("API_RATE_LIMIT")
                  or os.environ.get("API_RATE_LIMIT", "600/minute"))
     limiter = _rate_limiter()
-    identifiers = ("api", str(token.id))
+    identifiers = ("api", token.__tablename__, str(token.id))  # apex and group tokens apart
     try:
         allowed = limiter.hit(item, *identifiers)
         stats = limiter.get_window_stats(item, *identifiers)

@@ -6,6 +6,8 @@ fields (422 naming them); outputs are what the views return.
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from timebank.models import TransferKind, TransferState
+
 TEXT_MAX = 500
 BIG = 2**53 - 1  # amounts beyond this are not exact in JSON numbers
 
@@ -139,10 +141,8 @@ class TransferPageSchema(Output):
 
 
 class TransferQuerySchema(Input):
-    state = fields.String(validate=validate.OneOf(["pending", "completed", "cancelled"]))
-    kind = fields.String(validate=validate.OneOf(
-        ["payment", "request", "on_behalf", "bulk", "reversal", "issuance", "settlement",
-         "import"]))
+    state = fields.String(validate=validate.OneOf([state.value for state in TransferState]))
+    kind = fields.String(validate=validate.OneOf([kind.value for kind in TransferKind]))
     currency = fields.String(validate=validate.Length(min=1, max=12))
     counterpart_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     cursor = fields.String(validate=validate.Length(max=40))
