@@ -11,8 +11,8 @@ import base64
 import hashlib
 import json
 import threading
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -119,7 +119,7 @@ class Peer:
         headers = {"host": GROUP_HOST,
                    "date": format_datetime(date or datetime.now(UTC), usegmt=True),
                    "digest": digest or _digest(body)}
-        text = "\n".join([f"(request-target): post /ap/inbox"]
+        text = "\n".join(["(request-target): post /ap/inbox"]
                          + [f"{name}: {headers[name]}" for name in ("host", "date", "digest")])
         signature = (key or self.key).sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())
         return {"Date": headers["date"], "Digest": headers["digest"],
