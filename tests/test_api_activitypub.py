@@ -16,8 +16,12 @@ AS_TYPES = {"Group", "OrderedCollection", "OrderedCollectionPage", "Create", "No
 AS_PROPERTIES = {
     "@context", "id", "type", "name", "summary", "url", "inbox", "outbox", "preferredUsername",
     "totalItems", "first", "last", "next", "prev", "partOf", "orderedItems", "actor", "object",
-    "attributedTo", "content", "published", "updated", "endTime", "to", "tag",
+    "attributedTo", "content", "published", "updated", "endTime", "to", "cc", "tag",
+    "followers",
 }
+# The W3C security vocabulary (https://w3id.org/security/v1), in the actor's @context.
+SECURITY = "https://w3id.org/security/v1"
+SECURITY_PROPERTIES = {"publicKey", "owner", "publicKeyPem"}
 
 
 def _check_as2(node, path="$"):
@@ -30,6 +34,8 @@ def _check_as2(node, path="$"):
     if not isinstance(node, dict):
         return
     for key, value in node.items():
+        if key in SECURITY_PROPERTIES:
+            continue  # checked by test_actor_and_paged_outbox_are_activitystreams
         assert key in AS_PROPERTIES, f"{path}.{key} is not an ActivityStreams 2.0 term"
         if key == "type":
             assert value in AS_TYPES, f"{path}.type {value!r} is not an AS2 type"
@@ -40,7 +46,7 @@ def _check_as2(node, path="$"):
 
 @pytest.fixture
 def published(app, make_group, make_member, client_for):
-    from timebank.api.activitypub import set_publishing
+    from timebank.federation.service import set_publishing
     from timebank.marketplace import service as marketplace
 
     group = make_group("fedi")
@@ -76,6 +82,8 @@ def test_actor_and_paged_outbox_are_activitystreams(app, published, client_for):
     body = actor.get_json()
     _check_as2(body)
     assert AS in body["@context"] and body["type"] == "Group"
+    assert SECURITY in body["@context"]
+    assert set(body["publicKey"]) == {"id", "owner", "publicKeyPem"}
     assert body["outbox"].endswith("/ap/outbox") and body["inbox"].endswith("/ap/inbox")
     outbox = client.get("/ap/outbox").get_json()
     _check_as2(outbox)

@@ -144,3 +144,44 @@ def test_nul_in_a_form_field_is_400(greenvale_coordinator):
     response = greenvale_coordinator.post("/profile", data={"name": "a\x00b", "bio": ""})
     assert response.status_code == 400
     assert quote("\x00") not in response.get_data(as_text=True)
+
+
+def test_hostile_bodies_to_a_publishing_groups_inbox_are_4xx(app, client_for, make_group):
+    """The ActivityPub inbox (issue 19) reads raw JSON from anyone: every hostile body and
+    signature is a 4xx, never a 500 and never a follower."""
+    from tests.group_admin_support import in_request
+    from timebank.extensions import db
+    from timebank.federation.service import follower_count, set_publishing
+
+    group = make_group("fedibad")
+    with in_request(app, group):
+        set_publishing(True)
+        db.session.commit()
+    client = client_for(group.slug)
+    actor = '"actor": "https://elsewhere.example/users/x"'
+    bodies = [
+        b"", b"\x00", b"\xff\xfe{}", b"null", b"42", b'"text"', b"[" * 5000 + b"]" * 5000,
+        b'{"type": "Follow"}', b'{"type": "Follow", "actor": 5}',
+        b'{"type": "Follow", "actor": "a\\u0000b"}', b'{"type": "Follow", "actor": "http://[::1"}',
+        b'{"type": "Follow", "actor": "http://h:99999/x"}',
+        b'{"type": 7, ' + actor.encode() + b"}",
+        b'{"type": "Follow", ' + actor.encode() + b', "object": {"\\ud800": 1}}',
+        b'{"type": "Follow", "actor": "' + b"x" * 5000 + b'"}',
+        b" " * (65 * 1024),
+    ]
+    signatures = [None, "", "garbage", 'keyId="http://[::1",signature="AA=="',
+                  'keyId="file:///etc/passwd",signature="AA=="',
+                  'keyId="http://h:99999/k",signature="AA=="', "a" * 5000]
+    failures = []
+    for body in bodies:
+        for signature in signatures:
+            headers = {"Content-Type": "application/activity+json",
+                       "Date": "not a date", "Digest": "SHA-256=AA=="}
+            if signature is not None:
+                headers["Signature"] = signature
+            response = client.post("/ap/inbox", data=body, headers=headers)
+            if not 400 <= response.status_code < 500:
+                failures.append(f"{body[:40]!r} / {signature!r:.40}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+    with in_request(app, group):
+        assert follower_count() == 0

@@ -79,6 +79,9 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)  # off only for bench/http_load.py
 
+    # Fetch fediverse keys and deliver to inboxes on private addresses and over plain http
+    # (timebank/federation/remote.py): for development against a local peer, never in production.
+    FEDERATION_ALLOW_PRIVATE_HOSTS = _bool("FEDERATION_ALLOW_PRIVATE_HOSTS", False)
     # Werkzeug accepts bodies of any size otherwise; photos are capped lower by their own rule.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", str(60 * 60)))

@@ -21,7 +21,7 @@ from flask import abort, g
 from flask_login import current_user
 
 from timebank.extensions import db
-from timebank.models import Membership, Role
+from timebank.models import Account, Membership, Role, Transfer
 
 # action -> the least role that may perform it (on an active membership of the group).
 PERMISSIONS: dict[str, Role] = {
@@ -78,6 +78,7 @@ PERMISSIONS: dict[str, Role] = {
     "schedules.manage": Role.TREASURER,  # every order; set one up on a member's behalf
     "schedules.charges": Role.TREASURER,  # a currency's membership fee and demurrage
     "reports.view": Role.COORDINATOR,  # figures over a date range, CSV and PDF (issue 20)
+    "settings.federation": Role.COORDINATOR,  # publish offers and wants to the fediverse
 }
 
 
@@ -131,6 +132,31 @@ def can(membership: Membership | None, action: str, target: object | None = None
     if target is not None and action in OBJECT_RULES:
         return OBJECT_RULES[action](membership, target)
     return True
+
+
+def transfers_seen_by(membership: Membership) -> sa.ColumnElement[bool]:
+    """Return the SQL condition on :class:`Transfer` for the transfers ``membership`` may see.
+
+    The rule (one place, for the pages and the API): one's own — as payer, payee or starter —
+    and everyone's with ``transfers.view_all`` (treasurers; every member when the group's
+    ``members_see_all_transfers`` is on). Another group's transfers are left out by the
+    tenant scoping of the query this condition goes into.
+    """
+    if can(membership, "transfers.view_all"):
+        return sa.true()
+    mine = sa.select(Account.id).where(Account.membership_id == membership.id)
+    return sa.or_(Transfer.payer_account_id.in_(mine), Transfer.payee_account_id.in_(mine),
+                  Transfer.starter_id == membership.id)
+
+
+def sees_transfer(membership: Membership | None, transfer: Transfer) -> bool:
+    """Return whether ``membership`` may see ``transfer`` (:func:`transfers_seen_by`)."""
+    if membership is None or transfer.group_id != membership.group_id:
+        return False
+    if can(membership, "transfers.view_all"):
+        return True
+    return bool(db.session.scalar(sa.select(sa.exists().where(
+        Transfer.id == transfer.id, transfers_seen_by(membership)))))
 
 
 def current_membership() -> Membership | None:
@@ -259,5 +285,6 @@ PUBLIC_ENDPOINTS: dict[str, str] = {
     "activitypub.actor": "the group's ActivityPub actor (opt-in, public offers only)",
     "activitypub.outbox": "the group's public offers and wants as ActivityPub (opt-in)",
     "activitypub.note": "one public offer or want as ActivityPub (opt-in)",
-    "activitypub.inbox": "the read-only actor's inbox (keeps nothing)",
+    "activitypub.inbox": "a fediverse server's Follow (HTTP-signed by the follower; opt-in)",
+    "activitypub.followers": "how many follow the group on the fediverse (opt-in; no names)",
 }

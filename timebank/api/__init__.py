@@ -92,5 +92,5 @@ def install_api(app: Flask) -> None:
         api.register_blueprint(module.blp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(pages.bp)
-    csrf.exempt(activitypub.bp)  # the read-only inbox
+    csrf.exempt(activitypub.bp)  # the inbox: servers sign with HTTP signatures, no cookie
     app.register_blueprint(activitypub.bp)

@@ -1,51 +1,55 @@
-"""A group's offers and wants, followable from the fediverse (read-only, opt-in).
+"""A group's offers and wants, followable from the fediverse (opt-in): the HTTP endpoints.
 
 * ``/.well-known/webfinger?resource=acct:<slug>@<BASE_DOMAIN>`` (on the apex, and on the
   group's host) names the group's actor;
-* ``/ap/actor`` on the group's host: an ActivityStreams 2.0 ``Group`` actor;
+* ``/ap/actor`` on the group's host: an ActivityStreams 2.0 ``Group`` actor with its public key;
 * ``/ap/outbox``: an ``OrderedCollection`` whose pages (``?page=N``) hold one ``Create`` of a
-  ``Note`` per visible offer or want, newest first.
+  ``Note`` per visible offer or want, newest first;
+* ``/ap/inbox``: takes a ``Follow`` (and its ``Undo``) whose HTTP signature is the follower's;
+  the group answers with a signed ``Accept``, then sends each new offer or want to its
+  followers (:mod:`timebank.federation`, :mod:`timebank.marketplace.fediverse`);
+* ``/ap/followers``: how many follow (no list: who follows is nobody's business).
 
-Only a group whose coordinators chose it publishes (:class:`FederationSettings`); others answer
-404 everywhere here. What is published is what the marketplace shows its members (visible ads:
-active, unexpired, by an active member), without any member's email.
+Only a group whose coordinators chose it publishes (the settings page, or ``flask api
+federation``); others answer 404 everywhere here. What is published is what the marketplace
+shows its members (visible ads: active, unexpired, by an active member), without any member's
+email.
 """
 
+import json
 import math
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, g, jsonify, request
-from markupsafe import escape
 
+from timebank.api.core import problem_response
 from timebank.extensions import db
+from timebank.federation import activities, jobs
+from timebank.federation.activities import AS_CONTEXT
+from timebank.federation.remote import (
+    ACTIVITY_JSON,
+    RemoteError,
+    inbox_of,
+    is_url,
+    signing_actor,
+)
+from timebank.federation.service import (
+    add_follower,
+    follower_count,
+    key_pair,
+    publishes,
+    remove_follower,
+)
+from timebank.federation.signatures import SignatureError
 from timebank.marketplace.search import visible_ads
-from timebank.models import Ad, AdKind, Group, GroupStatus
-from timebank.models.api import FederationSettings
+from timebank.models import Ad, Group, GroupStatus
 from timebank.tenants import group_context
 from timebank.tenants.urls import group_url
 
 bp = Blueprint("activitypub", __name__)
-AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-ACTIVITY_JSON = "application/activity+json"
 JRD_JSON = "application/jrd+json"
 PAGE_SIZE = 20
-
-
-def publishes() -> bool:
-    """Whether the current group publishes over ActivityPub."""
-    return bool(db.session.scalar(sa.select(FederationSettings.publishes_offers)))
-
-
-def set_publishing(value: bool) -> FederationSettings:
-    """Turn the current group's ActivityPub presence on or off."""
-    row = db.session.scalar(sa.select(FederationSettings))
-    if row is None:
-        row = FederationSettings(publishes_offers=value)
-        db.session.add(row)
-    row.publishes_offers = value
-    db.session.flush()
-    return row
+INBOX_MAX_BYTES = 64 * 1024  # a Follow is a few hundred bytes
 
 
 def _json(body: dict, content_type: str = ACTIVITY_JSON):
@@ -98,64 +102,82 @@ def _published_group() -> Group:
 
 @bp.route("/ap/actor")
 def actor():
-    """The group as an ActivityStreams 2.0 ``Group`` actor."""
+    """The group as an ActivityStreams 2.0 ``Group`` actor, with its public key."""
     group = _published_group()
-    actor_id = group_url(group.slug, "/ap/actor")
-    return _json({
-        "@context": [AS_CONTEXT],
-        "id": actor_id,
-        "type": "Group",
-        "preferredUsername": group.slug,
-        "name": group.name,
-        "summary": str(escape(group.description or "")),
-        "url": group_url(group.slug, "/"),
-        "inbox": group_url(group.slug, "/ap/inbox"),
-        "outbox": group_url(group.slug, "/ap/outbox"),
-    })
+    keys = key_pair()
+    return _json(activities.actor(group, keys[0] if keys else None))
+
+
+@bp.route("/ap/followers")
+def followers():
+    """The group's followers as a collection: how many, not who."""
+    group = _published_group()
+    return _json({"@context": AS_CONTEXT, "id": group_url(group.slug, "/ap/followers"),
+                  "type": "OrderedCollection", "totalItems": follower_count()})
+
+
+def _read_body() -> bytes | None:
+    """The request's body, or None when it is larger than :data:`INBOX_MAX_BYTES`."""
+    if (request.content_length or 0) > INBOX_MAX_BYTES:
+        return None
+    body = request.stream.read(INBOX_MAX_BYTES + 1)
+    return None if len(body) > INBOX_MAX_BYTES else body
 
 
 @bp.route("/ap/inbox", methods=["POST"])
 def inbox():
-    """This presence is read-only: nothing sent here is kept."""
-    _published_group()
+    """Take a signed ``Follow`` (answered by a signed ``Accept``) or its ``Undo``.
+
+    401 for a missing or wrong HTTP signature (it must be the sending actor's); 400 for a body
+    that is not an activity; 413 past :data:`INBOX_MAX_BYTES`; other activities are taken and
+    ignored (202).
+    """
+    group = _published_group()
+    body = _read_body()
+    if body is None:
+        return problem_response(413, detail="This activity is too large.")
+    try:
+        activity = json.loads(body)
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past reason
+        return problem_response(400, detail="The body is not JSON.")
+    if not isinstance(activity, dict) or not is_url(activity.get("actor")):
+        return problem_response(400, detail="The body is not an activity whose actor is a URL.",
+                                field="actor")
+    if not isinstance(activity.get("type"), str):
+        return problem_response(400, detail="The activity has no type.", field="type")
+    target = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
+    try:
+        sender = signing_actor(method=request.method, target=target, headers=request.headers,
+                               body=body, actor=activity["actor"])
+    except SignatureError as error:
+        return problem_response(401, detail=str(error))
+    except RemoteError as error:
+        return problem_response(401, detail=f"The signing key could not be fetched: {error}")
+    me = group_url(group.slug, "/ap/actor")
+    kind, target_object = activity["type"], activity.get("object")
+    if kind == "Follow":
+        follow_id = activity.get("id")
+        if target_object != me or not isinstance(follow_id, str) or len(follow_id) > 500 \
+                or not follow_id.isprintable():
+            return problem_response(400, detail="A Follow has an id and names this group's "
+                                    "actor as its object.", field="object")
+        try:
+            inbox_url = inbox_of(sender)
+        except RemoteError as error:
+            return problem_response(400, detail=f"The follower has no usable inbox: {error}")
+        add_follower(actor=activity["actor"], inbox=inbox_url)
+        jobs.send(activities.accept(follow_id=follow_id, follower=activity["actor"]),
+                  [inbox_url], group_id=group.id)
+    elif kind == "Undo" and isinstance(target_object, dict) \
+            and target_object.get("type") == "Follow":
+        remove_follower(actor=activity["actor"])
     return "", 202
-
-
-def _note(ad: Ad, actor_id: str) -> dict:
-    url = group_url(g.group.slug, f"/marketplace/ads/{ad.id}")
-    label = "Offer" if ad.kind == AdKind.OFFER else "Want"
-    content = f"<p><strong>{escape(label)}: {escape(ad.title)}</strong></p>"
-    if ad.body:
-        content += f"<p>{escape(ad.body[:1000])}</p>"
-    tags = [{"type": "Hashtag", "name": f"#{tag}"} for tag in (ad.tags or [])]
-    note = {
-        "id": group_url(g.group.slug, f"/ap/ads/{ad.id}"),
-        "type": "Note",
-        "attributedTo": actor_id,
-        "name": f"{label}: {ad.title}",
-        "content": content,
-        "url": url,
-        "published": ad.created_at.isoformat(),
-        "updated": ad.updated_at.isoformat(),
-        "endTime": ad.expires_at.isoformat(),
-        "to": [PUBLIC],
-        "tag": tags,
-    }
-    return {
-        "id": note["id"] + "#create",
-        "type": "Create",
-        "actor": actor_id,
-        "published": note["published"],
-        "to": [PUBLIC],
-        "object": note,
-    }
 
 
 @bp.route("/ap/outbox")
 def outbox():
     """The group's visible offers and wants, paged (``?page=1`` is the newest)."""
     group = _published_group()
-    actor_id = group_url(group.slug, "/ap/actor")
     outbox_id = group_url(group.slug, "/ap/outbox")
     total = db.session.scalar(sa.select(sa.func.count()).select_from(visible_ads().subquery()))
     pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -170,7 +192,7 @@ def outbox():
                              .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     body = {"@context": AS_CONTEXT, "id": f"{outbox_id}?page={page}",
             "type": "OrderedCollectionPage", "partOf": outbox_id,
-            "orderedItems": [_note(ad, actor_id) for ad in ads]}
+            "orderedItems": [activities.create_note(ad) for ad in ads]}
     if page < pages:
         body["next"] = f"{outbox_id}?page={page + 1}"
     if page > 1:
@@ -181,9 +203,8 @@ def outbox():
 @bp.route("/ap/ads/<int(max=2147483647):ad_id>")
 def note(ad_id: int):
     """One published ad as its ``Note`` (so the ids in the outbox resolve)."""
-    group = _published_group()
+    _published_group()
     ad = db.session.scalar(visible_ads().where(Ad.id == ad_id))
     if ad is None:
         abort(404)
-    activity = _note(ad, group_url(group.slug, "/ap/actor"))
-    return _json({"@context": AS_CONTEXT, **activity["object"]})
+    return _json({"@context": AS_CONTEXT, **activities.create_note(ad)["object"]})

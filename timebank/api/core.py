@@ -130,27 +130,23 @@ def authenticate(*, apex: bool):
     """Find the request's token; set ``g.api_token``, ``g.membership`` and the user.
 
     On a group's host the token must be one of that group's (tenant scoping finds no other:
-    401). On the apex, a network admin's token of any group is accepted.
+    401). On the apex it must be an apex token (bound to a person, no membership:
+    ``g.membership`` is None); a group's token is unknown there (401).
     """
     from timebank.api.tokens import find_token
-    from timebank.tenants import all_groups
 
     raw = _bearer()
     if raw is None:
         _unauthorized("Send a personal access token: Authorization: Bearer <token>.")
+    token = find_token(raw, apex=apex)
+    if token is None:
+        _unauthorized("This token is unknown here, revoked or expired."
+                      + (" The apex takes apex tokens (flask api create-token without "
+                         "--group, or the profile page on the apex)." if apex else ""))
     if apex:
-        with all_groups():
-            token = find_token(raw)
-            user = token.membership.user if token is not None else None
-        if token is None:
-            _unauthorized("This token is unknown, revoked or expired.")
-        if not user.is_network_admin:
-            fail(403, "Only network admins use the network's API.")
+        user = token.user
         g.membership = None
     else:
-        token = find_token(raw)
-        if token is None:
-            _unauthorized("This token is unknown here, revoked or expired.")
         user = token.membership.user
         g.membership = token.membership
     g.api_token = token
@@ -181,7 +177,7 @@ def count_request(token) -> None:
     item = parse(current_app.config.get("API_RATE_LIMIT")
                  or os.environ.get("API_RATE_LIMIT", "600/minute"))
     limiter = _rate_limiter()
-    identifiers = ("api", str(token.id))
+    identifiers = ("api", token.__tablename__, str(token.id))  # apex and group tokens apart
     try:
         allowed = limiter.hit(item, *identifiers)
         stats = limiter.get_window_stats(item, *identifiers)
@@ -219,12 +215,14 @@ class ApiBlueprint(Blueprint):
         self.after_request(_finish)
 
     def operation(self, action: str | None, *, scope: str = "read", apex: bool = False,
-                  public: bool = False):
+                  public: bool = False, also_apex: bool = False):
         """Decorate a view (under ``route``, above ``arguments``/``response``).
 
         ``action`` is a :data:`timebank.policy.PERMISSIONS` action asked of the token's
         membership; ``apex`` operations are the network admins' (404 on a group's host);
-        ``public`` ones take no token. Problem responses are documented on every operation.
+        ``also_apex`` ones (one's own profile) answer on the apex too, with an apex token,
+        where ``g.membership`` is None; ``public`` ones take no token. Problem responses are
+        documented on every operation.
         """
         from timebank.policy import can
 
@@ -232,14 +230,16 @@ class ApiBlueprint(Blueprint):
             @wraps(view)
             def wrapped(*args, **kwargs):
                 on_apex = getattr(g, "group", None) is None
-                if on_apex != apex:
+                if on_apex != apex and not (on_apex and also_apex):
                     fail(404)
                 if not public:
-                    token = authenticate(apex=apex)
+                    token = authenticate(apex=on_apex)
                     if scope not in token.scopes:
                         fail(403, f"This token lacks the '{scope}' scope.", field="scopes")
                     count_request(token)
-                    if not apex:
+                    if apex and not token.user.is_network_admin:
+                        fail(403, "Only network admins use the network's API.")
+                    if not on_apex:
                         membership = g.membership
                         if not membership.is_active:
                             fail(403, "This membership is not active.")

@@ -1,8 +1,8 @@
 """Currencies, accounts and transfers over the API: the ledger service, the pages' policy.
 
 Every write calls :mod:`timebank.ledger.service` exactly as the pay, request and transfer pages
-do; who may see a transfer is the pages' rule (:func:`timebank.blueprints.ledger.routes._sees`
-for one transfer, the same rule as a query for the list).
+do; who may see a transfer is the pages' rule, :func:`timebank.policy.transfers_seen_by`
+(:func:`~timebank.policy.sees_transfer` for one transfer).
 """
 
 import sqlalchemy as sa
@@ -13,12 +13,11 @@ from timebank.api import schemas
 from timebank.api.core import ApiBlueprint, fail, refuse
 from timebank.api.idempotency import idempotent
 from timebank.api.serialize import transfer_json
-from timebank.blueprints.ledger.routes import _sees as sees_transfer
 from timebank.extensions import db
 from timebank.ledger import service as ledger
 from timebank.ledger.errors import LedgerError
 from timebank.models import Account, Currency, Membership, Transfer, TransferState
-from timebank.policy import can
+from timebank.policy import can, sees_transfer, transfers_seen_by
 
 blp = ApiBlueprint("ledger_api", __name__, url_prefix="/api/v1",
                    description="Currencies, accounts and transfers (amounts in subunits)")
@@ -64,16 +63,6 @@ def _position_json(position) -> dict:
     }
 
 
-def _visible_transfers(me: Membership) -> sa.Select:
-    statement = sa.select(Transfer)
-    if not can(me, "transfers.view_all"):
-        mine = sa.select(Account.id).where(Account.membership_id == me.id)
-        statement = statement.where(sa.or_(Transfer.payer_account_id.in_(mine),
-                                           Transfer.payee_account_id.in_(mine),
-                                           Transfer.starter_id == me.id))
-    return statement
-
-
 def _transfer_or_404(transfer_id: int) -> Transfer:
     transfer = db.session.get(Transfer, transfer_id)  # tenant-scoped: another group's is None
     if transfer is None or not sees_transfer(g.membership, transfer):
@@ -88,7 +77,7 @@ def _transfer_or_404(transfer_id: int) -> Transfer:
 def list_transfers(limit: int = 50, state=None, kind=None, currency=None, counterpart_id=None,
                    cursor=None):
     """Transfers you may see, newest first; ``next_cursor`` leads to the next page."""
-    statement = _visible_transfers(g.membership)
+    statement = sa.select(Transfer).where(transfers_seen_by(g.membership))
     if state:
         statement = statement.where(Transfer.state == state)
     if kind:

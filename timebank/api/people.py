@@ -17,14 +17,19 @@ blp = ApiBlueprint("people_api", __name__, url_prefix="/api/v1",
 
 
 @blp.route("/me", methods=["GET"])
-@blp.operation("dashboard.view")
+@blp.operation("dashboard.view", also_apex=True)
 @blp.response(200, schemas.MeSchema)
 def me():
-    """Who the token acts as: the person, this membership, all their memberships."""
+    """Who the token acts as: the person, this membership, all their memberships.
+
+    On the apex (with an apex token) ``membership`` is null.
+    """
+    from flask_login import current_user
+
     from timebank.tenants import all_groups
 
     membership = g.membership
-    user = membership.user
+    user = current_user._get_current_object()
     with all_groups():  # one's own memberships in every group, as "My timebanks" shows
         memberships = list(db.session.scalars(
             sa.select(Membership).where(Membership.user_id == user.id)
@@ -33,7 +38,8 @@ def me():
     token = g.api_token
     return {
         "user_id": user.id, "name": user.name, "email": user.email, "locale": user.locale,
-        "membership": membership_json(membership), "memberships": listed,
+        "membership": membership_json(membership) if membership is not None else None,
+        "memberships": listed, "is_network_admin": bool(user.is_network_admin),
         "token": {"name": token.name, "scopes": list(token.scopes),
                   "expires_at": token.expires_at},
     }

@@ -6,6 +6,8 @@ fields (422 naming them); outputs are what the views return.
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from timebank.models import TransferKind, TransferState
+
 TEXT_MAX = 500
 BIG = 2**53 - 1  # amounts beyond this are not exact in JSON numbers
 
@@ -67,8 +69,11 @@ class MeSchema(Output):
     name = fields.String(required=True)
     email = fields.String(required=True)
     locale = fields.String(allow_none=True)
-    membership = fields.Nested(MembershipSchema, required=True)
+    membership = fields.Nested(MembershipSchema, required=True, allow_none=True,
+                               metadata={"description": "the token's membership; null on the "
+                                                        "apex (an apex token has none)"})
     memberships = fields.List(fields.Nested(MembershipSchema), required=True)
+    is_network_admin = fields.Boolean(required=True)
     token = fields.Nested(TokenInfoSchema, required=True)
 
 
@@ -136,10 +141,8 @@ class TransferPageSchema(Output):
 
 
 class TransferQuerySchema(Input):
-    state = fields.String(validate=validate.OneOf(["pending", "completed", "cancelled"]))
-    kind = fields.String(validate=validate.OneOf(
-        ["payment", "request", "on_behalf", "bulk", "reversal", "issuance", "settlement",
-         "import"]))
+    state = fields.String(validate=validate.OneOf([state.value for state in TransferState]))
+    kind = fields.String(validate=validate.OneOf([kind.value for kind in TransferKind]))
     currency = fields.String(validate=validate.Length(min=1, max=12))
     counterpart_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     cursor = fields.String(validate=validate.Length(max=40))

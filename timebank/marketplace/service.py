@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from timebank.extensions import db
+from timebank.federation import service as federation
 from timebank.ledger.amounts import MAX_UNITS
 from timebank.marketplace import matching, photos
 from timebank.marketplace.errors import (
@@ -60,6 +61,7 @@ from timebank.models.marketplace import (
     TITLE_MAX,
 )
 from timebank.policy import can
+from timebank.tasks import enqueue
 
 DEFAULT_AD_LIFETIME_DAYS = 90
 
@@ -288,6 +290,10 @@ def create_ad(
         ad.photo_path = photos.store_photo(photo, group_id=ad.group_id)
         db.session.flush()
     matching.refresh_ad_matches(ad)
+    if federation.publishes():  # followers on the fediverse see it (issue 19)
+        from timebank.marketplace.fediverse import announce_ad
+
+        enqueue(announce_ad, ad.id, group_id=ad.group_id)
     return ad
 
 

@@ -5,7 +5,6 @@ boundary (:mod:`timebank.boundary`) commits once, retries a transient abort by r
 again, and rolls back when a refusal is shown (:func:`~timebank.boundary.roll_back_at_end`).
 """
 
-import sqlalchemy as sa
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -36,7 +35,7 @@ from timebank.ledger import service as ledger
 from timebank.ledger.errors import LedgerError
 from timebank.ledger.transfers import may_accept, may_change
 from timebank.models import Account, Membership, TransferKind, TransferState
-from timebank.policy import can, current_membership, require
+from timebank.policy import can, current_membership, require, sees_transfer
 
 
 @bp.route("/dashboard")
@@ -180,18 +179,12 @@ def request_payment():
     return render_template("ledger/request.html", form=form, currency=currency)
 
 
-def _sees(me: Membership, transfer) -> bool:
-    mine = set(db.session.scalars(sa.select(Account.id).where(Account.membership_id == me.id)))
-    involved = transfer.payer_account_id in mine or transfer.payee_account_id in mine
-    return involved or transfer.starter_id == me.id or can(me, "transfers.view_all")
-
-
 @bp.route("/transfers/<int:transfer_id>")
 @require("transfer.view")
 def transfer(transfer_id: int):
     transfer = transfer_or_404(transfer_id)
     me = current_membership()
-    if not _sees(me, transfer):
+    if not sees_transfer(me, transfer):
         abort(404)
     rate_form = None
     if (
@@ -230,7 +223,7 @@ def decide(transfer_id: int):
     """Accept, decline or withdraw a pending transfer (the button pressed says which)."""
     transfer = transfer_or_404(transfer_id)
     me = current_membership()
-    if not _sees(me, transfer):
+    if not sees_transfer(me, transfer):
         abort(404)
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -267,7 +260,7 @@ def edit(transfer_id: int):
     transfer = transfer_or_404(transfer_id)
     me = current_membership()
     if not may_change(me, transfer):
-        abort(404 if not _sees(me, transfer) else 403)
+        abort(404 if not sees_transfer(me, transfer) else 403)
     form = EditTransferForm()
     form.amount.subunits_per_unit = transfer.currency.subunits_per_unit
     if request.method == "GET":
@@ -293,7 +286,7 @@ def edit(transfer_id: int):
 def rate(transfer_id: int):
     transfer = transfer_or_404(transfer_id)
     me = current_membership()
-    if not _sees(me, transfer):
+    if not sees_transfer(me, transfer):
         abort(404)
     form = RateForm()
     form.rating.choices = [(n, str(n)) for n in range(1, g.group.rating_scale + 1)]
