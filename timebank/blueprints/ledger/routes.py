@@ -29,7 +29,6 @@ from timebank.blueprints.ledger.helpers import (
 )
 from timebank.blueprints.navigation import local_path
 from timebank.boundary import roll_back_at_end
-from timebank.extensions import db
 from timebank.ledger import intergroup, reports
 from timebank.ledger import service as ledger
 from timebank.ledger.errors import LedgerError
