@@ -36,6 +36,7 @@ ACTIONS: dict[str, Any] = {
     "ledger.reversal": _l("Transfer reversed"),
     "ledger.bulk": _l("Bulk entry"),
     "ledger.issuance": _l("Currency issued"),
+    "ledger.levy": _l("Levy on transfers changed"),
     "settings.change": _l("Group settings changed"),
     "volunteering.complete": _l("Volunteer's part marked done"),
     "volunteering.cancel": _l("Volunteer task cancelled"),

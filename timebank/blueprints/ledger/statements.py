@@ -20,6 +20,7 @@ from timebank.tenants import current_group_id, group_context
 KIND_LABELS = {
     "payment": _l("payment"), "request": _l("request"), "on_behalf": _l("on-behalf entry"),
     "bulk": _l("bulk entry"), "reversal": _l("reversal"), "issuance": _l("issuance"),
+    "levy": _l("levy"),
 }
 
 
@@ -123,7 +124,7 @@ def statement_csv():
                    for entry, transfer, running in rows]
 
     header = ["date", "transfer", "state", "kind", "with", "description",
-              f"amount_{currency.code.lower()}", "amount_subunits", "balance"]
+              f"amount_{currency.code.lower()}", "amount_subunits", "balance", "levy_on"]
     return _streamed_csv(header, chunks,
                          f"statement-{g.group.slug}-{currency.code.lower()}.csv")
 
@@ -141,6 +142,7 @@ def _statement_line(account, entry, transfer, running, names: dict, units: int,
         remote.get(transfer.id) or names.get(other, ""), transfer.description,
         reports.plain_amount(signed, units), signed,
         "" if running is None else reports.plain_amount(running, units),
+        transfer.levied_on_id or "",
     ]
 
 
@@ -194,7 +196,7 @@ def group_ledger_csv():
 
     header = ["created", "completed", "transfer", "state", "kind", "payer", "payee",
               "description", f"amount_{currency.code.lower()}", "amount_subunits", "starter",
-              "completer", "reverses"]
+              "completer", "reverses", "levy_on"]
     return _streamed_csv(header, chunks, f"ledger-{g.group.slug}-{currency.code.lower()}.csv")
 
 
@@ -208,4 +210,5 @@ def _ledger_line(transfer: Transfer, names: dict, units: int) -> list:
         transfer.starter.user.name if transfer.starter else "",
         transfer.completer.user.name if transfer.completer else "",
         transfer.reverses_id or "",
+        transfer.levied_on_id or "",
     ]

@@ -5,9 +5,13 @@
 -- transfer first made with p_idempotency_key if there is one (created false); check the
 -- parties (ledger_party_refusal) and the limits with the other pending transfers counted
 -- (ledger_limit_refusal); write it pending or completed (ledger_post).
+-- Levies (ledger_levies): the community pot is locked with the accounts, in the same order;
+-- the payer's room must hold the amount AND its levy, the payee must be able to pay its own
+-- (ledger_levy_refusal; a pending transfer is checked now and again on acceptance); a
+-- completed transfer's levies are written with it (ledger_post_levies).
 -- Refusals (nothing written): 'same_account', 'inactive_party', 'inactive_currency',
--- 'currency_mismatch', 'key_reused', 'credit_limit', 'ceiling' (with available and
--- refused_account_id). Amounts in subunits, > 0 (the caller validates; a CHECK backs it).
+-- 'currency_mismatch', 'key_reused', 'credit_limit', 'ceiling', 'levy_credit_limit' (with
+-- available and refused_account_id). Amounts in subunits, > 0 (the caller validates; a CHECK backs it).
 CREATE OR REPLACE FUNCTION public.ledger_transfer(
     p_group_id integer, p_payer_member_id integer, p_payee_member_id integer,
     p_currency_id integer, p_payer_account_id integer, p_payee_account_id integer,
@@ -24,6 +28,7 @@ DECLARE
     currency integer;
     twin record;
     limits record;
+    levies record;
 BEGIN
     created := false;
     payer_account_id := p_payer_account_id;
@@ -32,17 +37,19 @@ BEGIN
         IF p_payer_member_id = p_payee_member_id THEN
             refusal := 'same_account'; RETURN;
         END IF;
-        -- The members' accounts in the currency, found and locked in one statement, in the
-        -- order of ledger_lock_accounts.
+        SELECT * INTO levies FROM ledger_levies(p_group_id, p_currency_id, p_amount, p_kind);
+        -- The members' accounts in the currency (and the pot a levy goes to), found and
+        -- locked in one statement, in the order of ledger_lock_accounts.
         FOR locked IN
             SELECT a.id, a.membership_id FROM accounts a
              WHERE a.group_id = p_group_id AND a.currency_id = p_currency_id
-               AND a.membership_id IN (p_payer_member_id, p_payee_member_id)
+               AND (a.membership_id IN (p_payer_member_id, p_payee_member_id)
+                    OR a.id = levies.pot_account_id)
              ORDER BY a.id FOR NO KEY UPDATE
         LOOP
             IF locked.membership_id = p_payer_member_id THEN
                 payer_account_id := locked.id;
-            ELSE
+            ELSIF locked.membership_id = p_payee_member_id THEN
                 payee_account_id := locked.id;
             END IF;
         END LOOP;
@@ -65,7 +72,12 @@ BEGIN
         IF p_payer_account_id = p_payee_account_id THEN
             refusal := 'same_account'; RETURN;
         END IF;
-        PERFORM ledger_lock_accounts(p_group_id, ARRAY[p_payer_account_id, p_payee_account_id]);
+        SELECT a.currency_id INTO currency FROM accounts a
+         WHERE a.group_id = p_group_id AND a.id = p_payer_account_id;
+        SELECT * INTO levies FROM ledger_levies(p_group_id, currency, p_amount, p_kind,
+                                                p_payer_account_id, p_payee_account_id);
+        PERFORM ledger_lock_accounts(p_group_id, ARRAY[p_payer_account_id, p_payee_account_id,
+                                                       levies.pot_account_id]);
     END IF;
 
     SELECT * INTO twin FROM ledger_twin(p_group_id, p_idempotency_key, p_starter_id);
@@ -83,6 +95,11 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO limits FROM ledger_limit_refusal(payer_account_id, payee_account_id, p_amount);
+    IF limits.refusal IS NULL AND levies.pot_account_id IS NOT NULL THEN
+        SELECT * INTO limits FROM ledger_levy_refusal(payer_account_id, payee_account_id,
+                                                      levies.pot_account_id, p_amount,
+                                                      levies.payer_levy, levies.payee_levy);
+    END IF;
     IF limits.refusal IS NOT NULL THEN
         refusal := limits.refusal;
         available := limits.available;
@@ -94,6 +111,11 @@ BEGIN
     transfer_id := ledger_post(p_group_id, currency, payer_account_id, payee_account_id,
                                p_amount, p_description, p_kind, p_state, p_starter_id,
                                p_idempotency_key, p_at);
+    IF p_state = 'completed' AND levies.pot_account_id IS NOT NULL THEN
+        PERFORM ledger_post_levies(p_group_id, currency, transfer_id, payer_account_id,
+                                   payee_account_id, levies.pot_account_id, levies.payer_levy,
+                                   levies.payee_levy, p_description, p_at);
+    END IF;
     created := true;
 END
 $$;
