@@ -46,7 +46,7 @@ def test_a_treasurer_sets_a_levy_by_clicking(app, alder, client_for, login):
     assert "Levy saved for" in response.get_data(as_text=True)
     assert _levy(app, group) == (250, 0, 1, 60, "both")
     page = client.get("/currencies/").get_data(as_text=True)
-    assert "paid by the payer and again by the payee" in page and "2.5%" in page
+    assert "Paid by the payer and again by the payee." in page and "2.5%" in page
     with app.app_context(), group_context(group.id):
         assert db.session.scalar(sa.select(AuditEvent.action).where(
             AuditEvent.action == "ledger.levy")) == "ledger.levy"
