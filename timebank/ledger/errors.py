@@ -155,8 +155,8 @@ class InvalidLevy(LedgerError):
     """A levy rule out of range (timebank/ledger/levies.py)."""
 
     field = "percentage"
-    message = _l("Enter a levy between 0 and 100 % and amounts of zero or more, the minimum "
-                 "no larger than the maximum.")
+    message = _l("Enter a percentage from 0 to 100 and amounts of zero or more, with the "
+                 "minimum no larger than the maximum.")
 
 
 class IssuedCurrencyFloor(LedgerError):

@@ -11,7 +11,8 @@
 -- completed transfer's levies are written with it (ledger_post_levies).
 -- Refusals (nothing written): 'same_account', 'inactive_party', 'inactive_currency',
 -- 'currency_mismatch', 'key_reused', 'credit_limit', 'ceiling', 'levy_credit_limit' (with
--- available and refused_account_id). Amounts in subunits, > 0 (the caller validates; a CHECK backs it).
+-- available and refused_account_id). Amounts in subunits, > 0 (the caller validates; a CHECK
+-- backs it).
 CREATE OR REPLACE FUNCTION public.ledger_transfer(
     p_group_id integer, p_payer_member_id integer, p_payee_member_id integer,
     p_currency_id integer, p_payer_account_id integer, p_payee_account_id integer,
@@ -38,21 +39,33 @@ BEGIN
             refusal := 'same_account'; RETURN;
         END IF;
         SELECT * INTO levies FROM ledger_levies(p_group_id, p_currency_id, p_amount, p_kind);
-        -- The members' accounts in the currency (and the pot a levy goes to), found and
-        -- locked in one statement, in the order of ledger_lock_accounts.
-        FOR locked IN
-            SELECT a.id, a.membership_id FROM accounts a
+        IF levies.pot_account_id IS NULL THEN
+            -- The members' accounts in the currency, found and locked in one statement, in
+            -- the order of ledger_lock_accounts.
+            FOR locked IN
+                SELECT a.id, a.membership_id FROM accounts a
+                 WHERE a.group_id = p_group_id AND a.currency_id = p_currency_id
+                   AND a.membership_id IN (p_payer_member_id, p_payee_member_id)
+                 ORDER BY a.id FOR NO KEY UPDATE
+            LOOP
+                IF locked.membership_id = p_payer_member_id THEN
+                    payer_account_id := locked.id;
+                ELSE
+                    payee_account_id := locked.id;
+                END IF;
+            END LOOP;
+        ELSE
+            -- With a levy the pot joins the lock set: the members' accounts are found, then
+            -- the three locked in the order of ledger_lock_accounts.
+            SELECT max(a.id) FILTER (WHERE a.membership_id = p_payer_member_id),
+                   max(a.id) FILTER (WHERE a.membership_id = p_payee_member_id)
+              INTO payer_account_id, payee_account_id
+              FROM accounts a
              WHERE a.group_id = p_group_id AND a.currency_id = p_currency_id
-               AND (a.membership_id IN (p_payer_member_id, p_payee_member_id)
-                    OR a.id = levies.pot_account_id)
-             ORDER BY a.id FOR NO KEY UPDATE
-        LOOP
-            IF locked.membership_id = p_payer_member_id THEN
-                payer_account_id := locked.id;
-            ELSIF locked.membership_id = p_payee_member_id THEN
-                payee_account_id := locked.id;
-            END IF;
-        END LOOP;
+               AND a.membership_id IN (p_payer_member_id, p_payee_member_id);
+            PERFORM ledger_lock_accounts(p_group_id, ARRAY[payer_account_id, payee_account_id,
+                                                           levies.pot_account_id]);
+        END IF;
         IF payer_account_id IS NULL OR payee_account_id IS NULL THEN
             -- A member without an account in the currency: say why.
             IF (SELECT count(*) FROM memberships m
