@@ -147,7 +147,8 @@ def set_levy(database_url: str, group_id: int, basis_points: int) -> None:
     app = _app(database_url, None)
     with app.app_context(), group_context(group_id):
         levies.set_levy(currency=ledger.default_currency(), basis_points=basis_points, fixed=0,
-                        minimum=1 if basis_points else None, maximum=None, charged_to="payer", changed_by=None)
+                        minimum=1 if basis_points else None, maximum=None,
+                        charged_to="payer", changed_by=None)
         db.session.commit()
         db.engine.dispose()
 

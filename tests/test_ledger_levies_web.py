@@ -4,6 +4,7 @@ members, other groups and visitors, bad input a form error; the levy on statemen
 import pytest
 import sqlalchemy as sa
 
+from tests.conftest import PASSWORD
 from timebank.extensions import db
 from timebank.models import AuditEvent, Currency, Transfer, TransferKind
 from timebank.tenants import group_context
@@ -69,7 +70,7 @@ def test_both_statements_show_the_levy_line(app, alder, client_for, login):
     assert f"levy on #{paid.id}" in statement and "Community pot" in statement
     assert "-0:01" in statement or "−0:01" in statement
     csv = payer.get("/statement.csv").get_data(as_text=True)
-    assert f",levy,Community pot,Gardening," in csv and csv.splitlines()[0].endswith("levy_on")
+    assert ",levy,Community pot,Gardening," in csv and csv.splitlines()[0].endswith("levy_on")
     # The payee's statement shows the payment, and the transfer page names its levy.
     page = login(client_for("alder"), amy.user.email).get(f"/transfers/{paid.id}")
     assert 'id="levies"' in page.get_data(as_text=True)
@@ -97,7 +98,7 @@ def test_members_other_groups_and_visitors_cannot_see_or_change_it(app, alder, m
     # Birch's treasurer, on Alder's host, is no member there; on Birch's host, Birch's
     # currencies are all there is.
     outsider = client_for("alder")
-    outsider.post("/login", data={"email": stranger.user.email, "password": "correct horse battery"})
+    outsider.post("/login", data={"email": stranger.user.email, "password": PASSWORD})
     assert outsider.get(f"/currencies/{code}/levy").status_code in (302, 403, 404)
     assert outsider.post(f"/currencies/{code}/levy", data=LEVY).status_code in (302, 403, 404)
     own = login(client_for("birch"), stranger.user.email)

@@ -53,7 +53,8 @@ def upgrade():
                           'transfers', ['group_id', 'levied_on_id'], ['group_id', 'id'])
     op.create_check_constraint(
         op.f('ck_transfers_levy_links_transfer'), 'transfers',
-        "(kind = 'levy') = (levied_on_id IS NOT NULL) AND (kind <> 'levy' OR state = 'completed')")
+        "(kind = 'levy') = (levied_on_id IS NOT NULL)"
+        " AND (kind <> 'levy' OR state = 'completed')")
     op.create_index('ix_transfers_levied_on_id', 'transfers', ['levied_on_id'],
                     postgresql_where=sa.text('levied_on_id IS NOT NULL'))
     op.execute("SET LOCAL check_function_bodies = off")

@@ -7,11 +7,11 @@ be narrowed by tenant scoping.
 
 Beyond the double-entry rules it checks issued currencies (holders never below zero, the
 issuer never above it, issuance only from the issuer), reversals (the exact opposite of a
-completed transfer) and limits: no transfer other than a reversal took an account below the
-floor or above the ceiling in force when it was written (a levy's entries included), and
-levies (paid to the pot by a side of a completed transfer, reversed with it). The limits in force at any moment
-are rebuilt from ``limit_changes``, so a balance left outside a lowered limit is explained
-and a limit broken by a transfer is not.
+completed transfer), levies (paid to the pot by a side of a completed transfer, reversed
+with it) and limits: no transfer other than a reversal took an account below the floor or
+above the ceiling in force when it was written (a levy's entries included). The limits in
+force at any moment are rebuilt from ``limit_changes``, so a balance left outside a lowered
+limit is explained and a limit broken by a transfer is not.
 """
 
 from dataclasses import dataclass

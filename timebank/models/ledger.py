@@ -275,7 +275,8 @@ class Transfer(TenantMixin, db.Model):
         ),
         sa.CheckConstraint("reverses_id IS NULL OR reverses_id <> id", name="not_self_reversal"),
         sa.CheckConstraint(
-            "(kind = 'levy') = (levied_on_id IS NOT NULL) AND (kind <> 'levy' OR state = 'completed')",
+            "(kind = 'levy') = (levied_on_id IS NOT NULL)"
+            " AND (kind <> 'levy' OR state = 'completed')",
             name="levy_links_transfer",
         ),
         sa.CheckConstraint(
