@@ -138,8 +138,8 @@ class TransferPageSchema(Output):
 class TransferQuerySchema(Input):
     state = fields.String(validate=validate.OneOf(["pending", "completed", "cancelled"]))
     kind = fields.String(validate=validate.OneOf(
-        ["payment", "request", "on_behalf", "bulk", "reversal", "issuance", "settlement",
-         "import"]))
+        ["payment", "request", "on_behalf", "bulk", "reversal", "issuance", "levy",
+         "settlement", "import"]))
     currency = fields.String(validate=validate.Length(min=1, max=12))
     counterpart_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     cursor = fields.String(validate=validate.Length(max=40))
