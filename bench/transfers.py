@@ -153,7 +153,8 @@ def set_levy(database_url: str, group_id: int, basis_points: int) -> None:
         db.engine.dispose()
 
 
-def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
+def settle(database_url: str, group_id: int, member_ids: list[int],
+           history: int = HISTORY) -> None:
     """Give the ledger a history (``HISTORY`` completed transfers between random members,
     written by ``ledger_transfer`` in the database, their mail notices dropped), vacuum and
     analyze, then checkpoint the server: the planner sees tables of a realistic size and the
@@ -173,7 +174,7 @@ def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
                                           WHERE n > 0 ORDER BY random() LIMIT 2)) AS p(pair),
                    currencies AS c
              WHERE c.group_id = :group_id
-        """), {"group_id": group_id, "count": HISTORY, "ids": member_ids})
+        """), {"group_id": group_id, "count": history, "ids": member_ids})
         connection.execute(sa.text("DELETE FROM transfer_notices"))
         connection.execute(sa.text("VACUUM ANALYZE"))
         connection.execute(sa.text("CHECKPOINT"))
@@ -396,6 +397,9 @@ def main() -> None:
                         help="also measure local payments with a 2 %% levy set, at least one "
                              "minute (every payment pays one; issue 20), run right after the "
                              "same client count without one")
+    parser.add_argument("--history", type=int, default=HISTORY,
+                        help="transfers of history written before measuring (one statement: "
+                             "slow on a loaded machine)")
     parser.add_argument("--write", help="also write the results as Markdown to this file")
     args = parser.parse_args()
     redis_url = args.redis_url or None
@@ -408,7 +412,7 @@ def main() -> None:
         other = seed(database_url, f"{SLUG}2")
         open_trading(database_url, [group_id, other[0]])
     pgbench_init(args.server, f"{args.database}_pgbench", args.pgbench_scale)
-    settle(database_url, group_id, member_ids)
+    settle(database_url, group_id, member_ids, args.history)
 
     rows = []
     load_before = os.getloadavg()[0]
