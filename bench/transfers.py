@@ -16,6 +16,7 @@ machine).
     python bench/transfers.py                      # 10 s per run, 1/2/4 clients
     python bench/transfers.py --seconds 20 --clients 1 2 4 8 --write bench/RESULTS.md
     python bench/transfers.py --clients 4 --intergroup   # also payments between two groups
+    python bench/transfers.py --clients 4 --levy         # also with a 2 % levy (issue 20)
 
 Databases (created if missing, rebuilt each run): ``--database`` for the app (default
 ``timebank_bench``) and ``<database>_pgbench`` for pgbench, on the server of ``--server``
@@ -135,7 +136,25 @@ def open_trading(database_url: str, group_ids: list[int]) -> None:
         db.engine.dispose()
 
 
-def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
+def set_levy(database_url: str, group_id: int, basis_points: int) -> None:
+    """Set the bench currency's levy (paid by the payer to the community pot, at least one
+    subunit so that every payment writes one; 0: none)."""
+    from timebank.extensions import db
+    from timebank.ledger import levies
+    from timebank.ledger import service as ledger
+    from timebank.tenants import group_context
+
+    app = _app(database_url, None)
+    with app.app_context(), group_context(group_id):
+        levies.set_levy(currency=ledger.default_currency(), basis_points=basis_points, fixed=0,
+                        minimum=1 if basis_points else None, maximum=None,
+                        charged_to="payer", changed_by=None)
+        db.session.commit()
+        db.engine.dispose()
+
+
+def settle(database_url: str, group_id: int, member_ids: list[int],
+           history: int = HISTORY) -> None:
     """Give the ledger a history (``HISTORY`` completed transfers between random members,
     written by ``ledger_transfer`` in the database, their mail notices dropped), vacuum and
     analyze, then checkpoint the server: the planner sees tables of a realistic size and the
@@ -155,7 +174,7 @@ def settle(database_url: str, group_id: int, member_ids: list[int]) -> None:
                                           WHERE n > 0 ORDER BY random() LIMIT 2)) AS p(pair),
                    currencies AS c
              WHERE c.group_id = :group_id
-        """), {"group_id": group_id, "count": HISTORY, "ids": member_ids})
+        """), {"group_id": group_id, "count": history, "ids": member_ids})
         connection.execute(sa.text("DELETE FROM transfer_notices"))
         connection.execute(sa.text("VACUUM ANALYZE"))
         connection.execute(sa.text("CHECKPOINT"))
@@ -374,6 +393,13 @@ def main() -> None:
     parser.add_argument("--intergroup", action="store_true",
                         help="also measure payments between two groups (issue 18), each "
                              "between random members of the two, in both directions")
+    parser.add_argument("--levy", action="store_true",
+                        help="also measure local payments with a 2 %% levy set, at least one "
+                             "minute (every payment pays one; issue 20), run right after the "
+                             "same client count without one")
+    parser.add_argument("--history", type=int, default=HISTORY,
+                        help="transfers of history written before measuring (one statement: "
+                             "slow on a loaded machine)")
     parser.add_argument("--write", help="also write the results as Markdown to this file")
     args = parser.parse_args()
     redis_url = args.redis_url or None
@@ -386,7 +412,7 @@ def main() -> None:
         other = seed(database_url, f"{SLUG}2")
         open_trading(database_url, [group_id, other[0]])
     pgbench_init(args.server, f"{args.database}_pgbench", args.pgbench_scale)
-    settle(database_url, group_id, member_ids)
+    settle(database_url, group_id, member_ids, args.history)
 
     rows = []
     load_before = os.getloadavg()[0]
@@ -398,6 +424,15 @@ def main() -> None:
                                            clients, args.seconds, args.warmup)
         theirs, client_ms, their_db_ms = run_pgbench(
             args.server, f"{args.database}_pgbench", clients, args.seconds, args.warmup)
+        if args.levy:
+            set_levy(database_url, group_id, 200)
+            _reset_queue(redis_url)
+            levied = run_ours(database_url, redis_url, group_id, member_ids, clients,
+                              args.seconds, args.warmup)
+            set_levy(database_url, group_id, 0)
+            print(f"{'':>7} with a 2 % levy: {levied[0]:.0f} transfers/s "
+                  f"({levied[0] / ours:.2f} of without, {levied[0] / theirs:.2f} of pgbench), "
+                  f"CPU ms {_ms(levied[1])} + {_ms(levied[2])}", flush=True)
         crossing = None
         if other is not None:
             _reset_queue(redis_url)

@@ -7,6 +7,9 @@ twice. A plain-Python model predicts each outcome (which operations succeed, whi
 refuses and with what room left, which acceptances are refused) and the balances. After
 every step: the database agrees with the model, ``flask ledger verify`` finds nothing wrong,
 and no account is outside its limits unless a limit change or a reversal put it there.
+A treasurer sets or changes the currency's levy between steps (``set_levy``): the model
+predicts each levy (standing orders pay it too), its refusals and the community pot, where
+fees and demurrage go as well.
 
 ``LEDGER_STATEFUL_EXAMPLES`` (default 15) and ``LEDGER_STATEFUL_STEPS`` (default 25) scale it.
 """
@@ -35,8 +38,10 @@ from timebank.ledger.errors import (
     CeilingExceeded,
     CreditLimitExceeded,
     LedgerError,
+    LevyBeyondLimit,
     NotYourTurn,
 )
+from timebank.ledger.levies import set_levy
 from timebank.ledger.verify import verify_ledger
 from timebank.models import Account, Currency, Group, StandingOrder, Transfer
 from timebank.schedules import jobs as schedule_jobs
@@ -49,12 +54,15 @@ NAMES = ("ann", "ben", "cat", "dan")
 DEFAULT_FLOOR = -20 * 60
 FLOORS = (None, 0, -30, -60, -600)  # None = the currency default (-20 h)
 CEILINGS = (None, 60, 300, 1200)
+LEVY_RATES = (0, 1, 200, 250, 1000)  # basis points
 amounts = st.integers(min_value=1, max_value=900)
 names = st.sampled_from(NAMES)
 
 
-def _limit_error(model, payer, payee, amount, *, pending=True, exclude=None):
-    """The error the model expects for moving ``amount`` from payer to payee, or None."""
+def _limit_error(model, payer, payee, amount, *, pending=True, exclude=None, levied=True):
+    """The error the model expects for moving ``amount`` from payer to payee, or None; with
+    ``levied``, the levies too (ledger_levy_refusal: the payer pays amount and levy from its
+    room, the payee its levy from what it holds once paid)."""
     out = model.pending_out(payer, exclude) if pending else 0
     incoming = model.pending_in(payee, exclude) if pending else 0
     floor = model.floor(payer)
@@ -63,6 +71,13 @@ def _limit_error(model, payer, payee, amount, *, pending=True, exclude=None):
     ceiling = model.ceiling(payee)
     if ceiling is not None and model.balance[payee] + incoming + amount > ceiling:
         return CeilingExceeded, max(0, ceiling - model.balance[payee] - incoming)
+    payer_levy, payee_levy = model.levies(amount) if levied else (0, 0)
+    if floor is not None and model.balance[payer] - out - amount - payer_levy < floor:
+        return CreditLimitExceeded, max(0, model.balance[payer] - out - floor - payer_levy)
+    payee_floor = model.floor(payee)
+    payee_out = model.pending_out(payee, exclude) if pending else 0
+    if payee_levy and model.balance[payee] - payee_out + amount - payee_levy < payee_floor:
+        return LevyBeyondLimit, None
     return None
 
 
@@ -76,6 +91,8 @@ class Model:
         self.completed: dict[int, dict] = {}  # id -> payer, payee, amount, kind
         self.reversed: set[int] = set()
         self.explained: set[str] = set()  # accounts a limit change or reversal moved out
+        self.levy = (0, 0, None, None, "payer")  # basis points, fixed, minimum, maximum, side
+        self.pot = 0  # the community pot, where levies go
 
     def floor(self, name):
         low = self.limits[name][0]
@@ -95,6 +112,25 @@ class Model:
     def move(self, payer, payee, amount):
         self.balance[payer] -= amount
         self.balance[payee] += amount
+
+    def levies(self, amount) -> tuple[int, int]:
+        """(payer's levy, payee's levy) on ``amount`` under the levy now: the percentage
+        rounded down, plus the fixed part, floor, cap (timebank/ledger/sql/ledger_levy.sql)."""
+        basis_points, fixed, minimum, maximum, side = self.levy
+        levy = amount * basis_points // 10_000 + fixed
+        levy = max(levy, minimum) if minimum is not None else levy
+        levy = min(levy, maximum) if maximum is not None else levy
+        return (levy if side in ("payer", "both") else 0,
+                levy if side in ("payee", "both") else 0)
+
+    def complete(self, payer, payee, amount) -> tuple[int, int]:
+        """Move a completed transfer and its levies to the pot; return the levies."""
+        self.move(payer, payee, amount)
+        payer_levy, payee_levy = self.levies(amount)
+        self.balance[payer] -= payer_levy
+        self.balance[payee] -= payee_levy
+        self.pot += payer_levy + payee_levy
+        return payer_levy, payee_levy
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -171,7 +207,7 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
             else:
                 assert result.state == "completed"
                 self.model.completed[result.id] = record
-                self.model.move(payer, payee, amount)
+                record["levies"] = self.model.complete(payer, payee, amount)
 
         @rule(payer=names, payee=names, amount=amounts)
         def request(self, payer, payee, amount):
@@ -208,12 +244,14 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
             if refusal is None:
                 assert result.state == "completed"
                 self.model.completed[transfer_id] = record
-                self.model.move(record["payer"], record["payee"], record["amount"])
+                record["levies"] = self.model.complete(record["payer"], record["payee"],
+                                                       record["amount"])
             else:
                 assert result.state == "cancelled"
-                assert result.cancel_code == ("refused_credit_limit"
-                                              if refusal[0] is CreditLimitExceeded
-                                              else "refused_ceiling")
+                assert result.cancel_code == {
+                    CreditLimitExceeded: "refused_credit_limit",
+                    CeilingExceeded: "refused_ceiling",
+                    LevyBeyondLimit: "refused_levy_credit_limit"}[refusal[0]]
 
         @precondition(lambda self: self.model.pending)
         @rule(data=st.data(), withdraw=st.booleans())
@@ -237,7 +275,7 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
             expected = None
             if amount > record["amount"]:
                 expected = _limit_error(self.model, record["payer"], record["payee"], amount,
-                                        exclude=transfer_id)
+                                        exclude=transfer_id, levied=False)
             result = self.run(lambda: ledger.edit_transfer(
                 transfer=self.transfer(transfer_id), by=self.m(record["starter"]),
                 amount=amount, description="edited"), expected)
@@ -265,6 +303,10 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
                                                "amount": record["amount"],
                                                "kind": "reversal"}
             self.model.move(record["payee"], record["payer"], record["amount"])
+            payer_levy, payee_levy = record.get("levies", (0, 0))  # given back with it
+            self.model.balance[record["payer"]] += payer_levy
+            self.model.balance[record["payee"]] += payee_levy
+            self.model.pot -= payer_levy + payee_levy
             self.model.explained.update((record["payee"], record["payer"]))
 
         @rule(one=names, many=st.lists(st.tuples(names, amounts), min_size=1, max_size=3,
@@ -279,6 +321,7 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
             simulated.balance = dict(self.model.balance)
             simulated.limits = self.model.limits
             simulated.pending = self.model.pending
+            simulated.levy = self.model.levy
             expected = None
             for name, amount in legs:
                 payer, payee = (name, one) if collect else (one, name)
@@ -286,7 +329,7 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
                 if error is not None:
                     expected = (BulkLegRefused, None)
                     break
-                simulated.move(payer, payee, amount)
+                simulated.complete(payer, payee, amount)
             result = self.run(lambda: ledger.bulk_transfer(
                 counterpart=db.session.get(Account, self.accounts[one]),
                 legs=[(db.session.get(Account, self.accounts[name]), amount)
@@ -297,9 +340,9 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
             assert len(result) == len(legs)
             for transfer, (name, amount) in zip(result, legs, strict=True):
                 payer, payee = (name, one) if collect else (one, name)
-                self.model.completed[transfer.id] = {"payer": payer, "payee": payee,
-                                                     "amount": amount, "kind": "bulk"}
-                self.model.move(payer, payee, amount)
+                self.model.completed[transfer.id] = {
+                    "payer": payer, "payee": payee, "amount": amount, "kind": "bulk",
+                    "levies": self.model.complete(payer, payee, amount)}
 
         @rule(who=names, floor=st.sampled_from(FLOORS), ceiling=st.sampled_from(CEILINGS))
         def change_limits(self, who, floor, ceiling):
@@ -334,7 +377,7 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
         def _pay_scheduled(self, payer, payee, amount):
             """Model one scheduled transfer: moved unless a limit refuses it."""
             if _limit_error(self.model, payer, payee, amount) is None:
-                self.model.move(payer, payee, amount)
+                self.model.complete(payer, payee, amount)
 
         @rule(payer=names, payee=names, amount=amounts)
         def standing_order_due_today(self, payer, payee, amount):
@@ -372,6 +415,7 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
             out, floor = self.model.pending_out(name), self.model.floor(name)
             if self.model.balance[name] - out - amount >= floor:
                 self.model.balance[name] -= amount
+                self.model.pot += amount
                 return True
             return False
 
@@ -411,6 +455,26 @@ def test_random_operations_keep_every_invariant(app, make_group, make_member):
                     if amount > 0:
                         self._charge(name, amount)
             self._run_twice(schedule_jobs.run_demurrage)
+        # --- levies (issue 20) ----------------------------------------------------------------
+        @rule(basis_points=st.sampled_from(LEVY_RATES), fixed=st.sampled_from((0, 0, 1, 5)),
+              minimum=st.sampled_from((None, 1, 3)), maximum=st.sampled_from((None, 2, 30)),
+              side=st.sampled_from(("payer", "payee", "both")))
+        def set_levy(self, basis_points, fixed, minimum, maximum, side):
+            if minimum is not None and maximum is not None and minimum > maximum:
+                return
+            self.run(lambda: set_levy(
+                currency=self.currency, basis_points=basis_points, fixed=fixed, minimum=minimum,
+                maximum=maximum, charged_to=side, changed_by=self.m("tre")))
+            self.model.levy = (basis_points, fixed, minimum, maximum, side)
+
+        @invariant()
+        def pot_holds_the_levies(self):
+            if not hasattr(self, "model"):
+                return
+            pot = ledger.group_account(currency=self.currency)
+            db.session.refresh(pot)
+            assert pot.balance == self.model.pot
+            db.session.rollback()  # opening the pot here is not a step
 
         # --- invariants --------------------------------------------------------------------
         @invariant()

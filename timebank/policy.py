@@ -35,6 +35,7 @@ PERMISSIONS: dict[str, Role] = {
     "ledger.reverse": Role.TREASURER,
     "ledger.issue": Role.TREASURER,
     "ledger.set_limits": Role.TREASURER,
+    "ledger.set_levy": Role.TREASURER,  # a currency's levy on transfers (timebank/ledger/levies.py)
     "currencies.view": Role.MEMBER,
     "currencies.manage": Role.COORDINATOR,
     "members.list": Role.MEMBER,

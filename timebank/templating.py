@@ -47,8 +47,18 @@ def format_network_hours(seconds: int) -> str:
     return _("%(hours)s h", hours=format_decimal(seconds / 3600, format="#,##0.##"))
 
 
+def format_basis_points(basis_points: int) -> str:
+    """A rate in basis points as a percentage in the reader's locale: 250 -> ``2.5%``."""
+    from decimal import Decimal
+
+    from flask_babel import format_percent
+
+    return format_percent(Decimal(basis_points) / 10_000, format="#,##0.##%")
+
+
 def install_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["basis_points"] = format_basis_points
     app.jinja_env.filters["datetime"] = format_regional_datetime
 
     @app.context_processor

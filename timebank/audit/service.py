@@ -37,6 +37,7 @@ ACTIONS: dict[str, Any] = {
     "ledger.reversal": _l("Transfer reversed"),
     "ledger.bulk": _l("Bulk entry"),
     "ledger.issuance": _l("Currency issued"),
+    "ledger.levy": _l("Levy on transfers changed"),
     "settings.change": _l("Group settings changed"),
     "schedules.order_created": _l("Standing order set up"),
     "schedules.order_cancelled": _l("Standing order cancelled"),

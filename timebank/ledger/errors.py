@@ -133,6 +133,32 @@ class CeilingExceeded(LedgerError):
         )
 
 
+class LevyBeyondLimit(LedgerError):
+    """The payee could not pay its levy on the transfer without going below its credit limit
+    (timebank/ledger/sql/ledger_levy_refusal.sql)."""
+
+    field = "amount"
+
+    def __init__(self, *, name: str | None = None):
+        self.name = name
+        super().__init__()
+
+    def __str__(self) -> str:
+        if _is_reader(self.name):
+            return str(_l("You could not pay the levy on this transfer without going below "
+                          "your credit limit."))
+        return str(_l("The payee, %(name)s, could not pay the levy on this transfer without "
+                      "going below their credit limit.", name=self.name or ""))
+
+
+class InvalidLevy(LedgerError):
+    """A levy rule out of range (timebank/ledger/levies.py)."""
+
+    field = "percentage"
+    message = _l("Enter a percentage from 0 to 100 and amounts of zero or more, with the "
+                 "minimum no larger than the maximum.")
+
+
 class IssuedCurrencyFloor(LedgerError):
     """In an issued currency, only the issuer account may go below zero."""
 

@@ -28,6 +28,7 @@ from timebank.ledger.errors import (
     KeyReused,
     LedgerError,
     LedgerUnavailable,
+    LevyBeyondLimit,
     NotPending,
     ReversalWouldOverdraw,
     SameAccount,
@@ -85,6 +86,8 @@ def refusal_error(
 ) -> LedgerError:
     """Return the typed error for a ledger function's ``refusal``: a limit refusal names the
     refused account and the most that could still move (``available``, in subunits)."""
+    if refusal == "levy_credit_limit":
+        return LevyBeyondLimit(name=db.session.get(Account, account_id).display_name)
     if refusal in _LIMIT_REFUSALS:
         account = db.session.get(Account, account_id)
         return _LIMIT_REFUSALS[refusal](

@@ -67,11 +67,15 @@ def _clean(text: str | None, limit: int) -> str:
 
 
 def expire_balances(account_ids) -> None:
-    """Forget the session's copies of these accounts' balances: a ledger function moved them."""
+    """Forget the session's copies of these accounts' balances, and of every group account's
+    (the community pot a levy went to): a ledger function moved them."""
     session = db.session()
     for account_id in account_ids:
         cached = session.identity_map.get(session.identity_key(Account, account_id))
         if cached is not None:
+            session.expire(cached, ["balance"])
+    for cached in list(session.identity_map.values()):
+        if isinstance(cached, Account) and cached.__dict__.get("kind") == AccountKind.GROUP:
             session.expire(cached, ["balance"])
 
 
@@ -181,7 +185,8 @@ def post_transfer(
         "payer_account_id": payer_account_id, "payee_account_id": payee_account_id,
         "amount": amount, "description": description, "state": state, "kind": kind,
         "starter_id": starter_id, "completer_id": starter_id if completed else None,
-        "reverses_id": None, "idempotency_key": key, "batch_key": None, "cancel_code": None,
+        "reverses_id": None, "levied_on_id": None, "idempotency_key": key, "batch_key": None,
+        "cancel_code": None,
         "cancel_reason": None, "cancelled_by_id": None, "rating": None, "rated_at": None,
         "created_at": when, "completed_at": when if completed else None,
         "cancelled_at": None,

@@ -7,10 +7,11 @@ be narrowed by tenant scoping.
 
 Beyond the double-entry rules it checks issued currencies (holders never below zero, the
 issuer never above it, issuance only from the issuer), reversals (the exact opposite of a
-completed transfer) and limits: no transfer other than a reversal took an account below the
-floor or above the ceiling in force when it was written. The limits in force at any moment
-are rebuilt from ``limit_changes``, so a balance left outside a lowered limit is explained
-and a limit broken by a transfer is not.
+completed transfer), levies (paid to the pot by a side of a completed transfer, reversed
+with it) and limits: no transfer other than a reversal took an account below the floor or
+above the ceiling in force when it was written (a levy's entries included). The limits in
+force at any moment are rebuilt from ``limit_changes``, so a balance left outside a lowered
+limit is explained and a limit broken by a transfer is not.
 """
 
 from dataclasses import dataclass
@@ -192,6 +193,36 @@ CHECKS += [
         LIMITS_SQL,
         "group {0} transfer {1} left account {2} at {3} (floor {4}, ceiling {5})"
         " with no limit change to explain it",
+    ),
+]
+
+
+# Levies (timebank/ledger/levies.py): each is its own completed transfer from a side of a
+# completed transfer between members to the community pot, and is reversed exactly when that
+# transfer is.
+CHECKS += [
+    (
+        "a levy is paid to the community pot by a side of a completed transfer",
+        """SELECT l.group_id, l.id, l.levied_on_id
+             FROM transfers l
+             LEFT JOIN transfers o ON o.id = l.levied_on_id
+             JOIN accounts pot ON pot.id = l.payee_account_id
+            WHERE l.kind = 'levy'
+              AND (o.id IS NULL OR o.state <> 'completed' OR l.state <> 'completed'
+                   OR o.kind NOT IN ('payment', 'request', 'on_behalf', 'bulk', 'standing_order')
+                   OR l.currency_id <> o.currency_id
+                   OR l.payer_account_id NOT IN (o.payer_account_id, o.payee_account_id)
+                   OR pot.kind <> 'group' OR pot.is_issuer OR pot.is_clearing)""",
+        "group {0} levy {1} on transfer {2} is not a completed levy to the pot by its side",
+    ),
+    (
+        "a levy is reversed exactly when its transfer is",
+        """SELECT l.group_id, l.id, l.levied_on_id
+             FROM transfers l
+            WHERE l.kind = 'levy'
+              AND EXISTS (SELECT 1 FROM transfers r WHERE r.reverses_id = l.levied_on_id)
+                  <> EXISTS (SELECT 1 FROM transfers r WHERE r.reverses_id = l.id)""",
+        "group {0} levy {1}: reversed without transfer {2}, or not with it",
     ),
 ]
 

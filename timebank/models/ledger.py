@@ -59,6 +59,15 @@ class Currency(TenantMixin, db.Model):
         sa.CheckConstraint("demurrage_rate IS NULL OR demurrage_rate BETWEEN 1 AND 10000",
                            name="demurrage_rate_range"),
         sa.CheckConstraint("demurrage_threshold >= 0", name="demurrage_threshold_positive"),
+        # The levy on transfers (timebank/ledger/levies.py): a percentage in basis points
+        # (100 = 1 %) plus a fixed amount, raised to a floor and cut to a cap, in subunits.
+        sa.CheckConstraint(
+            "levy_basis_points BETWEEN 0 AND 10000 AND levy_fixed >= 0"
+            " AND coalesce(levy_minimum, 0) >= 0"
+            " AND (levy_maximum IS NULL OR levy_maximum >= coalesce(levy_minimum, 0))"
+            " AND levy_charged_to IN ('payer', 'payee', 'both')",
+            name="levy_valid",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +109,22 @@ class Currency(TenantMixin, db.Model):
     demurrage_threshold: Mapped[int] = mapped_column(sa.BigInteger, default=0,
                                                      server_default="0")
     demurrage_starts_on: Mapped[date | None] = mapped_column(sa.Date)
+    # The levy on each completed transfer between members, paid to the community pot
+    # (timebank/ledger/sql/ledger_levy.sql): basis points of the amount (rounded down), plus
+    # a fixed amount, at least levy_minimum and at most levy_maximum (subunits; null = none),
+    # paid by the payer, the payee or each of them.
+    levy_basis_points: Mapped[int] = mapped_column(default=0, server_default="0")
+    levy_fixed: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    levy_minimum: Mapped[int | None] = mapped_column(sa.BigInteger)
+    levy_maximum: Mapped[int | None] = mapped_column(sa.BigInteger)
+    levy_charged_to: Mapped[str] = mapped_column(
+        sa.String(8), default="payer", server_default="payer"
+    )
+
+    @property
+    def has_levy(self) -> bool:
+        """Whether transfers in this currency pay a levy (some amount may still pay none)."""
+        return bool(self.levy_basis_points or self.levy_fixed or self.levy_minimum)
 
     @property
     def is_time(self) -> bool:
@@ -224,6 +249,7 @@ class TransferKind(enum.StrEnum):
     STANDING_ORDER = "standing_order"
     FEE = "fee"
     DEMURRAGE = "demurrage"
+    LEVY = "levy"  # a transfer's levy to the community pot (levied_on_id: that transfer)
 
 
 class CancelCode(enum.StrEnum):
@@ -234,6 +260,7 @@ class CancelCode(enum.StrEnum):
     REFUSED_CREDIT_LIMIT = "refused_credit_limit"  # on acceptance, the payer's limit refused
     REFUSED_CEILING = "refused_ceiling"  # on acceptance, the payee's ceiling refused
     REFUSED_INACTIVE_CURRENCY = "refused_inactive_currency"  # its currency was retired
+    REFUSED_LEVY_CREDIT_LIMIT = "refused_levy_credit_limit"  # the payee could not pay its levy
 
 
 class Transfer(TenantMixin, db.Model):
@@ -255,6 +282,7 @@ class Transfer(TenantMixin, db.Model):
         tenant_fk("completer_id", "memberships"),
         tenant_fk("cancelled_by_id", "memberships"),
         tenant_fk("reverses_id", "transfers"),
+        tenant_fk("levied_on_id", "transfers"),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("payer_account_id <> payee_account_id", name="distinct_accounts"),
         sa.CheckConstraint(
@@ -273,6 +301,11 @@ class Transfer(TenantMixin, db.Model):
             "(kind = 'reversal') = (reverses_id IS NOT NULL)", name="reversal_links_original"
         ),
         sa.CheckConstraint("reverses_id IS NULL OR reverses_id <> id", name="not_self_reversal"),
+        sa.CheckConstraint(
+            "(kind = 'levy') = (levied_on_id IS NOT NULL)"
+            " AND (kind <> 'levy' OR state = 'completed')",
+            name="levy_links_transfer",
+        ),
         sa.CheckConstraint(
             "rating IS NULL OR (rating BETWEEN 1 AND 10 AND state = 'completed')",
             name="rating_range",
@@ -295,6 +328,10 @@ class Transfer(TenantMixin, db.Model):
         sa.Index(
             "uq_transfers_reverses_id", "reverses_id", unique=True,
             postgresql_where=sa.text("reverses_id IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_transfers_levied_on_id", "levied_on_id",
+            postgresql_where=sa.text("levied_on_id IS NOT NULL"),
         ),
         # Pending items are read on every dashboard and every limit check.
         sa.Index(
@@ -322,6 +359,8 @@ class Transfer(TenantMixin, db.Model):
     starter_id: Mapped[int | None]
     completer_id: Mapped[int | None]
     reverses_id: Mapped[int | None]
+    # A levy (kind 'levy') names the transfer it was charged on.
+    levied_on_id: Mapped[int | None]
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
     # The legs of one bulk entry share a key (all written in one database transaction).
     batch_key: Mapped[str | None] = mapped_column(sa.String(64))
@@ -376,6 +415,18 @@ class Transfer(TenantMixin, db.Model):
         foreign_keys="Transfer.reverses_id",
         viewonly=True,
         uselist=False,
+    )
+    levied_on: Mapped[Transfer | None] = relationship(
+        primaryjoin="Transfer.levied_on_id == Transfer.id",
+        foreign_keys="Transfer.levied_on_id",
+        remote_side="Transfer.id",
+        viewonly=True,
+    )
+    levies: Mapped[list[Transfer]] = relationship(
+        primaryjoin="Transfer.id == Transfer.levied_on_id",
+        foreign_keys="Transfer.levied_on_id",
+        order_by="Transfer.id",
+        viewonly=True,
     )
 
     @property

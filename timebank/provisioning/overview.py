@@ -77,7 +77,7 @@ def _figures(since: datetime) -> dict[str, sa.ColumnElement]:
         Transfer.group_id == Group.id,
         Transfer.created_at >= since,
         Transfer.state == TransferState.COMPLETED,
-        Transfer.kind != TransferKind.REVERSAL,
+        Transfer.kind.not_in((TransferKind.REVERSAL, TransferKind.LEVY)),  # not trades
     )
     transfers = sa.select(sa.func.count(Transfer.id)).where(recent).scalar_subquery()
     hours = (

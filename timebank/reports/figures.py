@@ -43,9 +43,11 @@ from timebank.models import (
 )
 
 # The kinds of transfer that are trades between members (see the module docstring). One
-# constant: a new kind (levy, standing order, fee, demurrage) is a trade only if added here.
+# constant: a new kind is a trade only if added here. A standing order's run is one; a levy,
+# a membership fee and demurrage go to the group's account and are not.
 TRADE_KINDS: tuple[TransferKind, ...] = (
     TransferKind.PAYMENT, TransferKind.REQUEST, TransferKind.ON_BEHALF, TransferKind.BULK,
+    TransferKind.STANDING_ORDER,
 )
 # Memberships counted as members at the range's end (pending requests and departed members not).
 MEMBER_STATUSES = (MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED)

@@ -14,6 +14,7 @@ from timebank.blueprints.ledger.forms import (
     CurrencyActionForm,
     CurrencyForm,
     IssueForm,
+    LevyForm,
     OnBehalfForm,
 )
 from timebank.blueprints.ledger.helpers import (
@@ -27,6 +28,7 @@ from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.i18n import current_locale
 from timebank.ledger import currencies as currency_service
+from timebank.ledger import levies
 from timebank.ledger import service as ledger
 from timebank.ledger.amounts import AmountError, format_amount, parse_amount
 from timebank.ledger.errors import LedgerError
@@ -332,6 +334,39 @@ def edit_currency(code: str):
             return redirect(url_for("ledger.currencies"))
     return render_template("ledger/currency_form.html", form=form, currency=currency,
                            used=currency_service.is_used(currency))
+
+
+@bp.route("/currencies/<code>/levy", methods=["GET", "POST"])
+@require("ledger.set_levy")
+def currency_levy(code: str):
+    """A treasurer sets the currency's levy on transfers (timebank/ledger/levies.py)."""
+    currency = _currency_or_404(code)
+    form = LevyForm()
+    for field in (form.fixed, form.minimum, form.maximum):
+        field.subunits_per_unit = currency.subunits_per_unit
+    if request.method == "GET":
+        form.fill_key()
+        form.percentage.data = f"{currency.levy_basis_points / 100:g}"
+        form.fixed.data = _limit_text(currency.levy_fixed or None, currency)
+        form.minimum.data = _limit_text(currency.levy_minimum, currency)
+        form.maximum.data = _limit_text(currency.levy_maximum, currency)
+        form.charged_to.data = currency.levy_charged_to
+    if form.validate_on_submit():
+        try:
+            levies.set_levy(
+                currency=_currency_or_404(code), basis_points=form.percentage.basis_points,
+                fixed=form.fixed.subunits or 0, minimum=form.minimum.subunits,
+                maximum=form.maximum.subunits, charged_to=form.charged_to.data,
+                changed_by=current_membership(), locale=g.group.default_locale)
+        except LedgerError as error:
+            roll_back_at_end()
+            field_error(form, error, fallback="percentage")
+        else:
+            flash(_("Levy saved for %(code)s.", code=currency.code), "success")
+            return redirect(url_for("ledger.currencies"))
+    example = currency.subunits_per_unit
+    return render_template("ledger/levy.html", form=form, currency=currency, example=example,
+                           example_levy=levies.levy_on(currency, example))
 
 
 @bp.route("/currencies/<code>/action", methods=["POST"])

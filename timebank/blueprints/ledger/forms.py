@@ -1,6 +1,7 @@
 """Ledger forms. Every write form carries an idempotency key (a hidden field set on GET), so a
 resubmitted or retried form returns the first result instead of writing twice."""
 
+import re
 import uuid
 
 from flask_babel import lazy_gettext as _l
@@ -167,6 +168,35 @@ class CurrencyForm(LedgerForm):
     hour_value = DecimalField(_l("Value of one unit in network hours"), places=4, default=1,
                               validators=[InputRequired(), NumberRange(min=0.0001)])
     submit = SubmitField(_l("Save currency"))
+
+
+class PercentField(StringField):
+    """A percentage with at most two decimals (``2``, ``2.5``, ``2,5 %``), 0 to 100; after
+    validation ``.basis_points`` holds it in hundredths of a percent (250 for 2.5 %)."""
+
+    basis_points: int = 0
+    PATTERN = re.compile(r"^(\d{1,3})(?:[.,](\d{1,2}))?$")
+
+    def pre_validate(self, form) -> None:
+        text = (self.data or "").strip().rstrip("%").strip() or "0"
+        match = self.PATTERN.match(text)
+        if match is None or int(match[1]) * 100 + int((match[2] or "").ljust(2, "0")) > 10_000:
+            self.basis_points = 0
+            raise ValidationError(_l("Enter a percentage from 0 to 100, like 2 or 2.5."))
+        self.basis_points = int(match[1]) * 100 + int((match[2] or "").ljust(2, "0"))
+
+
+class LevyForm(LedgerForm):
+    percentage = PercentField(_l("Percentage of each transfer"),
+                              description=_l("Rounded down to the smallest unit. 0: none."))
+    fixed = LimitField(_l("Fixed amount per transfer"), description=_l("Empty: none."))
+    minimum = LimitField(_l("Minimum levy"), description=_l("Empty: no minimum."))
+    maximum = LimitField(_l("Maximum levy"), description=_l("Empty: no maximum."))
+    charged_to = RadioField(_l("Paid by"), choices=[
+        ("payer", _l("the payer")), ("payee", _l("the payee")),
+        ("both", _l("each of them (the payer and the payee each pay the levy)")),
+    ], default="payer")
+    submit = SubmitField(_l("Save levy"))
 
 
 class CurrencyActionForm(LedgerForm):

@@ -199,7 +199,7 @@ def transfer(transfer_id: int):
     reversal = ledger.reversal_of(transfer)
     if (
         transfer.is_completed
-        and transfer.kind != TransferKind.REVERSAL
+        and transfer.kind not in (TransferKind.REVERSAL, TransferKind.LEVY)
         and reversal is None
         and can(me, "ledger.reverse")
     ):

@@ -22,6 +22,7 @@ KIND_LABELS = {
     "bulk": _l("bulk entry"), "reversal": _l("reversal"), "issuance": _l("issuance"),
     "standing_order": _l("standing order"), "fee": _l("membership fee"),
     "demurrage": _l("demurrage"),
+    "levy": _l("levy"),
 }
 
 
@@ -129,7 +130,7 @@ def statement_csv():
                    for entry, transfer, running in rows]
 
     header = ["date", "transfer", "state", "kind", "with", "description",
-              f"amount_{currency.code.lower()}", "amount_subunits", "balance"]
+              f"amount_{currency.code.lower()}", "amount_subunits", "balance", "levy_on"]
     return _streamed_csv(header, chunks,
                          f"statement-{g.group.slug}-{currency.code.lower()}.csv")
 
@@ -147,6 +148,7 @@ def _statement_line(account, entry, transfer, running, names: dict, units: int,
         remote.get(transfer.id) or names.get(other, ""), transfer.description,
         reports.plain_amount(signed, units), signed,
         "" if running is None else reports.plain_amount(running, units),
+        transfer.levied_on_id or "",
     ]
 
 
@@ -200,7 +202,7 @@ def group_ledger_csv():
 
     header = ["created", "completed", "transfer", "state", "kind", "payer", "payee",
               "description", f"amount_{currency.code.lower()}", "amount_subunits", "starter",
-              "completer", "reverses"]
+              "completer", "reverses", "levy_on"]
     return _streamed_csv(header, chunks, f"ledger-{g.group.slug}-{currency.code.lower()}.csv")
 
 
@@ -214,4 +216,5 @@ def _ledger_line(transfer: Transfer, names: dict, units: int) -> list:
         transfer.starter.user.name if transfer.starter else "",
         transfer.completer.user.name if transfer.completer else "",
         transfer.reverses_id or "",
+        transfer.levied_on_id or "",
     ]

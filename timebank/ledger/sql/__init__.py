@@ -13,8 +13,11 @@ Operations: ``ledger_transfer`` (pay, request, on-behalf, issue, import), ``ledg
 limits in force), ``ledger_positions`` (balance, pending amounts, room left),
 ``ledger_limit_refusal`` (the room check), ``ledger_party_refusal`` (active members, active
 currency), ``ledger_twin`` (idempotency), ``ledger_lock_accounts`` (the lock order) and the
-writers ``ledger_post`` and ``ledger_write_legs``. ``flask ledger verify`` uses the same
-``ledger_floor`` and ``ledger_ceiling``.
+writers ``ledger_post`` and ``ledger_write_legs``. Levies on transfers: ``ledger_levy`` (the
+rounding rule), ``ledger_levies`` (what is due, and to which pot), ``ledger_levy_refusal``
+(the limits with the levies) and ``ledger_post_levies``, called by ``ledger_transfer``,
+``ledger_accept`` and ``ledger_bulk``; ``ledger_reverse`` reverses a transfer's levies with it.
+``flask ledger verify`` uses the same ``ledger_floor`` and ``ledger_ceiling``.
 
 Migrations put them in place as replaceable objects (alembic_utils): changing a function is a
 short migration, ``op.replace_entity(function("ledger_accept"))``, reviewed beside the diff of
@@ -41,6 +44,11 @@ NAMES = (
     "ledger_twin",
     "ledger_write_legs",
     "ledger_post",
+    # levies (timebank/ledger/levies.py)
+    "ledger_levy",
+    "ledger_levies",
+    "ledger_levy_refusal",
+    "ledger_post_levies",
     "ledger_transfer",
     "ledger_cancel",
     "ledger_accept",

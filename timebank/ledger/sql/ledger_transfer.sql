@@ -5,9 +5,14 @@
 -- transfer first made with p_idempotency_key if there is one (created false); check the
 -- parties (ledger_party_refusal) and the limits with the other pending transfers counted
 -- (ledger_limit_refusal); write it pending or completed (ledger_post).
+-- Levies (ledger_levies): the community pot is locked with the accounts, in the same order;
+-- the payer's room must hold the amount AND its levy, the payee must be able to pay its own
+-- (ledger_levy_refusal; a pending transfer is checked now and again on acceptance); a
+-- completed transfer's levies are written with it (ledger_post_levies).
 -- Refusals (nothing written): 'same_account', 'inactive_party', 'inactive_currency',
--- 'currency_mismatch', 'key_reused', 'credit_limit', 'ceiling' (with available and
--- refused_account_id). Amounts in subunits, > 0 (the caller validates; a CHECK backs it).
+-- 'currency_mismatch', 'key_reused', 'credit_limit', 'ceiling', 'levy_credit_limit' (with
+-- available and refused_account_id). Amounts in subunits, > 0 (the caller validates; a CHECK
+-- backs it).
 CREATE OR REPLACE FUNCTION public.ledger_transfer(
     p_group_id integer, p_payer_member_id integer, p_payee_member_id integer,
     p_currency_id integer, p_payer_account_id integer, p_payee_account_id integer,
@@ -24,6 +29,7 @@ DECLARE
     currency integer;
     twin record;
     limits record;
+    levies record;
 BEGIN
     created := false;
     payer_account_id := p_payer_account_id;
@@ -32,20 +38,34 @@ BEGIN
         IF p_payer_member_id = p_payee_member_id THEN
             refusal := 'same_account'; RETURN;
         END IF;
-        -- The members' accounts in the currency, found and locked in one statement, in the
-        -- order of ledger_lock_accounts.
-        FOR locked IN
-            SELECT a.id, a.membership_id FROM accounts a
+        SELECT * INTO levies FROM ledger_levies(p_group_id, p_currency_id, p_amount, p_kind);
+        IF levies.pot_account_id IS NULL THEN
+            -- The members' accounts in the currency, found and locked in one statement, in
+            -- the order of ledger_lock_accounts.
+            FOR locked IN
+                SELECT a.id, a.membership_id FROM accounts a
+                 WHERE a.group_id = p_group_id AND a.currency_id = p_currency_id
+                   AND a.membership_id IN (p_payer_member_id, p_payee_member_id)
+                 ORDER BY a.id FOR NO KEY UPDATE
+            LOOP
+                IF locked.membership_id = p_payer_member_id THEN
+                    payer_account_id := locked.id;
+                ELSE
+                    payee_account_id := locked.id;
+                END IF;
+            END LOOP;
+        ELSE
+            -- With a levy the pot joins the lock set: the members' accounts are found, then
+            -- the three locked in the order of ledger_lock_accounts.
+            SELECT max(a.id) FILTER (WHERE a.membership_id = p_payer_member_id),
+                   max(a.id) FILTER (WHERE a.membership_id = p_payee_member_id)
+              INTO payer_account_id, payee_account_id
+              FROM accounts a
              WHERE a.group_id = p_group_id AND a.currency_id = p_currency_id
-               AND a.membership_id IN (p_payer_member_id, p_payee_member_id)
-             ORDER BY a.id FOR NO KEY UPDATE
-        LOOP
-            IF locked.membership_id = p_payer_member_id THEN
-                payer_account_id := locked.id;
-            ELSE
-                payee_account_id := locked.id;
-            END IF;
-        END LOOP;
+               AND a.membership_id IN (p_payer_member_id, p_payee_member_id);
+            PERFORM ledger_lock_accounts(p_group_id, ARRAY[payer_account_id, payee_account_id,
+                                                           levies.pot_account_id]);
+        END IF;
         IF payer_account_id IS NULL OR payee_account_id IS NULL THEN
             -- A member without an account in the currency: say why.
             IF (SELECT count(*) FROM memberships m
@@ -65,7 +85,12 @@ BEGIN
         IF p_payer_account_id = p_payee_account_id THEN
             refusal := 'same_account'; RETURN;
         END IF;
-        PERFORM ledger_lock_accounts(p_group_id, ARRAY[p_payer_account_id, p_payee_account_id]);
+        SELECT a.currency_id INTO currency FROM accounts a
+         WHERE a.group_id = p_group_id AND a.id = p_payer_account_id;
+        SELECT * INTO levies FROM ledger_levies(p_group_id, currency, p_amount, p_kind,
+                                                p_payer_account_id, p_payee_account_id);
+        PERFORM ledger_lock_accounts(p_group_id, ARRAY[p_payer_account_id, p_payee_account_id,
+                                                       levies.pot_account_id]);
     END IF;
 
     SELECT * INTO twin FROM ledger_twin(p_group_id, p_idempotency_key, p_starter_id);
@@ -83,6 +108,11 @@ BEGIN
         RETURN;
     END IF;
     SELECT * INTO limits FROM ledger_limit_refusal(payer_account_id, payee_account_id, p_amount);
+    IF limits.refusal IS NULL AND levies.pot_account_id IS NOT NULL THEN
+        SELECT * INTO limits FROM ledger_levy_refusal(payer_account_id, payee_account_id,
+                                                      levies.pot_account_id, p_amount,
+                                                      levies.payer_levy, levies.payee_levy);
+    END IF;
     IF limits.refusal IS NOT NULL THEN
         refusal := limits.refusal;
         available := limits.available;
@@ -94,6 +124,11 @@ BEGIN
     transfer_id := ledger_post(p_group_id, currency, payer_account_id, payee_account_id,
                                p_amount, p_description, p_kind, p_state, p_starter_id,
                                p_idempotency_key, p_at);
+    IF p_state = 'completed' AND levies.pot_account_id IS NOT NULL THEN
+        PERFORM ledger_post_levies(p_group_id, currency, transfer_id, payer_account_id,
+                                   payee_account_id, levies.pot_account_id, levies.payer_levy,
+                                   levies.payee_levy, p_description, p_at);
+    END IF;
     created := true;
 END
 $$;
