@@ -1,7 +1,8 @@
 """Issue 20 in a browser, by visible labels only: a treasurer sets a 2 % levy on the
 currency (Manage → Currencies → Levy), a member pays another through the pay form, and both
-members' statements show the levy as a line of its own, paid to the community pot.
-(The lead extends it with the coordinator's reports.)"""
+members' statements show the levy as a line of its own, paid to the community pot. Then the
+coordinator opens the activity report, sees this month's hour in the chart (the levies are not
+trades) and downloads the PDF."""
 
 import re
 
@@ -10,6 +11,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import choose_member, normalized_text
 from tests.browser.test_journeys_e2e import log_in, open_menu
+from tests.browser.test_reports_e2e import download_the_pdf, open_the_report
+from tests.conftest import coordinator_of
 
 pytestmark = pytest.mark.browser
 
@@ -20,6 +23,7 @@ SLUG = "levyvale"
 def levyvale(make_group, make_member):
     group = make_group(SLUG)
     return {
+        "group": group,
         "ann": make_member(group, name="Ann Baker", email="ann@levyvale.example.org"),
         "dan": make_member(group, name="Dan Evans", email="dan@levyvale.example.org"),
         "tess": make_member(group, name="Tess Treasurer", role="treasurer",
@@ -27,7 +31,8 @@ def levyvale(make_group, make_member):
     }
 
 
-def test_a_two_percent_levy_shows_on_both_statements(live_server, new_context, levyvale):
+def test_a_two_percent_levy_shows_on_both_statements_and_the_report(app, live_server,
+                                                                    new_context, levyvale):
     tess = new_context().new_page()
     tess.goto(live_server.url("/", slug=SLUG))
     log_in(tess, levyvale["tess"].user.email)
@@ -61,3 +66,9 @@ def test_a_two_percent_levy_shows_on_both_statements(live_server, new_context, l
         row = normalized_text(levy.inner_text())
         assert "Community pot" in row and "Gardening" in row and "-0:01" in row, row
         assert balance in normalized_text(person.locator("#statement").inner_text())
+
+    cora = new_context(accept_downloads=True).new_page()
+    cora.goto(live_server.url("/", slug=SLUG))
+    log_in(cora, coordinator_of(app, levyvale["group"]).user.email)
+    open_the_report(cora, "Levyvale Timebank", hours=1.0, shown="1:00 h")
+    download_the_pdf(cora, SLUG)

@@ -28,11 +28,20 @@ def test_the_coordinator_sees_this_months_hours_and_downloads_the_pdf(
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error"
             and not m.text.startswith("Failed to load resource") else None)  # CSP, script errors
     browser_login(page, coordinator_of(app, group).user.email, slug=SLUG)
+    open_the_report(page, "Hazelwood Timebank", hours=1.5, shown="1:30 h")
+    screenshot(page, "reports-coordinator")
+    download_the_pdf(page, SLUG)
+    assert failed_assets == [] and console_errors == []
+
+
+def open_the_report(page, group_name: str, *, hours: float, shown: str) -> None:
+    """From any page of the group, as its coordinator: Manage → Activity report; check that
+    this month's bar of the exchanged-hours chart is drawn with ``hours`` (shown as ``shown``)
+    and that the table beside the chart says the same."""
     page.get_by_role("button", name=re.compile("^Manage")).click()
     page.get_by_role("link", name="Activity report").click()
     expect(page).to_have_url(re.compile(r"/reports$"))
-    expect(page.get_by_role("heading", name="Activity report: Hazelwood Timebank")).to_be_visible()
-
+    expect(page.get_by_role("heading", name=f"Activity report: {group_name}")).to_be_visible()
     canvas = page.locator("canvas[id^='chart-exchanged-']")
     expect(canvas).to_be_visible()
     page.wait_for_function(
@@ -43,17 +52,17 @@ def test_the_coordinator_sees_this_months_hours_and_downloads_the_pdf(
         painted: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)
             .some(value => value !== 0)})""")
     assert drawn["width"] > 0 and drawn["painted"]
-    assert len(drawn["labels"]) == 12 and drawn["data"][-1] == 1.5  # this month, in hours
-    assert drawn["shown"][-1] == "1:30 h"
-    # The table beside the chart says the same.
-    expect(page.locator("table[id^='exchanged-'] tbody tr").last).to_contain_text("1:30 h")
-    screenshot(page, "reports-coordinator")
+    assert len(drawn["labels"]) == 12 and drawn["data"][-1] == hours  # this month, in hours
+    assert drawn["shown"][-1] == shown
+    expect(page.locator("table[id^='exchanged-'] tbody tr").last).to_contain_text(shown)
 
+
+def download_the_pdf(page, slug: str) -> None:
+    """Click "Download PDF" on the report page; the file is a PDF named after the range."""
     with page.expect_download() as info:
         page.locator("#download-pdf").click()
     download = info.value
-    assert re.fullmatch(rf"report-{SLUG}-\d{{4}}-\d\d-\d\d-\d{{4}}-\d\d-\d\d\.pdf",
+    assert re.fullmatch(rf"report-{slug}-\d{{4}}-\d\d-\d\d-\d{{4}}-\d\d-\d\d\.pdf",
                         download.suggested_filename)
     with open(download.path(), "rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
-    assert failed_assets == [] and console_errors == []
