@@ -16,7 +16,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_sqlalchemy.session import Session as FlaskSession
 
 from timebank import create_app
 from timebank.config import INSTANCE_PATH, TestConfig
@@ -26,7 +25,9 @@ from timebank.mail import OUTBOX
 from timebank.models import Group, JoinPolicy, Membership, MembershipStatus, Role, User
 from timebank.people import service as people
 from timebank.provisioning.service import create_group
-from timebank.tenants import group_context
+from timebank.tenants import all_groups, group_context
+from timebank.tenants.rls import as_owner
+from timebank.tenants.scoping import TenantSession
 
 PASSWORD = "correct horse battery"
 BASE_DOMAIN = "localhost:5000"
@@ -45,7 +46,7 @@ def _test_database_url() -> str:
     return server.get_uri("timebank_test")
 
 
-class _BoundSession(FlaskSession):
+class _BoundSession(TenantSession):
     """Flask-SQLAlchemy's session ignores ``bind``; in tests every session uses our connection."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
@@ -63,7 +64,7 @@ def app() -> Iterator[Flask]:
         }
     )
     with app.app_context():
-        with db.engine.begin() as connection:
+        with db.engine.connect() as connection, as_owner(connection).begin():
             connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(sa.text("CREATE SCHEMA public"))
         from flask_migrate import upgrade
@@ -118,7 +119,7 @@ def committing_app(app: Flask) -> Iterator[Flask]:
         problems = verify_ledger()
         db.session.remove()  # end verify's read transaction: TRUNCATE would wait for its locks
         tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-        with db.engine.begin() as connection:
+        with db.engine.connect() as connection, as_owner(connection).begin():
             connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         assert not problems, "ledger invariants broken:\n" + "\n".join(map(str, problems))
 
@@ -326,7 +327,7 @@ def make_network_admin(app: Flask):
 def row_counts(app: Flask) -> dict[str, int]:
     """Return the number of rows in each table that a write could touch, across all groups."""
     tables = ("groups", "users", "memberships", "currencies", "accounts", "transfers", "entries")
-    with app.app_context():
+    with app.app_context(), all_groups():
         return {
             table: db.session.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in tables
         }
