@@ -11,6 +11,7 @@
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -322,6 +323,19 @@ def make_network_admin(app: Flask):
         return user
 
     return make
+
+
+@contextmanager
+def as_superuser(app: Flask) -> Iterator[None]:
+    """Run the block's statements in the test's transaction as the superuser the tests log in
+    as, not the app's role: past row-level security, with ``session_replication_role`` (a test
+    that corrupts the ledger on purpose). Call inside an app context."""
+    db.session.execute(sa.text("RESET ROLE"))
+    try:
+        yield
+    finally:
+        db.session.execute(sa.text("SELECT set_config('role', :role, true)"),
+                           {"role": app.config["DATABASE_APP_ROLE"]})
 
 
 def row_counts(app: Flask) -> dict[str, int]:
