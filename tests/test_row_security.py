@@ -60,7 +60,7 @@ ALL_GROUPS_USES = {
     "marketplace/digest.py": (1, "the digest reads every group of one person"),
     "marketplace/jobs.py": (2, "ad expiry and reminders, every group"),
     "marketplace/matching.py": (2, "the nightly rebuild of possible trades, group by group"),
-    "marketplace/network/listing.py": (7, "ads published to the network, from every group"),
+    "marketplace/network/listing.py": (5, "ads published to the network, from every group"),
     "marketplace/network/matching.py": (2, "possible trades with other groups' network ads"),
     "marketplace/network/messaging.py": (7, "conversations between members of two groups"),
     "provisioning/handoff.py": (1, "the login hand-off to a group one belongs to"),
