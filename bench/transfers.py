@@ -51,6 +51,8 @@ def _app(database_url: str, redis_url: str | None):
         "DATABASE_URL": database_url, "REDIS_URL": redis_url, "MAIL_SUPPRESS_SEND": True,
         "TESTING": False, "BASE_DOMAIN": "bench.localhost",
         "SECRET_KEY": os.urandom(32).hex(),  # required outside tests; the bench keeps nothing
+        # The server's superuser would pass row-level security: measure the fenced app.
+        "DATABASE_APP_ROLE": "timebank_app",
         # Each worker is one client: one pooled connection is all it needs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2, "max_overflow": 0},
     })

@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from timebank.tenants.rls import as_owner, grant_app_role
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -92,6 +94,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # Migrations run as the role that logged in (the owner), never as DATABASE_APP_ROLE.
+        as_owner(connection)
         # The app's statement_timeout (config.py) is for requests, not for rebuilding an index.
         connection.exec_driver_sql("SET statement_timeout = 0")
         installed = set(connection.exec_driver_sql("SELECT extname FROM pg_extension").scalars())
@@ -115,6 +119,9 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            role = current_app.config.get("DATABASE_APP_ROLE")
+            if role:  # development, tests, the embedded server: production's grants.sql
+                grant_app_role(connection, role)
 
 
 if context.is_offline_mode():

@@ -15,12 +15,12 @@ import fcntl
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.engine import make_url
 
 from timebank import create_app
@@ -31,7 +31,9 @@ from timebank.mail import OUTBOX
 from timebank.models import Group, JoinPolicy, Membership, MembershipStatus, Role, User
 from timebank.people import service as people
 from timebank.provisioning.service import create_group
-from timebank.tenants import group_context
+from timebank.tenants import all_groups, group_context
+from timebank.tenants.rls import as_owner
+from timebank.tenants.scoping import TenantSession
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # "gw0", "gw1", ... under pytest -n N
 
@@ -85,7 +87,7 @@ def _test_database_url() -> str:
     return server.get_uri(name)
 
 
-class _BoundSession(FlaskSession):
+class _BoundSession(TenantSession):
     """Flask-SQLAlchemy's session ignores ``bind``; in tests every session uses our connection."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
@@ -103,7 +105,7 @@ def app() -> Iterator[Flask]:
         }
     )
     with app.app_context():
-        with db.engine.begin() as connection:
+        with db.engine.connect() as connection, as_owner(connection).begin():
             connection.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
             connection.execute(sa.text("CREATE SCHEMA public"))
         from flask_migrate import upgrade
@@ -158,7 +160,7 @@ def committing_app(app: Flask) -> Iterator[Flask]:
         problems = verify_ledger()
         db.session.remove()  # end verify's read transaction: TRUNCATE would wait for its locks
         tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-        with db.engine.begin() as connection:
+        with db.engine.connect() as connection, as_owner(connection).begin():
             connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         assert not problems, "ledger invariants broken:\n" + "\n".join(map(str, problems))
 
@@ -363,10 +365,23 @@ def make_network_admin(app: Flask):
     return make
 
 
+@contextmanager
+def as_superuser(app: Flask) -> Iterator[None]:
+    """Run the block's statements in the test's transaction as the superuser the tests log in
+    as, not the app's role: past row-level security, with ``session_replication_role`` (a test
+    that corrupts the ledger on purpose). Call inside an app context."""
+    db.session.execute(sa.text("RESET ROLE"))
+    try:
+        yield
+    finally:
+        db.session.execute(sa.text("SELECT set_config('role', :role, true)"),
+                           {"role": app.config["DATABASE_APP_ROLE"]})
+
+
 def row_counts(app: Flask) -> dict[str, int]:
     """Return the number of rows in each table that a write could touch, across all groups."""
     tables = ("groups", "users", "memberships", "currencies", "accounts", "transfers", "entries")
-    with app.app_context():
+    with app.app_context(), all_groups():
         return {
             table: db.session.scalar(sa.text(f"SELECT count(*) FROM {table}")) for table in tables
         }

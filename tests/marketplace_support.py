@@ -13,7 +13,7 @@ from timebank.extensions import db
 from timebank.marketplace import service as marketplace
 from timebank.marketplace.search import trigram_available
 from timebank.models import Ad, AdKind, Category, Currency, GoodsOrService, Membership, PriceUnit
-from timebank.tenants import group_context
+from timebank.tenants import all_groups, group_context
 
 
 def make_ad(app, member: Membership, title: str, *, kind: str = "offer", body: str = "",
@@ -49,7 +49,7 @@ def make_ad(app, member: Membership, title: str, *, kind: str = "offer", body: s
 
 def ad_count(app) -> int:
     """Return the number of ads in every group."""
-    with app.app_context():
+    with app.app_context(), all_groups():
         return db.session.scalar(sa.text("SELECT count(*) FROM ads"))
 
 

@@ -5,10 +5,10 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import PASSWORD, row_counts
+from tests.conftest import PASSWORD, as_superuser, row_counts
 from timebank.extensions import db
 from timebank.models import Account, Currency, Group, Membership, Role, User
-from timebank.tenants import group_context
+from timebank.tenants import all_groups, group_context
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def corrupted(app, break_sql: str, restore_sql: str, **params):
     """
 
     def run(sql: str) -> None:
-        with app.app_context():
+        with app.app_context(), as_superuser(app):
             db.session.execute(sa.text("SET LOCAL session_replication_role = replica"))
             db.session.execute(sa.text(sql), params)
             db.session.execute(sa.text("SET LOCAL session_replication_role = origin"))
@@ -169,7 +169,7 @@ def test_ledger_verify_names_an_unbalanced_transfer(app, cli, paid):
 
 
 def test_ledger_verify_names_entries_on_a_pending_transfer(app, cli, paid):
-    with app.app_context():
+    with app.app_context(), all_groups():
         completed_at = db.session.scalar(
             sa.text("SELECT completed_at FROM transfers WHERE id = :t"), {"t": paid["transfer"]})
     with corrupted(app, "UPDATE transfers SET state = 'pending', completed_at = NULL "

@@ -16,6 +16,7 @@ from timebank.ledger import service as ledger
 from timebank.ledger.currencies import create_currency
 from timebank.ledger.transfers import post_transfer
 from timebank.models import Account, Group, TransferKind, TransferState
+from timebank.tenants import all_groups
 
 
 @pytest.fixture
@@ -235,8 +236,9 @@ def test_deleting_a_whole_group_removes_its_ledger(app, paid):
     with app.app_context():
         db.session.execute(sa.delete(Group).where(Group.id == group.id))
         db.session.flush()
-        left = db.session.execute(sa.text("SELECT count(*) FROM entries WHERE group_id = :g"),
-                                  {"g": group.id}).scalar()
+        with all_groups():
+            left = db.session.execute(sa.text("SELECT count(*) FROM entries WHERE group_id = :g"),
+                                      {"g": group.id}).scalar()
         assert left == 0
 
 

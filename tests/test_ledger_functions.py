@@ -13,6 +13,7 @@ from timebank.ledger import service as ledger
 from timebank.ledger.errors import LedgerUnavailable
 from timebank.ledger.sql import NAMES, source
 from timebank.models import Account
+from timebank.tenants.rls import as_owner
 
 DEFINITION = sa.text(
     "SELECT pg_get_functiondef(p.oid) FROM pg_proc p"
@@ -28,6 +29,7 @@ def drifted_functions() -> list[str]:
     for name in NAMES:
         deployed = db.session.execute(DEFINITION, {"name": name}).scalars().all()
         savepoint = db.session.begin_nested()
+        db.session.execute(sa.text("RESET ROLE"))  # as the owner, for the savepoint
         db.session.execute(sa.text("SET LOCAL check_function_bodies = off"))
         db.session.connection().exec_driver_sql(source(name).replace("%", "%%"))
         from_file = db.session.execute(DEFINITION, {"name": name}).scalars().all()
@@ -44,6 +46,7 @@ def test_every_deployed_ledger_function_matches_its_source_file(app):
 
 def test_the_drift_check_sees_a_changed_function(app):
     with app.app_context():
+        db.session.execute(sa.text("RESET ROLE"))  # as the owner, until the test's rollback
         db.session.execute(sa.text(
             "CREATE OR REPLACE FUNCTION public.ledger_ceiling(p_max_balance bigint,"
             " p_default_max_balance bigint) RETURNS bigint LANGUAGE sql IMMUTABLE"
@@ -86,7 +89,7 @@ def _hold_the_payers_account(app, group, ann):
     with in_group(app, group):
         account_id = ledger.account_for(fresh(ann), ledger.default_currency()).id
         db.session.remove()
-    holder = db.engine.connect()
+    holder = as_owner(db.engine.connect())  # the superuser: sees every backend's activity
     holder.execute(sa.text("SELECT 1 FROM accounts WHERE id = :id FOR UPDATE"), {"id": account_id})
     return holder
 

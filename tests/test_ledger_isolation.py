@@ -14,6 +14,7 @@ from timebank.ledger import currencies
 from timebank.ledger import service as ledger
 from timebank.models import CurrencyKind, Transfer
 from timebank.models.ledger import LimitChange
+from timebank.tenants import all_groups
 
 SECRETS = ("Birch secret job", "Birch invoice", "Bob Birch", "Bea Birch", "Seeds of Birch",
            "Birch limit reason")
@@ -109,7 +110,7 @@ def test_forms_cannot_reach_into_another_group(app, birch, client_for, login):
 
 
 def _counts(app) -> dict:
-    with app.app_context():
+    with app.app_context(), all_groups():
         return {table: db.session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
                 for table in ("transfers", "entries", "limit_changes", "currencies")}
 

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from rq import cron as rq_cron
 
+from tests.conftest import as_superuser
 from tests.ledger_support import fresh, in_group
 from timebank.extensions import db
 from timebank.ledger import currencies, jobs
@@ -22,7 +23,7 @@ def tampered(app, break_sql: str, restore_sql: str, **params):
     """Change rows behind the service's back (triggers off, as a superuser could), then put
     them back so the per-test check passes."""
     def run(sql: str) -> None:
-        with app.app_context():
+        with app.app_context(), as_superuser(app):
             db.session.execute(sa.text("SET LOCAL session_replication_role = replica"))
             for statement in sql.split(";"):
                 db.session.execute(sa.text(statement), params)

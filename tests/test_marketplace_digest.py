@@ -19,7 +19,7 @@ from timebank.extensions import db
 from timebank.mail import OUTBOX
 from timebank.marketplace import digest, jobs
 from timebank.models import Ad, AdStatus, User, utcnow
-from timebank.tenants import group_context
+from timebank.tenants import all_groups, group_context
 
 
 def _set_user(app, member, **values) -> None:
@@ -99,7 +99,7 @@ def test_next_period_lists_only_what_is_new(app, make_group, make_member):
     OUTBOX.clear()
     # A week later: the earlier ads are older than the last digest, one new ad appeared.
     _set_user(app, people["maya"], digest_sent_at=utcnow() - timedelta(days=7, minutes=1))
-    with app.app_context():
+    with app.app_context(), all_groups():
         db.session.execute(sa.text("UPDATE ads SET created_at = now() - interval '8 days'"))
         db.session.commit()
     make_ad(app, people["bob"], "Sourdough starter", kind="offer")

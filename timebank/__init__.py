@@ -42,6 +42,8 @@ def configure_database(app: Flask) -> None:
         from timebank.embedded import embedded_database_url
 
         url = embedded_database_url(INSTANCE_PATH)
+        # It logs in as a superuser, whom row-level security does not bind.
+        app.config["DATABASE_APP_ROLE"] = app.config.get("DATABASE_APP_ROLE") or "timebank_app"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     app.config["SQLALCHEMY_DATABASE_URI"] = url

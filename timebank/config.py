@@ -29,6 +29,10 @@ class Config:
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
 
     DATABASE_URL = os.environ.get("DATABASE_URL")  # None -> embedded PostgreSQL
+    # The role each transaction switches to when DATABASE_URL logs in as a superuser
+    # (development, tests; the embedded server sets it): row-level security binds no superuser
+    # (timebank.tenants.rls). Unset in production, where DATABASE_URL is that role already.
+    DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE") or None
     # Every statement of the app ends within DATABASE_STATEMENT_TIMEOUT (a ledger call cut off
     # ends in a typed error, never a hang); TCP keepalives notice a peer that vanished without
     # closing the connection. Migrations lift the timeout (migrations/env.py).
@@ -97,3 +101,4 @@ class TestConfig(Config):
     MAIL_SUPPRESS_SEND = True
     RATELIMIT_ENABLED = False
     JOBS_SYNC = True  # with REDIS_URL: jobs go through real Redis but run in the test process
+    DATABASE_APP_ROLE = "timebank_app"  # tests log in as a superuser: the fence must bind

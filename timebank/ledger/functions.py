@@ -34,6 +34,7 @@ from timebank.ledger.errors import (
     SameAccount,
 )
 from timebank.models import Account
+from timebank.tenants.rls import align_row_security
 
 
 @cache
@@ -54,6 +55,7 @@ def call(function: str, *arguments) -> tuple:
     session = db.session()
     session.flush()
     connection = session.connection()
+    align_row_security(connection)  # the call below passes SQLAlchemy's statement events by
     driver = connection.connection.driver_connection
     try:
         with driver.cursor() as cursor:

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 
 _current_group_id: ContextVar[int | None] = ContextVar("current_group_id", default=None)
 _unscoped: ContextVar[bool] = ContextVar("unscoped", default=False)
+_flushing: ContextVar[bool] = ContextVar("flushing", default=False)
 
 
 def current_group_id() -> int | None:
@@ -46,3 +47,18 @@ def all_groups() -> Iterator[None]:
         yield
     finally:
         _unscoped.reset(token)
+
+
+def is_flushing() -> bool:
+    """Return whether a session is flushing (:class:`~timebank.tenants.scoping.TenantSession`)."""
+    return _flushing.get()
+
+
+@contextmanager
+def flushing() -> Iterator[None]:
+    """Mark a session's flush: the database's fence lets it write the rows the session holds."""
+    token = _flushing.set(True)
+    try:
+        yield
+    finally:
+        _flushing.reset(token)

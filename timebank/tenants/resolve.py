@@ -90,8 +90,11 @@ def _refusal(status: int, template: str):
 
 
 def register_tenancy(app: Flask) -> None:
+    from timebank.tenants.rls import install_row_security
     from timebank.tenants.scoping import install_scoping
 
     install_scoping()
+    with app.app_context():
+        install_row_security(db.engine, app.config.get("DATABASE_APP_ROLE"))
     # Runs first: registered before every other before_request hook.
     app.before_request_funcs.setdefault(None, []).insert(0, resolve_tenant)

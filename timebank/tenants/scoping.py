@@ -7,11 +7,13 @@
   group, or a new tenant row with no group in context, raises :class:`TenantError`.
 """
 
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
+from timebank.extensions import db
 from timebank.models.base import TenantMixin
-from timebank.tenants.context import current_group_id, is_unscoped
+from timebank.tenants.context import current_group_id, flushing, is_unscoped
 
 
 class TenantError(RuntimeError):
@@ -47,8 +49,22 @@ def _stamp_new_rows(session: Session, flush_context, instances) -> None:
             raise TenantError(f"{type(obj).__name__} belongs to another group")
 
 
+class TenantSession(FlaskSession):
+    """The app's session. Its flush passes the database's tenant fence (timebank.tenants.rls):
+    it writes only rows the session already holds — read through the fence, or new ones that
+    :func:`_stamp_new_rows` stamped with the current group — and often runs after the group's
+    context has ended (at commit), so the fence would hide the rows it updates or deletes."""
+
+    def flush(self, objects=None) -> None:
+        with flushing():
+            super().flush(objects)
+
+
 def install_scoping() -> None:
-    """Register the session hooks (idempotent; called by the app factory)."""
+    """Register the session hooks and class (idempotent; called by the app factory)."""
+    sessions = db.session.session_factory  # Flask-SQLAlchemy's sessionmaker
+    if not issubclass(sessions.class_, TenantSession):
+        sessions.class_ = TenantSession
     if not event.contains(Session, "do_orm_execute", _add_tenant_criteria):
         event.listen(Session, "do_orm_execute", _add_tenant_criteria)
         event.listen(Session, "before_flush", _stamp_new_rows)
