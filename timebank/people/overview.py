@@ -22,16 +22,14 @@ from timebank.models import (
     Membership,
     MembershipStatus,
     Transfer,
-    TransferKind,
     TransferState,
     User,
     utcnow,
 )
+from timebank.reports.figures import DateRange, exchanged_by_month
 
 INACTIVE_DAYS = 90
 NEAR_LIMIT_SHARE = 0.8  # 80% of the credit limit or the ceiling used
-EXCHANGE_KINDS = (TransferKind.PAYMENT, TransferKind.REQUEST, TransferKind.ON_BEHALF,
-                  TransferKind.BULK)
 
 
 def pending_requests(*, limit: int = 50) -> list[Membership]:
@@ -142,27 +140,14 @@ def month_bounds(*, timezone: str, now: datetime | None = None
     return last_month, this_month, next_month
 
 
-def exchanged_between(currency: Currency, start: datetime, end: datetime) -> int:
-    """Subunits exchanged between members in ``[start, end)``: completed payments, requests,
-    on-behalf and bulk entries, less reversals completed in that time."""
-    def total(kinds) -> int:
-        return db.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(Transfer.amount), 0)).where(
-                Transfer.currency_id == currency.id,
-                Transfer.state == TransferState.COMPLETED,
-                Transfer.kind.in_(kinds),
-                Transfer.completed_at >= start, Transfer.completed_at < end,
-            )
-        ) or 0
-
-    return int(total(EXCHANGE_KINDS)) - int(total((TransferKind.REVERSAL,)))
-
-
 def exchanged_this_and_last_month(currency: Currency | None, *, timezone: str,
                                   now: datetime | None = None) -> tuple[int, int]:
-    """Return (this month, last month) exchanged in ``currency``, in subunits."""
+    """Return (this month, last month) exchanged in ``currency``, in subunits, by the activity
+    report's rule of what a trade is (:func:`timebank.reports.figures.trades`)."""
     if currency is None:
         return 0, 0
     last, this, following = month_bounds(timezone=timezone, now=now)
-    return (exchanged_between(currency, this, following),
-            exchanged_between(currency, last, this))
+    months = DateRange(last.date(), (following - timedelta(days=1)).date(), timezone)
+    amounts = {row.month: row.amount for row in exchanged_by_month(months)
+               if row.currency_id == currency.id}
+    return amounts.get(this.date(), 0), amounts.get(last.date(), 0)
