@@ -28,6 +28,7 @@ from timebank.schedules import service as schedules
 from timebank.schedules.periods import Interval, period_start
 from timebank.tasks import run_job
 from timebank.tenants import group_context
+from timebank.tenants.rls import as_owner
 
 pytestmark = [
     pytest.mark.concurrency,
@@ -137,7 +138,8 @@ def test_a_worker_killed_mid_run_commits_nothing_and_the_rerun_runs_once(committ
     before = state(app, scene["group"])
     with app.app_context():
         engine = db.engine
-    holder, watcher = engine.connect(), engine.connect()
+    # As the owner: the app's role, with no group in context, would see no account to lock.
+    holder, watcher = as_owner(engine.connect()), as_owner(engine.connect())
     watcher.execution_options(isolation_level="AUTOCOMMIT")
     try:
         # Hold Cat's account: the run of Ann's order commits, Cat's blocks on the lock.

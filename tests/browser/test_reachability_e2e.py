@@ -54,6 +54,7 @@ GROUP_EXCEPTIONS = {
     "activitypub.actor": "machine-readable (fediverse), opt-in",
     "activitypub.outbox": "machine-readable (fediverse), opt-in",
     "activitypub.note": "machine-readable (fediverse), opt-in",
+    "activitypub.followers": "machine-readable (fediverse), opt-in",
     "ledger.find_counterpart": "JSON the pay and request pages' member search asks as one types",
 }
 
@@ -144,7 +145,7 @@ def apex_pages(app) -> set[str]:
 # Public endpoints that exist only on a group's site (group_only or group data).
 GROUP_ONLY_PUBLIC = {"settings.logo", "auth.join", "ledger.issuance", "members.invitation",
                      "activitypub.webfinger", "activitypub.actor", "activitypub.outbox",
-                     "activitypub.note", "activitypub.inbox"}
+                     "activitypub.note", "activitypub.inbox", "activitypub.followers"}
 
 
 def crawl(page, app, start_url: str) -> tuple[dict[str, str], list[str]]:
