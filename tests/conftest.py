@@ -165,6 +165,19 @@ def committing_app(app: Flask) -> Iterator[Flask]:
         assert not problems, "ledger invariants broken:\n" + "\n".join(map(str, problems))
 
 
+@pytest.fixture
+def real_queue(committing_app, monkeypatch):
+    """Jobs go to the real Redis queue (not run in-process); the queue starts and ends empty.
+    For tests that start real ``rq worker`` processes (they need ``REDIS_URL``)."""
+    from timebank.tasks import queue
+
+    monkeypatch.setitem(committing_app.config, "JOBS_SYNC", False)
+    rq_queue = queue(committing_app)
+    rq_queue.empty()
+    yield rq_queue
+    rq_queue.empty()
+
+
 def host_for(slug: str | None) -> str:
     return f"{slug}.{BASE_DOMAIN}" if slug else BASE_DOMAIN
 

@@ -12,7 +12,6 @@ Skipped without ``REDIS_URL``.
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.test_signup_worker import WORKER_SECRET_KEY, run_workers
+from tests.test_signup_worker import RQ, WORKER_SECRET_KEY, run_workers
 from timebank.extensions import db
 from timebank.ledger import service as ledger
 from timebank.models import Account, Currency, Group, Membership, ScheduledRun, Transfer
@@ -35,19 +34,7 @@ pytestmark = [
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (real Redis)"),
 ]
 ROOT = Path(__file__).resolve().parents[1]
-RQ = Path(sys.executable).with_name("rq")
 
-
-@pytest.fixture
-def real_queue(committing_app, monkeypatch):
-    """Jobs go to the real Redis queue; the queue starts and ends empty."""
-    from timebank.tasks import queue
-
-    monkeypatch.setitem(committing_app.config, "JOBS_SYNC", False)
-    rq_queue = queue(committing_app)
-    rq_queue.empty()
-    yield rq_queue
-    rq_queue.empty()
 
 
 @pytest.fixture

@@ -25,17 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RQ = Path(sys.executable).with_name("rq")
 
 
-@pytest.fixture
-def real_queue(committing_app, monkeypatch):
-    """Jobs go to the real Redis queue (not run in-process); the queue starts and ends empty."""
-    from timebank.tasks import queue
-
-    monkeypatch.setitem(committing_app.config, "JOBS_SYNC", False)
-    rq_queue = queue(committing_app)
-    rq_queue.empty()
-    yield rq_queue
-    rq_queue.empty()
-
 
 WORKER_SECRET_KEY = secrets.token_urlsafe(48)
 
