@@ -83,7 +83,8 @@ def test_another_groups_ledger_is_404_even_for_its_treasurer(birch, client_for, 
 def test_lists_and_exports_show_only_this_group(birch, client_for, login):
     client = login(client_for("alder"), birch.alder_coordinator.user.email)
     for path in ("/dashboard", "/statement", "/statement.csv", "/statement?state=pending",
-                 f"/statement?counterparty={birch.ids.account}", "/ledger", "/ledger.csv",
+                 f"/statement?counterparty={birch.ids.account}", "/statement?find=b",
+                 "/statement/accounts?q=b", "/ledger", "/ledger.csv",
                  "/ledger?state=all", "/accounts", "/currencies/", "/pay", "/request",
                  "/on-behalf", "/bulk"):
         response = client.get(path)

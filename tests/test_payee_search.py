@@ -8,7 +8,7 @@ import pytest
 
 from timebank.extensions import db
 from timebank.marketplace import service as marketplace
-from timebank.models import Membership
+from timebank.models import Membership, MembershipStatus
 from timebank.tenants import group_context
 
 
@@ -88,3 +88,52 @@ def test_a_member_of_another_group_is_not_a_choice(app, group, people, make_grou
     response = client.post("/pay", data={"payee": stranger.id, "amount": "0:30",
                                          "description": "Gardening"})
     assert response.status_code == 200
+
+
+def _account_id(app, group, membership) -> int:
+    from timebank.ledger import service as ledger
+    with app.app_context(), group_context(group.id):
+        member = db.session.get(Membership, membership.id)
+        return ledger.account_for(member, ledger.default_currency()).id
+
+
+def test_statement_with_filter_lists_recent_counterparts_and_searches_the_rest(
+        app, group, people, make_transfer, make_group, make_member, client_for, login):
+    """The statement's "with" select names the recent counterparts only (not the whole group,
+    however long the history); /statement/accounts searches the others by name, past members
+    included, never another group's; without JavaScript, ?find= adds them to the select."""
+    ann = people["Ann"]
+    make_transfer(people["Ben Brown"], ann, 30)
+    make_transfer(people["Dora Diaz"], people["Ben Brown"], 10)  # an account, not Ann's trade
+    left = make_member(group, name="Dario Left")
+    make_transfer(left, ann, 15)
+    with app.app_context(), group_context(group.id):
+        db.session.get(Membership, left.id).status = MembershipStatus.LEFT
+        db.session.commit()
+    make_member(make_group("otherton"), name="Dana Elsewhere")
+    client = login(client_for("greenvale"), ann.user.email)
+    page = client.get("/statement").get_data(as_text=True)
+    assert options(page) == {"Ben Brown", "Dario Left"}
+    assert 'data-search-url="/statement/accounts?currency=' in page
+    assert 'id="member-find"' in page
+
+    found = client.get("/statement/accounts", query_string={"q": "d"}).get_json()["members"]
+    assert [m["name"] for m in found] == ["Dario Left", "Dora Diaz"]
+    assert found[1]["id"] == _account_id(app, group, people["Dora Diaz"])
+    assert client.get("/statement/accounts", query_string={"q": "ann"}).get_json() == {
+        "members": []}  # not the statement's own account
+    assert client.get("/statement/accounts", query_string={"q": "%_"}).get_json() == {
+        "members": []}
+    assert client.get("/statement/accounts?q=da&currency=NOPE").status_code == 200
+
+    dario = _account_id(app, group, left)
+    filtered = client.get(f"/statement?counterparty={dario}&start=2020-01-01")
+    assert "Dario Left" in options(filtered.get_data(as_text=True))
+    no_js = client.get("/statement?find=dora&state=pending").get_data(as_text=True)
+    assert options(no_js) == {"Ben Brown", "Dario Left", "Dora Diaz"}
+    assert '<input type="hidden" name="state" value="pending">' in no_js
+
+
+def test_statement_search_needs_a_login(group, people, client_for):
+    response = client_for("greenvale").get("/statement/accounts?q=da")
+    assert response.status_code == 302 and "login" in response.headers["Location"]

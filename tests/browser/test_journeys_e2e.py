@@ -185,6 +185,12 @@ def test_join_and_trade_from_an_ad_found_with_a_typo(app, live_server, new_conte
     expect(zoe.locator(".alert-success")).to_contain_text("Ann Baker")
     zoe.get_by_role("navigation", name="Main menu").get_by_role("link", name="Statement").click()
     expect(zoe.get_by_role("row", name=re.compile("Bike repairs"))).to_contain_text("-1:00")
+    # The statement's "With" filter is a search box too (a long history lists no one).
+    zoe.get_by_label("With").fill("bak")
+    zoe.get_by_role("button", name="Ann Baker").click()
+    zoe.get_by_role("button", name="Show").click()
+    expect(zoe.get_by_label("With")).to_have_value("Ann Baker")
+    expect(zoe.get_by_role("row", name=re.compile("Bike repairs"))).to_be_visible()
 
 
 def test_volunteering_and_kudos(app, live_server, new_context, journeyvale, make_member):

@@ -56,6 +56,7 @@ GROUP_EXCEPTIONS = {
     "activitypub.note": "machine-readable (fediverse), opt-in",
     "activitypub.followers": "machine-readable (fediverse), opt-in",
     "ledger.find_counterpart": "JSON the pay and request pages' member search asks as one types",
+    "ledger.find_statement_counterparty": "JSON the statement's \"with\" search asks as one types",
 }
 
 # Public group pages a visitor (logged out) is not expected to reach, each with its reason.

@@ -146,14 +146,46 @@ def account_names(account_ids: Iterable[int]) -> dict[int, str]:
 
 
 # How many of an account's latest entries the "with" filter draws its choices from: a long
-# history must not make every statement view scan all of it.
-COUNTERPARTY_WINDOW = 500
+# history must not make every statement view scan it. Anyone else is found by name
+# (:func:`find_counterparties`, the search box).
+COUNTERPARTY_WINDOW = 50
+ACCOUNTS_FOUND = 20
 
 
-def counterparty_choices(account: Account, *, selected: int | None = None
+def _holder_name_starts_with(prefix: str) -> sa.ColumnElement[bool]:
+    """SQL: the account holder's name (the member's, or a group account's own name), or one of
+    its words, starts with ``prefix`` (any case; at most 60 characters are used)."""
+    prefix = prefix.strip()[:60]
+    name = sa.func.coalesce(User.name, Account.name)
+    return sa.or_(name.istartswith(prefix, autoescape=True),
+                  name.icontains(" " + prefix, autoescape=True))
+
+
+def find_counterparties(account: Account, prefix: str, *, limit: int = ACCOUNTS_FOUND
+                        ) -> list[tuple[int, str]]:
+    """Accounts of ``account``'s currency in the group (members past and present, and group
+    accounts; not ``account``) whose holder's name or one of its words starts with ``prefix``:
+    at most ``limit`` (account id, name), by name; none for a blank prefix. One statement."""
+    if not prefix.strip():
+        return []
+    rows = db.session.execute(
+        sa.select(Account.id, sa.func.coalesce(User.name, Account.name).label("name"))
+        .outerjoin(Membership, Membership.id == Account.membership_id)
+        .outerjoin(User, User.id == Membership.user_id)
+        .where(Account.currency_id == account.currency_id, Account.id != account.id,
+               _holder_name_starts_with(prefix))
+        .order_by("name", Account.id)
+        .limit(limit)
+    ).all()
+    return [(row.id, row.name) for row in rows]
+
+
+def counterparty_choices(account: Account, *, selected: int | None = None, find: str = ""
                          ) -> list[tuple[int, str]]:
-    """Accounts ``account`` traded with in its latest :data:`COUNTERPARTY_WINDOW` completed
-    transfers (and ``selected``, an account id), as (account id, name), by name."""
+    """The "with" filter's choices without listing the whole group: the accounts ``account``
+    traded with in its latest :data:`COUNTERPARTY_WINDOW` entries, ``selected`` (an account
+    id) and those :func:`find_counterparties` finds for ``find`` (the search without
+    JavaScript), as (account id, name), by name."""
     latest = (
         sa.select(Entry.transfer_id).where(Entry.account_id == account.id)
         .order_by(Entry.id.desc()).limit(COUNTERPARTY_WINDOW).subquery()
@@ -168,6 +200,7 @@ def counterparty_choices(account: Account, *, selected: int | None = None
     if selected:
         ids.add(selected)
     names = account_names(ids)
+    names.update(find_counterparties(account, find))
     return sorted(names.items(), key=lambda item: item[1].lower())
 
 

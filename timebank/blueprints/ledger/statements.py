@@ -2,7 +2,7 @@
 the whole group's ledger for treasurers."""
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, g, render_template, request
+from flask import Response, abort, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -40,8 +40,9 @@ def _filters(form: StatementFilterForm) -> reports.StatementFilter:
 
 def _statement_context(*, for_page: bool = True):
     """The currency, the account, the filter form and its filters. The form's choices are
-    read only ``for_page``: a CSV needs the filters, not the currencies nor the names of up to
-    ``reports.COUNTERPARTY_WINDOW`` counterparts (two statements, more for a long history)."""
+    read only ``for_page``: a CSV needs the filters, not the currencies nor the names of the
+    recent counterparts (``reports.counterparty_choices``: two statements; the "with" field
+    searches the others by name as one types, :func:`find_statement_counterparty`)."""
     currency = selected_currency()
     account = ledger.account_for(current_membership(), currency)
     if account is None:
@@ -51,7 +52,13 @@ def _statement_context(*, for_page: bool = True):
     if for_page:
         form.currency.choices = currency_choices()
         form.counterparty.choices = [(0, _("Anyone"))] + reports.counterparty_choices(
-            account, selected=request.args.get("counterparty", type=int))
+            account, selected=request.args.get("counterparty", type=int),
+            find=request.args.get("find", ""))
+        form.counterparty.render_kw = {
+            "data-search-url": url_for("ledger.find_statement_counterparty",
+                                       currency=currency.code),
+            "data-placeholder": _("Type a name to search"),
+            "data-nothing-found": _("No member found")}
     return currency, account, form, _filters(form)
 
 
@@ -108,6 +115,20 @@ def statement():
         reversals=reports.reversal_ids(t.id for _, t, _ in rows),
         remote=intergroup.remote_parties(t.id for _, t, _ in rows),
     )
+
+
+@bp.route("/statement/accounts")
+@require("ledger.view_own")
+def find_statement_counterparty():
+    """JSON for the statement's "with" field: ``{"members": [{"id", "name"}]}``, at most 20
+    accounts of the chosen currency (``?currency=``) whose holder's name or one of its words
+    starts with ``q``, by name; ``id`` is the account's id, the filter's value."""
+    currency = selected_currency()
+    account = ledger.account_for(current_membership(), currency)
+    if account is None:
+        abort(404)
+    found = reports.find_counterparties(account, request.args.get("q", ""))
+    return jsonify(members=[{"id": account_id, "name": name} for account_id, name in found])
 
 
 @bp.route("/statement.csv")

@@ -1,4 +1,5 @@
-// The payee (or payer) field searches members as one types, on /pay and /request.
+// The payee (or payer) field searches members as one types, on /pay and /request, and so
+// does a statement's "with" filter.
 // The page's select lists only favourites, recent counterparts and the chosen member; this
 // hides it behind a search box that asks the select's data-search-url (at most 20 active
 // members whose name starts with what was typed) and puts the one picked into the select, which
@@ -67,7 +68,9 @@
     var query = input.value.trim();
     if (!query) { results.replaceChildren(); status.textContent = ""; return; }
     var ticket = ++latest;
-    fetch(url + "?q=" + encodeURIComponent(query), {
+    var address = new URL(url, window.location.href);  // may carry ?currency= already
+    address.searchParams.set("q", query);
+    fetch(address, {
       credentials: "same-origin", headers: { "Accept": "application/json" }
     }).then(function (response) {
       return response.ok ? response.json() : { members: [] };
