@@ -207,18 +207,29 @@ def fedi(app, make_group, make_member, monkeypatch):
     return group, ann
 
 
-def post_ad(app, group, author_id: int, title: str) -> None:
+def post_ad(app, group, author_id: int, title: str) -> int:
+    """Post an offer as member ``author_id`` (committed to the test's transaction); its id."""
     from timebank.marketplace import service as marketplace
 
     with in_request(app, group):
         author = db.session.get(Membership, author_id)
-        marketplace.create_ad(author=author, kind=AdKind.OFFER, title=title, tags=["bread"])
+        ad = marketplace.create_ad(author=author, kind=AdKind.OFFER, title=title, tags=["bread"])
         db.session.commit()
+        return ad.id
 
 
 def follower_actors(app, group) -> list[str]:
     with app.app_context(), group_context(group.id):
         return list(db.session.scalars(sa.select(FederationFollower.actor_url)))
+
+
+def follow_group(peer: Peer, client) -> None:
+    """Follow the group as ``peer`` through ``client`` (on the group's host); the group's
+    ``Accept`` is then delivered by a job."""
+    peer.group_key_pem = client.get("/ap/actor").get_json()["publicKey"]["publicKeyPem"]
+    body = peer.follow()
+    response = client.post("/ap/inbox", data=body, headers=peer.signed_headers(body))
+    assert response.status_code == 202, response.get_data(as_text=True)
 
 
 def wait_until(condition, timeout: float = 15) -> bool:

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from tests import federation_support
-from tests.federation_support import follower_actors, wait_until
+from tests.federation_support import follow_group, follower_actors, wait_until
 
 peer, fedi = federation_support.peer, federation_support.fedi  # the fixtures
 needs_redis = pytest.mark.skipif(
@@ -30,14 +30,6 @@ def _use_mode(app, monkeypatch, mode: str) -> None:
     monkeypatch.setitem(app.config, "FEDERATION_DELIVERY_RETRY_INTERVALS", [0, 0])
 
 
-def _follow(peer, client) -> None:
-    """Follow the group as the peer; the group's Accept is then delivered by a job."""
-    peer.group_key_pem = client.get("/ap/actor").get_json()["publicKey"]["publicKeyPem"]
-    body = peer.follow()
-    response = client.post("/ap/inbox", data=body, headers=peer.signed_headers(body))
-    assert response.status_code == 202, response.get_data(as_text=True)
-
-
 def _retries_done() -> bool:
     """No in-process retry is waiting on its timer thread."""
     return not any(isinstance(thread, threading.Timer) for thread in threading.enumerate())
@@ -51,7 +43,7 @@ def test_a_delivery_that_fails_is_retried_and_arrives_once(
     group, _ann = fedi
     _use_mode(committing_app, monkeypatch, mode)
     peer.answers = [first_answer]
-    _follow(peer, client_for("fedi"))
+    follow_group(peer, client_for("fedi"))
     assert wait_until(lambda: peer.taken("Accept")), peer.received
     assert wait_until(_retries_done)
     assert [r["status"] for r in peer.received] == [first_answer, 202]
@@ -64,7 +56,7 @@ def test_a_delivery_is_given_up_after_the_last_retry(
 ):
     _use_mode(committing_app, monkeypatch, "in-process")
     peer.answers = [500, 502, 503, 504]
-    _follow(peer, client_for("fedi"))
+    follow_group(peer, client_for("fedi"))
     assert wait_until(lambda: len(peer.received) == 3) and wait_until(_retries_done)
     time.sleep(0.3)  # a fourth try would come at once (interval 0)
     assert [r["status"] for r in peer.received] == [500, 502, 503]  # the first run, 2 retries
@@ -75,7 +67,7 @@ def test_a_delivery_is_given_up_after_the_last_retry(
 def test_a_refusal_is_not_retried(committing_app, fedi, peer, client_for, monkeypatch, refusal):
     _use_mode(committing_app, monkeypatch, "in-process")
     peer.answers = [refusal]
-    _follow(peer, client_for("fedi"))
+    follow_group(peer, client_for("fedi"))
     assert wait_until(lambda: peer.received) and wait_until(_retries_done)
     time.sleep(0.3)  # a retry would come at once (interval 0)
     assert [r["status"] for r in peer.received] == [refusal]
@@ -91,7 +83,7 @@ def test_a_real_worker_retries_a_delivery(
     monkeypatch.setitem(committing_app.config, "FEDERATION_DELIVERY_RETRY_INTERVALS", [0, 0])
     monkeypatch.setenv("FEDERATION_ALLOW_PRIVATE_HOSTS", "1")  # the worker's own config
     peer.answers = [503]
-    _follow(peer, client_for("fedi"))
+    follow_group(peer, client_for("fedi"))
     assert real_queue.count == 1  # the Accept waits for a worker
     run_workers()
     assert [r["status"] for r in peer.received] == [503, 202]
