@@ -49,6 +49,7 @@ class Peer:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.received: list[dict] = []  # {"activity", "verified", "problem", "status"}
         self.answers: list[int] = []  # statuses the inbox answers first, one per POST
+        self.on_fetch = None  # called (no arguments) as a document is fetched, before answering
         self.group_key_pem: str | None = None
         peer = self
 
@@ -57,6 +58,8 @@ class Peer:
                 pass
 
             def do_GET(self):
+                if peer.on_fetch is not None:
+                    peer.on_fetch()
                 if self.path != "/users/alice":
                     self.send_response(404)
                     self.end_headers()
