@@ -13,6 +13,11 @@ boundaries own the transaction instead, all built on :func:`run_in_transaction`:
 * **a CLI command** — commands of a :class:`TransactionalGroup` (``flask ledger``, ``flask
   network``, …) run through :func:`run_in_transaction` too.
 
+A view that must wait on another server (the fediverse inbox fetches the sender's key) is
+marked :func:`in_steps`: it runs its reads and its writes as steps, each through
+:func:`run_in_transaction`, and waits between them with no transaction open, so a slow or
+unreachable server holds no connection and no lock.
+
 Mail and jobs wait for the commit: :func:`timebank.tasks.enqueue` records a job on the session,
 the session's ``after_commit`` event hands it to the queue, and a rollback drops it. Mail is
 sent by jobs (:mod:`timebank.mail`), so it leaves only when the data it speaks of is committed.
@@ -112,12 +117,26 @@ def _must_roll_back(response) -> bool:
     return response.status_code >= 400 or g.pop(_ROLL_BACK, False)
 
 
+def in_steps(view: Callable[..., T]) -> Callable[..., T]:
+    """Mark ``view`` as running its own transactions: :class:`TransactionalFlask` calls it
+    without one around it, and the view runs each step through :func:`run_in_transaction`.
+    Its first step also commits what the ``before_request`` hooks read (the tenant's group);
+    between steps no transaction is open (touch no ORM object, which would open one)."""
+    view.runs_in_steps = True
+    return view
+
+
 class TransactionalFlask(Flask):
-    """Flask whose views each run in one transaction (see the module's docstring)."""
+    """Flask whose views each run in one transaction (see the module's docstring), except the
+    views marked :func:`in_steps`."""
 
     def dispatch_request(self):
         """Run the view; commit if its response is below 400, else roll back; re-run it after
         a transient abort (at most :data:`ATTEMPTS` runs). Returns a response object."""
+        rule = request.url_rule
+        if rule is not None and getattr(self.view_functions.get(rule.endpoint),
+                                        "runs_in_steps", False):
+            return self.make_response(super().dispatch_request())
         saved_session = dict(session)  # flash messages and logins of a failed run are undone
         for attempt in range(1, ATTEMPTS + 1):
             try:

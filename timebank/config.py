@@ -86,6 +86,9 @@ class Config:
     # Fetch fediverse keys and deliver to inboxes on private addresses and over plain http
     # (timebank/federation/remote.py): for development against a local peer, never in production.
     FEDERATION_ALLOW_PRIVATE_HOSTS = _bool("FEDERATION_ALLOW_PRIVATE_HOSTS", False)
+    # Seconds before each retry of a delivery to a fediverse inbox that is down
+    # (timebank/federation/jobs.py): 1 min, 5 min, 30 min, 2 h, 8 h; then the job stays failed.
+    FEDERATION_DELIVERY_RETRY_INTERVALS = [60, 300, 1800, 7200, 28800]
     # Werkzeug accepts bodies of any size otherwise; photos are capped lower by their own rule.
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(16 * 1024 * 1024)))
     PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", str(60 * 60)))

@@ -23,12 +23,14 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
 from timebank.api.core import problem_response
+from timebank.boundary import in_steps, run_in_transaction
 from timebank.extensions import db
 from timebank.federation import activities, jobs
 from timebank.federation.activities import AS_CONTEXT
 from timebank.federation.remote import (
     ACTIVITY_JSON,
     RemoteError,
+    Signer,
     inbox_of,
     is_url,
     signing_actor,
@@ -39,6 +41,7 @@ from timebank.federation.service import (
     key_pair,
     publishes,
     remove_follower,
+    signer,
 )
 from timebank.federation.signatures import SignatureError
 from timebank.marketplace.search import visible_ads
@@ -124,15 +127,35 @@ def _read_body() -> bytes | None:
     return None if len(body) > INBOX_MAX_BYTES else body
 
 
+def _inbox_reads() -> tuple[int, str, Signer | None]:
+    """Step 1 of the inbox: the publishing group's id, its actor's URL and its signer (404
+    when it does not publish)."""
+    group = _published_group()
+    return group.id, group_url(group.slug, "/ap/actor"), signer()
+
+
+def _take_activity(activity: dict, *, inbox_url: str | None, group_id: int) -> None:
+    """Step 2 of the inbox: record a ``Follow`` and send its ``Accept`` (``inbox_url`` given),
+    or forget the follower of an ``Undo``."""
+    if activity["type"] == "Follow":
+        add_follower(actor=activity["actor"], inbox=inbox_url)
+        jobs.send(activities.accept(follow_id=activity["id"], follower=activity["actor"]),
+                  [inbox_url], group_id=group_id)
+    else:
+        remove_follower(actor=activity["actor"])
+
+
 @bp.route("/ap/inbox", methods=["POST"])
+@in_steps
 def inbox():
     """Take a signed ``Follow`` (answered by a signed ``Accept``) or its ``Undo``.
 
     401 for a missing or wrong HTTP signature (it must be the sending actor's); 400 for a body
     that is not an activity; 413 past :data:`INBOX_MAX_BYTES`; other activities are taken and
-    ignored (202).
+    ignored (202). The sender's key is fetched between two transactions (one reads, one
+    writes), so a slow or unreachable key host holds no database connection.
     """
-    group = _published_group()
+    group_id, me, group_signer = run_in_transaction(_inbox_reads)
     body = _read_body()
     if body is None:
         return problem_response(413, detail="This activity is too large.")
@@ -148,13 +171,13 @@ def inbox():
     target = request.path + (f"?{request.query_string.decode()}" if request.query_string else "")
     try:
         sender = signing_actor(method=request.method, target=target, headers=request.headers,
-                               body=body, actor=activity["actor"])
+                               body=body, actor=activity["actor"], signer=group_signer)
     except SignatureError as error:
         return problem_response(401, detail=str(error))
     except RemoteError as error:
         return problem_response(401, detail=f"The signing key could not be fetched: {error}")
-    me = group_url(group.slug, "/ap/actor")
     kind, target_object = activity["type"], activity.get("object")
+    inbox_url = None
     if kind == "Follow":
         follow_id = activity.get("id")
         if target_object != me or not isinstance(follow_id, str) or len(follow_id) > 500 \
@@ -165,12 +188,10 @@ def inbox():
             inbox_url = inbox_of(sender)
         except RemoteError as error:
             return problem_response(400, detail=f"The follower has no usable inbox: {error}")
-        add_follower(actor=activity["actor"], inbox=inbox_url)
-        jobs.send(activities.accept(follow_id=follow_id, follower=activity["actor"]),
-                  [inbox_url], group_id=group.id)
-    elif kind == "Undo" and isinstance(target_object, dict) \
-            and target_object.get("type") == "Follow":
-        remove_follower(actor=activity["actor"])
+    elif not (kind == "Undo" and isinstance(target_object, dict)
+              and target_object.get("type") == "Follow"):
+        return "", 202
+    run_in_transaction(_take_activity, activity, inbox_url=inbox_url, group_id=group_id)
     return "", 202
 
 

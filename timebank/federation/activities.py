@@ -1,7 +1,9 @@
-"""The ActivityStreams 2.0 documents the group publishes and sends: its actor, one ``Create``
-of a ``Note`` per offer or want, the ``Accept`` of a ``Follow``."""
+"""The ActivityStreams 2.0 documents the group publishes and sends: its actor, one ``Note`` per
+offer or want (its ``Create``, then an ``Update`` when it is edited, a ``Delete`` when it is
+closed or expires), the ``Accept`` of a ``Follow``."""
 
 import hashlib
+from datetime import datetime
 
 from markupsafe import escape
 
@@ -36,42 +38,61 @@ def actor(group: Group, public_key_pem: str | None) -> dict:
     return document
 
 
-def create_note(ad: Ad) -> dict:
-    """A ``Create`` of the ``Note`` that shows ``ad`` (of the current group), to the public
-    and the group's followers."""
+def note(ad: Ad) -> dict:
+    """The ``Note`` that shows ``ad`` (of the current group), to the public and the group's
+    followers."""
     slug = service.current_slug()
-    actor_id = service.actor_url(slug)
-    url = group_url(slug, f"/marketplace/ads/{ad.id}")
     label = "Offer" if ad.kind == AdKind.OFFER else "Want"
     content = f"<p><strong>{escape(label)}: {escape(ad.title)}</strong></p>"
     if ad.body:
         content += f"<p>{escape(ad.body[:1000])}</p>"
-    tags = [{"type": "Hashtag", "name": f"#{tag}"} for tag in (ad.tags or [])]
-    audience = [PUBLIC]
-    followers = [group_url(slug, "/ap/followers")]
-    note = {
-        "id": group_url(slug, f"/ap/ads/{ad.id}"),
+    return {
+        "id": note_id(ad.id),
         "type": "Note",
-        "attributedTo": actor_id,
+        "attributedTo": service.actor_url(slug),
         "name": f"{label}: {ad.title}",
         "content": content,
-        "url": url,
+        "url": group_url(slug, f"/marketplace/ads/{ad.id}"),
         "published": ad.created_at.isoformat(),
         "updated": ad.updated_at.isoformat(),
         "endTime": ad.expires_at.isoformat(),
-        "to": audience,
-        "cc": followers,
-        "tag": tags,
+        "to": [PUBLIC],
+        "cc": [group_url(slug, "/ap/followers")],
+        "tag": [{"type": "Hashtag", "name": f"#{tag}"} for tag in (ad.tags or [])],
     }
-    return {
-        "id": note["id"] + "#create",
-        "type": "Create",
-        "actor": actor_id,
-        "published": note["published"],
-        "to": audience,
-        "cc": followers,
-        "object": note,
-    }
+
+
+def note_id(ad_id: int) -> str:
+    """The id (a URL) of the ``Note`` of the current group's ad ``ad_id``."""
+    return group_url(service.current_slug(), f"/ap/ads/{ad_id}")
+
+
+def create_note(ad: Ad) -> dict:
+    """A ``Create`` of the ``Note`` that shows ``ad`` (of the current group)."""
+    shown = note(ad)
+    return {"id": shown["id"] + "#create", "type": "Create", "actor": shown["attributedTo"],
+            "published": shown["published"], "to": shown["to"], "cc": shown["cc"],
+            "object": shown}
+
+
+def update_note(ad: Ad) -> dict:
+    """An ``Update`` of ``ad``'s ``Note`` to what the ad now says (an edit); its id names the
+    edit's time, so that each edit is a new activity."""
+    shown = note(ad)
+    return {"id": f"{shown['id']}#update-{ad.updated_at:%Y%m%dT%H%M%S%f}", "type": "Update",
+            "actor": shown["attributedTo"], "published": shown["updated"], "to": shown["to"],
+            "cc": shown["cc"], "object": shown}
+
+
+def delete_note(ad_id: int, *, at: datetime) -> dict:
+    """A ``Delete`` of the ``Note`` of ad ``ad_id`` (closed or expired at ``at``), whose
+    object is a ``Tombstone``, as Mastodon sends it."""
+    actor_id = service.actor_url()
+    deleted = note_id(ad_id)
+    return {"id": f"{deleted}#delete-{at:%Y%m%dT%H%M%S%f}", "type": "Delete",
+            "actor": actor_id, "published": at.isoformat(), "to": [PUBLIC],
+            "cc": [group_url(service.current_slug(), "/ap/followers")],
+            "object": {"id": deleted, "type": "Tombstone"}}
 
 
 def accept(*, follow_id: str, follower: str) -> dict:

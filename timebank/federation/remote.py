@@ -10,12 +10,12 @@ import ipaddress
 import json
 import socket
 from collections.abc import Mapping
+from typing import NamedTuple
 from urllib.parse import urldefrag, urlsplit
 
 import requests
 from flask import current_app
 
-from timebank.federation import service
 from timebank.federation.signatures import SignatureError, parse_signature, sign, verify
 
 ACTIVITY_JSON = "application/activity+json"
@@ -27,6 +27,13 @@ URL_MAX = 500
 
 class RemoteError(Exception):
     """A remote document that could not be fetched or is not what was expected."""
+
+
+class Signer(NamedTuple):
+    """Who signs a fetch: the group actor's ``key_id`` (a URL) and private key (PEM)."""
+
+    key_id: str
+    private_key_pem: str
 
 
 def _private_allowed() -> bool:
@@ -67,15 +74,15 @@ def check_url(url: object) -> str:
     return url
 
 
-def fetch_document(url: str) -> dict:
-    """GET an ActivityStreams document, signed as the current group's actor (servers in
-    "authorized fetch" mode ask for it). Raises :class:`RemoteError`."""
+def fetch_document(url: str, *, signer: Signer | None) -> dict:
+    """GET an ActivityStreams document, signed by ``signer`` when given (servers in
+    "authorized fetch" mode ask for it). Reads nothing from the database: it is called with
+    no transaction open. Raises :class:`RemoteError`."""
     url = check_url(urldefrag(check_url(url)).url)
     headers = {"Accept": ACCEPT, "User-Agent": "Timebank (ActivityPub)"}
-    keys = service.key_pair()
-    if keys is not None:
-        headers.update(sign(method="GET", url=url, body=None, key_id=service.key_id(),
-                            private_key_pem=keys[1]))
+    if signer is not None:
+        headers.update(sign(method="GET", url=url, body=None, key_id=signer.key_id,
+                            private_key_pem=signer.private_key_pem))
     try:
         with requests.get(url, headers=headers, timeout=TIMEOUT, stream=True,
                           allow_redirects=False) as response:
@@ -105,23 +112,24 @@ def _public_key(document: dict, key_id: str) -> dict:
 
 
 def signing_actor(*, method: str, target: str, headers: Mapping[str, str], body: bytes,
-                  actor: str) -> dict:
+                  actor: str, signer: Signer | None) -> dict:
     """Check that a request was signed by ``actor``'s key; return ``actor``'s document.
 
-    Fetches the signature's ``keyId`` (for Mastodon, the actor's own document). Raises
+    Fetches the signature's ``keyId`` (for Mastodon, the actor's own document), signing the
+    fetch with ``signer`` (see :func:`fetch_document`). Raises
     :class:`~timebank.federation.signatures.SignatureError` (unsigned, malformed, stale,
     wrong, or signed by another actor's key) or :class:`RemoteError` (the key could not be
     fetched).
     """
     key_id = parse_signature(headers.get("signature"))["keyId"]
-    document = fetch_document(key_id)
+    document = fetch_document(key_id, signer=signer)
     key = _public_key(document, key_id)
     owner = key.get("owner") or document.get("id")
     if owner != actor:
         raise SignatureError("The request is signed by another actor's key.")
     verify(method=method, target=target, headers=headers, body=body,
            public_key_pem=key["publicKeyPem"])
-    return document if document.get("id") == actor else fetch_document(actor)
+    return document if document.get("id") == actor else fetch_document(actor, signer=signer)
 
 
 def inbox_of(actor_document: dict) -> str:

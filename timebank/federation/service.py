@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from timebank.audit.service import record
 from timebank.extensions import db
+from timebank.federation.remote import Signer
 from timebank.federation.signatures import new_key_pair
 from timebank.models import Group, Membership
 from timebank.models.api import FederationFollower, FederationSettings
@@ -47,6 +48,12 @@ def key_pair() -> tuple[str, str] | None:
     if row is None or row.private_key_pem is None:
         return None
     return row.public_key_pem, row.private_key_pem
+
+
+def signer() -> Signer | None:
+    """The current group actor's key, to sign a fetch with; None before it first published."""
+    keys = key_pair()
+    return None if keys is None else Signer(key_id=key_id(), private_key_pem=keys[1])
 
 
 def current_slug() -> str:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.i18n import N_
+from timebank.marketplace.fediverse import announce_expired_ads
 from timebank.models import Ad, AdStatus, Group, Membership, MembershipStatus, utcnow
 from timebank.tasks import enqueue
 from timebank.tenants import all_groups
@@ -21,15 +22,21 @@ REMINDER_SUBJECT = N_("Your ad ends soon")
 
 
 def expire_ads() -> int:
-    """Job: mark active ads past their ``expires_at`` as expired; return how many."""
+    """Job: mark active ads past their ``expires_at`` as expired; return how many.
+
+    The fediverse followers of groups that publish are then sent a ``Delete`` of each
+    (:func:`timebank.marketplace.fediverse.announce_expired_ads`).
+    """
     with all_groups():
-        result = db.session.execute(
+        expired = db.session.execute(
             sa.update(Ad)
             .where(Ad.status == AdStatus.ACTIVE, Ad.expires_at <= utcnow())
             .values(status=AdStatus.EXPIRED)
+            .returning(Ad.id, Ad.group_id)
             .execution_options(synchronize_session=False)
-        )
-    return result.rowcount
+        ).all()
+        announce_expired_ads([tuple(row) for row in expired])
+    return len(expired)
 
 
 def remind_expiring_ads() -> int:

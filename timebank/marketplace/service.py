@@ -3,6 +3,8 @@
 Rules enforced here:
 
 * only the author or a coordinator (``marketplace.moderate``) edits, pauses or renews an ad;
+* when the group publishes over ActivityPub, its followers are told of a new ad, of an edit
+  of a visible one and of a visible ad's closing (:mod:`timebank.marketplace.fediverse`);
 * a title has 1 to 120 characters, a body at most 10,000; at most 10 tags of 40 characters;
 * category and price currency are the current group's own (an id from another group is
   "unknown", exactly like an id that does not exist);
@@ -24,7 +26,7 @@ from flask_babel import gettext as _
 from timebank.extensions import db
 from timebank.federation import service as federation
 from timebank.ledger.amounts import MAX_UNITS
-from timebank.marketplace import matching, photos
+from timebank.marketplace import fediverse, matching, photos
 from timebank.marketplace.errors import (
     BodyTooLong,
     CategoryNameTaken,
@@ -290,10 +292,7 @@ def create_ad(
         ad.photo_path = photos.store_photo(photo, group_id=ad.group_id)
         db.session.flush()
     matching.refresh_ad_matches(ad)
-    if federation.publishes():  # followers on the fediverse see it (issue 19)
-        from timebank.marketplace.fediverse import announce_ad
-
-        enqueue(announce_ad, ad.id, group_id=ad.group_id)
+    _tell_followers(fediverse.announce_ad, ad)
     return ad
 
 
@@ -340,16 +339,21 @@ def update_ad(
         ad.photo_path = photos.store_photo(photo, group_id=ad.group_id)
     db.session.flush()
     matching.refresh_ad_matches(ad)
+    if is_visible(ad):  # an edit of a paused or expired ad is nobody else's business
+        _tell_followers(fediverse.announce_ad_update, ad)
     return ad, replaced
 
 
 def pause_ad(*, ad: Ad, editor: Membership) -> Ad:
     """Hide an ad from others until it is renewed. Raises NotAllowed."""
     _require_editor(editor, ad)
+    was_visible = is_visible(ad)
     ad.status = AdStatus.PAUSED
     ad.updated_at = utcnow()
     db.session.flush()
     matching.refresh_ad_matches(ad)
+    if was_visible:
+        _tell_followers(fediverse.announce_ad_removal, ad)
     return ad
 
 
@@ -364,6 +368,13 @@ def renew_ad(*, ad: Ad, editor: Membership) -> Ad:
     db.session.flush()
     matching.refresh_ad_matches(ad)
     return ad
+
+
+def _tell_followers(job, ad: Ad) -> None:
+    """Enqueue ``job(ad.id)`` (a job of :mod:`timebank.marketplace.fediverse`) when the group
+    publishes its ads to fediverse followers (issue 19); it runs after the commit."""
+    if federation.publishes():
+        enqueue(job, ad.id, group_id=ad.group_id)
 
 
 def is_visible(ad: Ad) -> bool:

@@ -10,14 +10,20 @@ the job instead runs in-process when the app context ends, after the transaction
 connection is back in the pool; a failure there is logged, never raised into a request whose data
 is already committed. A rollback drops recorded jobs. Jobs take ids, never ORM objects, and open
 their own app context (see :func:`run_job`).
+
+A job enqueued with ``retry=Retry(max=..., interval=[...])`` (rq's) that raises runs again after
+each interval in turn: on Redis, rq re-queues it (workers run ``--with-scheduler`` so that
+intervals are kept); in-process, a timer thread runs it again (see :func:`_run_now`).
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import current_app, g, has_app_context
+from rq import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -32,7 +38,8 @@ ONCE_RECHECK = 0.1  # seconds between two looks at one mark from one process
 _marks_seen: dict[str, float] = {}
 
 
-def enqueue(func: Callable, *args, group_id: int | None = None, once: bool = False) -> None:
+def enqueue(func: Callable, *args, group_id: int | None = None, once: bool = False,
+            retry: Retry | None = None) -> None:
     """Schedule ``func(*args)`` to run after the current transaction commits.
 
     ``args`` must be plain values (ids, strings). ``group_id`` is restored as the tenant while
@@ -41,10 +48,13 @@ def enqueue(func: Callable, *args, group_id: int | None = None, once: bool = Fal
     mark in Redis as it starts, so work committed after that start schedules the next one. Such
     a job must also run on a schedule (``rq cron``): a process under load looks at the mark at
     most every ``ONCE_RECHECK`` seconds, so work committed just after a job started may wait
-    for the next transaction's job or for the sweep.
+    for the next transaction's job or for the sweep. ``retry`` runs the job again when it
+    raises, ``retry.max`` times at most, waiting ``retry.intervals`` seconds as rq counts them
+    (with one interval per retry, the n-th retry waits the n-th); None: a failed job stays
+    failed.
     """
     app = current_app._get_current_object()
-    job = (app, func, args, group_id, once)
+    job = (app, func, args, group_id, once, retry)
     pending = db.session.info.setdefault(_PENDING, [])
     if not (once and job in pending):
         pending.append(job)
@@ -67,17 +77,18 @@ def discard_new_jobs() -> Iterator[None]:
 
 
 def _dispatch(session: Session) -> None:
-    for app, func, args, group_id, once in session.info.pop(_PENDING, []):
+    for app, func, args, group_id, once, retry in session.info.pop(_PENDING, []):
         target = f"{func.__module__}.{func.__qualname__}"
         if app.config.get("REDIS_URL") and not app.config.get("JOBS_SYNC"):
             once_key = f"{ONCE_PREFIX}{target}:{args!r}:{group_id}" if once else None
             if once_key and not _mark_once(app, once_key):
                 continue  # one is already waiting; it will see this transaction's rows
-            queue(app).enqueue(run_job, target, args, group_id, once_key=once_key)
+            queue(app).enqueue(run_job, target, args, group_id, once_key=once_key,
+                               retry=retry)
         elif has_app_context():
-            g.setdefault("ready_jobs", []).append((app, target, args, group_id))
+            g.setdefault("ready_jobs", []).append((app, target, args, group_id, retry))
         else:
-            _run_now(app, target, args, group_id)
+            _run_now(app, target, args, group_id, retry)
 
 
 def _mark_once(app, once_key: str) -> bool:
@@ -96,18 +107,40 @@ def _mark_once(app, once_key: str) -> bool:
 
 def _run_ready_jobs(error: BaseException | None = None) -> None:
     """``teardown_appcontext``: run the jobs whose transaction committed in this context."""
-    for app, target, args, group_id in g.pop("ready_jobs", []):
-        _run_now(app, target, args, group_id)
+    for app, target, args, group_id, retry in g.pop("ready_jobs", []):
+        _run_now(app, target, args, group_id, retry)
 
 
-def _run_now(app, target: str, args: tuple, group_id: int | None) -> None:
+def _run_now(app, target: str, args: tuple, group_id: int | None, retry: Retry | None = None,
+             retries_done: int = 0) -> None:
+    """Run a job in this process; if it fails and ``retry`` allows another run, start a timer
+    thread that runs it again after the next interval (nobody waits for it; a retry pending
+    when the process exits is lost, as in-process jobs are)."""
     try:
         if app.config.get("REDIS_URL"):  # JOBS_SYNC: through real Redis, run at once
-            queue(app).enqueue(run_job, target, args, group_id)
+            failed = queue(app).enqueue(run_job, target, args, group_id).is_failed
         else:
             run_job(target, args, group_id, app=app)
+            failed = False
     except Exception:  # already logged by run_job; the caller's data is committed
+        failed = True
+    if not failed:
+        return
+    if retry is None or retries_done >= retry.max:
         log.warning("in-process job %s failed", target)
+        return
+    retries_left = retry.max - retries_done  # rq's rule (Job.get_retry_interval)
+    delay = retry.intervals[max(len(retry.intervals) - retries_left, 0)]
+    log.info("in-process job %s failed; retry %d in %s s", target, retries_done + 1, delay)
+    timer = threading.Timer(delay, _run_again,
+                            (app, target, args, group_id, retry, retries_done + 1))
+    timer.daemon = True
+    timer.start()
+
+
+def _run_again(app, *job) -> None:
+    with app.app_context():  # as at the first run: the job runs in the app that enqueued it
+        _run_now(app, *job)
 
 
 def _drop(session: Session) -> None:
