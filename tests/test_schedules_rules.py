@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from tests.conftest import coordinator_of
 from tests.ledger_support import deferred_constraints_hold, fresh, in_group  # noqa: F401
 from tests.schedules_support import (
     account_of,
@@ -147,6 +148,34 @@ def test_a_cancelled_order_never_runs_and_only_payer_or_treasurer_cancels(ctx):
     again = schedules.cancel_standing_order(order=standing, by=fresh(ctx["ben"]))
     assert again.cancelled_by_id == ctx["tre"].id
     assert run_orders("2027-06-30") == 0 and runs() == []
+
+
+# (who looks, whether they see Ben's order to Ann)
+WHO_SEES_AN_ORDER = [
+    ("ben", True),  # the payer
+    ("ann", True),  # the payee
+    ("tre", True),  # a treasurer: schedules.manage
+    ("coo", True),  # a coordinator
+    ("cat", False),  # another member
+    ("gone", False),  # a member who left
+    ("away", False),  # a treasurer of another group
+    (None, False),  # nobody logged in
+]
+
+
+def test_who_sees_an_order(app, people, make_member, make_group):
+    others = {"cat": make_member(people["group"], name="Cat"),
+              "gone": make_member(people["group"], name="Gus", status="left", role="treasurer"),
+              "away": make_member(make_group(), name="Sam", role="treasurer"),
+              "coo": coordinator_of(app, people["group"])}
+    with in_group(app, people["group"]):
+        standing = order(people["ben"], people["ann"], 30)
+        for who, sees in WHO_SEES_AN_ORDER:
+            if who == "away":  # detached: this group's session cannot load it
+                looking = others["away"]
+            else:
+                looking = None if who is None else fresh({**people, **others}[who])
+            assert schedules.sees_order(looking, standing) is sees, who
 
 
 @pytest.mark.parametrize("change,error", [
