@@ -1,5 +1,6 @@
 """Issue 20, reports: the coordinator's page, CSV and PDF; the range form's errors; who may
-see them (not a member, not another group's coordinator, not a visitor); the network admin's
+see them (coordinators and treasurers; not a member, not another group's coordinator, not a
+visitor); the network admin's
 report across groups and each group's report from the console."""
 
 import csv
@@ -125,9 +126,15 @@ def test_the_pdf_is_a_pdf_in_the_readers_language(app, orchard, coordinator_clie
 
 
 @pytest.mark.parametrize("path", ["/reports", "/reports.csv", "/reports.pdf"])
-def test_only_the_groups_coordinators_see_reports(app, orchard, make_group, make_member,
-                                                  client_for, login, path):
+def test_only_the_groups_coordinators_and_treasurers_see_reports(app, orchard, make_group,
+                                                                 make_member, client_for, login,
+                                                                 path):
     assert client_for("orchard").get(path).status_code == 302  # to the login page
+    treasurer = login(client_for("orchard"),
+                      make_member(orchard.group, name="Tess", role="treasurer").user.email)
+    assert treasurer.get(path).status_code == 200
+    assert 'href="/reports" id="nav-activity-report"' in treasurer.get("/dashboard").get_data(
+        as_text=True)
     member = login(client_for("orchard"), orchard.ann.user.email)
     assert member.get(path).status_code == 403
     assert 'id="nav-activity-report"' not in member.get("/").get_data(as_text=True)
