@@ -42,7 +42,8 @@ def test_garbage_is_refused(text):
 def test_french_spaces_between_thousands():
     assert parse_local_decimal("1 234,5", "fr") == Decimal("1234.5")
     assert parse_local_decimal(format_local_decimal(Decimal("1234.5"), "fr"), "fr") == (
-        Decimal("1234.5"))
+        Decimal("1234.5")
+    )
 
 
 @pytest.fixture
@@ -59,8 +60,12 @@ def _form(client, path: str) -> dict:
 
 
 def _charges(client, rate: str):
-    data = {**_form(client, "/currencies/HOUR/charges"), "fee_interval": "month",
-            "fee_policy": "skip", "demurrage_rate": rate}
+    data = {
+        **_form(client, "/currencies/HOUR/charges"),
+        "fee_interval": "month",
+        "fee_policy": "skip",
+        "demurrage_rate": rate,
+    }
     return client.post("/currencies/HOUR/charges", data=data)
 
 
