@@ -134,6 +134,11 @@ def test_recipient_reports_and_coordinator_sees_reports(app, people, client_for,
     coord_client = login(client_for("greenvale"), coordinator.user.email)
     page = coord_client.get("/marketplace/reports").get_data(as_text=True)
     assert "Rude words" in page and "Insults" in page and "Twice" not in page
+    # The Manage menu names the page as the page does, never a bare "Reports" (which the
+    # activity report beside it could also be).
+    menu = coord_client.get("/dashboard").get_data(as_text=True)
+    assert 'href="/marketplace/reports" id="nav-reported-messages">Reported messages<' in menu
+    assert ">Reports<" not in menu and "<title>Reported messages" in page
     with app.app_context(), group_context(group.id):
         report_id = db.session.scalar(sa.select(MessageReport.id))
     coord_client.post(f"/marketplace/reports/{report_id}/resolve")

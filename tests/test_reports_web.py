@@ -1,16 +1,19 @@
 """Issue 20, reports: the coordinator's page, CSV and PDF; the range form's errors; who may
-see them (not a member, not another group's coordinator, not a visitor); the network admin's
+see them (coordinators and treasurers; not a member, not another group's coordinator, not a
+visitor); the network admin's
 report across groups and each group's report from the console."""
 
 import csv
 import io
 import json
 import re
+import zlib
 
 import pytest
 
 from tests.conftest import coordinator_of
 from tests.reports_support import build_orchard, pay_at, utc
+from timebank.reports import export
 
 RANGE = {"start": "2026-01-01", "end": "2026-03-31"}
 
@@ -125,9 +128,15 @@ def test_the_pdf_is_a_pdf_in_the_readers_language(app, orchard, coordinator_clie
 
 
 @pytest.mark.parametrize("path", ["/reports", "/reports.csv", "/reports.pdf"])
-def test_only_the_groups_coordinators_see_reports(app, orchard, make_group, make_member,
-                                                  client_for, login, path):
+def test_only_the_groups_coordinators_and_treasurers_see_reports(app, orchard, make_group,
+                                                                 make_member, client_for, login,
+                                                                 path):
     assert client_for("orchard").get(path).status_code == 302  # to the login page
+    treasurer = login(client_for("orchard"),
+                      make_member(orchard.group, name="Tess", role="treasurer").user.email)
+    assert treasurer.get(path).status_code == 200
+    assert 'href="/reports" id="nav-activity-report"' in treasurer.get("/dashboard").get_data(
+        as_text=True)
     member = login(client_for("orchard"), orchard.ann.user.email)
     assert member.get(path).status_code == 403
     assert 'id="nav-activity-report"' not in member.get("/").get_data(as_text=True)
@@ -187,3 +196,25 @@ def test_the_network_report_is_for_network_admins_only(app, orchard, client_for,
     coordinator = login(client_for(None), coordinator_of(app, orchard.group).user.email)
     assert coordinator.get(path).status_code == 403
     assert client_for("orchard").get(path).status_code == 404  # not on a group's site
+
+
+def _pdf_drawing(body: bytes) -> bytes:
+    """The PDF's page drawing operators (its compressed content streams, inflated)."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
+    return b"".join(zlib.decompress(s) for s in streams if s[:1] == b"x")
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_the_pdf_draws_a_bar_chart_of_what_was_exchanged(app, orchard, coordinator_client,
+                                                         language):
+    assert coordinator_client.post(f"/language/{language}").status_code == 302
+    response = coordinator_client.get("/reports.pdf", query_string=RANGE)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    body = response.get_data()
+    assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
+    drawing = _pdf_drawing(body)
+    bars = (" ".join(f"{c / 255:.4f}".rstrip("0") for c in export.BAR_COLOUR) + " rg").encode()
+    after_colour = drawing.split(bars, 1)
+    assert len(after_colour) == 2, "the bars' fill colour is set"
+    # Three months of hours (2:00, 1:00, -0:15): three filled rectangles in the bars' colour.
+    assert after_colour[1].split(b" rg", 1)[0].count(b" re f") >= 3

@@ -8,6 +8,7 @@ from datetime import date
 
 import pytest
 
+from tests.conftest import coordinator_of
 from tests.ledger_support import deferred_constraints_hold, fresh, in_group  # noqa: F401
 from tests.schedules_support import (
     account_of,
@@ -19,6 +20,7 @@ from tests.schedules_support import (
 )
 from timebank.extensions import db
 from timebank.ledger import service as ledger
+from timebank.models import MembershipStatus
 from timebank.schedules import jobs
 from timebank.schedules import service as schedules
 from timebank.schedules.errors import EndBeforeStart, NotAllowed, StartInPast
@@ -147,6 +149,68 @@ def test_a_cancelled_order_never_runs_and_only_payer_or_treasurer_cancels(ctx):
     again = schedules.cancel_standing_order(order=standing, by=fresh(ctx["ben"]))
     assert again.cancelled_by_id == ctx["tre"].id
     assert run_orders("2027-06-30") == 0 and runs() == []
+
+
+# (who leaves, the reason kept on the order, who is told, words in the notice)
+PARTY_LEAVES = [
+    ("ben", "payer_left", "ann", "from Ben to you has ended, because Ben left"),
+    ("ann", "payee_left", "ben", "to Ann has ended, because Ann left"),
+]
+
+
+@pytest.mark.parametrize("leaver,reason,told,words", PARTY_LEAVES)
+def test_an_order_whose_party_left_is_ended_not_refused(ctx, outbox, leaver, reason, told,
+                                                        words):
+    standing = order(ctx["ben"], ctx["ann"], 30)
+    run_orders("2027-01-31")
+    fresh(ctx[leaver]).status = MembershipStatus.LEFT
+    assert run_orders("2027-03-31") == 0  # two due dates passed: ended at the first
+    ended = db.session.get(type(standing), standing.id)
+    assert (ended.ended_because, ended.last_refused_on) == (reason, date(2027, 2, 28))
+    assert ended.is_cancelled and ended.cancelled_by_id is None and not ended.is_running
+    assert [(r.period, r.outcome) for r in runs("standing_order")] == [("2027-01-31", "paid")]
+    notices = [m for m in outbox if "has ended" in m.subject]
+    assert len(notices) == 1 and notices[0].recipients == [ctx[told].user.email]
+    assert words in notices[0].body and "/standing-orders/" in notices[0].body
+    assert not [m for m in outbox if "was refused" in m.subject]
+    assert run_orders("2027-06-30") == 0 and len(runs("standing_order")) == 1
+
+
+def test_a_suspended_party_is_refused_and_the_order_carries_on(ctx):
+    standing = order(ctx["ben"], ctx["ann"], 30)
+    fresh(ctx["ann"]).status = MembershipStatus.SUSPENDED
+    run_orders("2027-01-31")
+    kept = db.session.get(type(standing), standing.id)
+    assert kept.is_running and kept.ended_because is None
+    assert kept.last_refusal == "inactive_party"
+
+
+# (who looks, whether they see Ben's order to Ann)
+WHO_SEES_AN_ORDER = [
+    ("ben", True),  # the payer
+    ("ann", True),  # the payee
+    ("tre", True),  # a treasurer: schedules.manage
+    ("coo", True),  # a coordinator
+    ("cat", False),  # another member
+    ("gone", False),  # a member who left
+    ("away", False),  # a treasurer of another group
+    (None, False),  # nobody logged in
+]
+
+
+def test_who_sees_an_order(app, people, make_member, make_group):
+    others = {"cat": make_member(people["group"], name="Cat"),
+              "gone": make_member(people["group"], name="Gus", status="left", role="treasurer"),
+              "away": make_member(make_group(), name="Sam", role="treasurer"),
+              "coo": coordinator_of(app, people["group"])}
+    with in_group(app, people["group"]):
+        standing = order(people["ben"], people["ann"], 30)
+        for who, sees in WHO_SEES_AN_ORDER:
+            if who == "away":  # detached: this group's session cannot load it
+                looking = others["away"]
+            else:
+                looking = None if who is None else fresh({**people, **others}[who])
+            assert schedules.sees_order(looking, standing) is sees, who
 
 
 @pytest.mark.parametrize("change,error", [

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tests.conftest import coordinator_of
 from tests.ledger_support import in_group
 from timebank.extensions import db
-from timebank.models import Currency, StandingOrder
+from timebank.models import Currency, Membership, MembershipStatus, StandingOrder
 from timebank.schedules import jobs
 
 
@@ -195,3 +195,20 @@ def test_next_payment_and_refusal_on_the_order_page(app, group, people, as_):
     page = ann.get(f"/standing-orders/{order.id}").get_data(as_text=True)
     assert 'id="last-refusal"' in page and "credit limit" in page
     assert 'data-outcome="refused"' in page and 'id="next-payment"' in page
+
+
+def test_an_order_ended_because_the_payer_left_shows_why(app, group, people, as_):
+    new_order(as_("ann"), people, amount="0:30")
+    (order,) = orders(app, group)
+    with in_group(app, group):
+        db.session.get(Membership, people["ann"].id).status = MembershipStatus.LEFT
+        db.session.commit()
+    with app.app_context():
+        jobs.run_standing_orders(today().isoformat())
+    ben = as_("ben")
+    listing = ben.get("/standing-orders").get_data(as_text=True)
+    assert 'data-ended="payer_left"' in listing and "Ann Baker, left the group" in listing
+    assert 'data-state="ended-payer_left"' in listing
+    page = ben.get(f"/standing-orders/{order.id}").get_data(as_text=True)
+    assert 'id="ended-because"' in page and 'id="cancel-order"' not in page
+    assert 'data-outcome="refused"' not in page

@@ -78,7 +78,7 @@ PERMISSIONS: dict[str, Role] = {
     "schedules.cancel": Role.MEMBER,  # one's own order (a treasurer: any)
     "schedules.manage": Role.TREASURER,  # every order; set one up on a member's behalf
     "schedules.charges": Role.TREASURER,  # a currency's membership fee and demurrage
-    "reports.view": Role.COORDINATOR,  # figures over a date range, CSV and PDF (issue 20)
+    "reports.view": Role.TREASURER,  # figures over a date range, CSV and PDF; coordinators too
     "settings.federation": Role.COORDINATOR,  # publish offers and wants to the fediverse
 }
 

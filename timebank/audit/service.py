@@ -41,6 +41,7 @@ ACTIONS: dict[str, Any] = {
     "settings.change": _l("Group settings changed"),
     "schedules.order_created": _l("Standing order set up"),
     "schedules.order_cancelled": _l("Standing order cancelled"),
+    "schedules.order_ended": _l("Standing order ended: a party left the group"),
     "schedules.charges": _l("Membership fee or demurrage changed"),
     "volunteering.complete": _l("Volunteer's part marked done"),
     "volunteering.cancel": _l("Volunteer task cancelled"),

@@ -1,7 +1,11 @@
 """Form pieces shared by several blueprints."""
 
+from decimal import Decimal
+
+from babel.numbers import NumberFormatError, format_decimal, parse_decimal
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import DecimalField, StringField
 from wtforms.validators import ValidationError
 
 from timebank.i18n import current_locale
@@ -89,3 +93,55 @@ class LimitField(StringField):
             if str(error) != "zero":
                 raise ValidationError(_l("Enter a number of hours, like 20 or 7:30.")) from error
             self.subunits = 0
+
+
+def parse_local_decimal(text: str, locale) -> Decimal:
+    """Parse ``text`` as a decimal number written in ``locale`` (``2,5`` in German, ``2.5`` in
+    English); a number with a plain dot (``2.5``) is accepted in every locale too.
+
+    Spaces (a thousands separator in French) are ignored. Grouping is checked (Babel's strict
+    mode), so ``2.5`` is never read as 25 in German. Raises :class:`ValueError`.
+    """
+    text = "".join(text.split())
+    if any(character.isalpha() for character in text):
+        raise ValueError(text)  # "1e3", "NaN", "Infinity": not how a person writes a rate
+    for reading in (locale or "en", "en"):
+        try:
+            return parse_decimal(text, locale=reading, strict=True)
+        except NumberFormatError:
+            continue
+    raise ValueError(text)
+
+
+def format_local_decimal(value: Decimal, locale) -> str:
+    """Format ``value`` for ``locale`` with every significant decimal and no trailing zeros
+    (``2,5`` in German, ``1`` for ``1.0000``)."""
+    value = Decimal(value)
+    value = value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+    return format_decimal(value, locale=locale or "en", decimal_quantization=False)
+
+
+class LocaleDecimalField(DecimalField):
+    """A decimal number typed and shown in the user's locale (flask_babel's
+    :func:`~flask_babel.get_locale`): ``2,5`` in de, es, fr, it, nl, pt_BR and ca; the plain
+    ``2.5`` everywhere. Garbage is a translated error next to the field, keeping the input."""
+
+    def process_formdata(self, valuelist) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        locale = get_locale()
+        try:
+            self.data = parse_local_decimal(valuelist[0], locale)
+        except ValueError as error:
+            self.data = None
+            example = format_decimal(Decimal("2.5"), locale=locale or "en")
+            raise ValueError(str(_l("Enter a number like %(example)s.", example=example))) from (
+                error)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]  # what they typed, as they typed it
+        if self.data is None:
+            return ""
+        return format_local_decimal(self.data, get_locale())

@@ -13,6 +13,9 @@ from timebank.models.base import TenantMixin, created_at_column, tenant_fk
 from timebank.models.ledger import Account, Currency
 from timebank.models.membership import Membership
 
+# Why the job ended an order (kept in ``last_refusal``): its payer or its payee left the group.
+PARTY_LEFT = ("payer_left", "payee_left")
+
 
 class StandingOrder(TenantMixin, db.Model):
     """A payer pays ``amount`` subunits to a payee every week, month or year.
@@ -20,8 +23,13 @@ class StandingOrder(TenantMixin, db.Model):
     Due dates are counted from ``starts_on`` (:func:`timebank.schedules.periods.due_date`);
     ``next_index`` / ``next_due_on`` name the next one not yet run. It runs while
     ``cancelled_at`` is null and ``next_due_on`` is on or before ``ends_on`` (null: no end).
-    The last refusal (a code of :data:`timebank.schedules.runs.REFUSALS`, with the due date it
+    The last refusal (a code of :data:`timebank.schedules.jobs.REFUSALS`, with the due date it
     refused) stays on the order; each run is a :class:`ScheduledRun`.
+
+    An order whose payer or payee left the group is ended by the job, not refused every
+    period: ``cancelled_at`` is set with no ``cancelled_by_id`` (the system), and
+    ``last_refusal`` / ``last_refused_on`` say why and on which due date
+    (:data:`PARTY_LEFT`; :attr:`ended_because`).
     """
 
     __tablename__ = "standing_orders"
@@ -77,6 +85,13 @@ class StandingOrder(TenantMixin, db.Model):
     @property
     def is_cancelled(self) -> bool:
         return self.cancelled_at is not None
+
+    @property
+    def ended_because(self) -> str | None:
+        """``payer_left`` or ``payee_left`` when the job ended the order for that; else None."""
+        if self.is_cancelled and self.cancelled_by_id is None and self.last_refusal in PARTY_LEFT:
+            return self.last_refusal
+        return None
 
     @property
     def has_ended(self) -> bool:

@@ -3,20 +3,25 @@
 The PDF is written with fpdf2 in DejaVu Sans, shipped in ``timebank/reports/fonts/`` (it covers
 Latin with every accent of the shipped languages and Arabic); text shaping by HarfBuzz
 (uharfbuzz) joins Arabic letters, and an Arabic report reads right to left with its columns
-from the right.
+from the right. A table's bar charts (``Table.charts``: what was exchanged per month) are drawn
+above it with fpdf2's own rectangles and lines; in Arabic the first month is on the right.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from fpdf import FPDF, FontFace
 
 from timebank.ledger.reports import to_csv
-from timebank.reports.tables import Table
+from timebank.reports.tables import BarChart, Table
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
+BAR_COLOUR = (25, 135, 84)  # the site's green
+AXIS_COLOUR = (120, 120, 120)
+CHART_HEIGHT = 36  # mm, the bars' area
 
 
 def tables_csv(title: list[str], tables: list[Table]) -> str:
@@ -48,6 +53,8 @@ def tables_pdf(title: str, subtitle: list[str], tables: list[Table], *,
         pdf.ln(4)
         pdf.set_font(FONT, "B", 12)
         pdf.multi_cell(0, 8, table.title, align=align, new_x="LMARGIN", new_y="NEXT")
+        for chart in table.charts:
+            _bar_chart(pdf, chart, right_to_left=right_to_left)
         pdf.set_font(FONT, "", 9)
         if not table.rows:
             pdf.multi_cell(0, 6, "—", align=align, new_x="LMARGIN", new_y="NEXT")
@@ -71,3 +78,43 @@ def _table(pdf: FPDF, table: Table, *, right_to_left: bool) -> None:
             row = grid.row()
             for index in order:
                 row.cell(str(cells[index]))
+
+
+def _bar_chart(pdf: FPDF, chart: BarChart, *, right_to_left: bool) -> None:
+    """Draw ``chart`` across the page's width: its title, a bar per value from a zero axis
+    (negative values below it), and the labels under the axis (every k-th when there are
+    more than 12); the shown value over each bar when there are at most 12 bars."""
+    if not chart.bars:
+        return
+    if pdf.will_page_break(CHART_HEIGHT + 20):
+        pdf.add_page()
+    pdf.set_font(FONT, "B", 9)
+    pdf.multi_cell(0, 6, chart.title, align="R" if right_to_left else "L",
+                   new_x="LMARGIN", new_y="NEXT")
+    bars = list(reversed(chart.bars)) if right_to_left else chart.bars
+    values = [value for _label, value, _shown in bars]
+    high, low = max(0.0, *values), min(0.0, *values)
+    span = (high - low) or 1.0
+    top = pdf.get_y() + 4  # room for the value over the tallest bar
+    axis = top + CHART_HEIGHT * high / span
+    slot = pdf.epw / len(bars)
+    every = math.ceil(len(bars) / 12)
+    pdf.set_font(FONT, "", 6)
+    pdf.set_fill_color(*BAR_COLOUR)
+    for index, (label, value, shown) in enumerate(bars):
+        left = pdf.l_margin + index * slot
+        height = CHART_HEIGHT * abs(value) / span
+        if height > 0:
+            pdf.rect(left + slot * 0.15, axis - height if value > 0 else axis, slot * 0.7,
+                     height, style="F")
+        if len(bars) <= 12:
+            pdf.set_xy(left, (axis - height - 3.5) if value >= 0 else (axis + height + 0.5))
+            pdf.cell(slot, 3, shown, align="C")
+        month_number = len(bars) - 1 - index if right_to_left else index
+        if month_number % every == 0:
+            pdf.set_xy(left, top + CHART_HEIGHT + 4)
+            pdf.cell(slot, 3, label, align="C")
+    pdf.set_draw_color(*AXIS_COLOUR)
+    pdf.line(pdf.l_margin, axis, pdf.l_margin + pdf.epw, axis)
+    pdf.set_draw_color(0, 0, 0)
+    pdf.set_xy(pdf.l_margin, top + CHART_HEIGHT + 9)

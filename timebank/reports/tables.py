@@ -19,11 +19,21 @@ from timebank.reports.summary import GroupReport, NetworkReport
 
 
 @dataclass
+class BarChart:
+    """A bar chart the PDF draws above its table: one bar per (label, value, shown text);
+    ``value`` is a plain number (units, not subunits), negative bars go below the axis."""
+
+    title: str
+    bars: list[tuple[str, float, str]]
+
+
+@dataclass
 class Table:
     title: str
     header: list[str]
     rows: list[list] = field(default_factory=list)
     numeric: tuple[int, ...] = ()  # columns of numbers (aligned to the end in the PDF)
+    charts: list[BarChart] = field(default_factory=list)  # drawn above it (the PDF only)
 
 
 class _Cells:
@@ -71,6 +81,13 @@ def group_tables(report: GroupReport, *, for_people: bool) -> list[Table]:
         for month, amount, trades in series.months:
             exchanged.rows.append([cells.month(month), series.currency.code,
                                    cells.amount(amount, series.currency), trades])
+    if for_people:
+        exchanged.charts = [
+            BarChart(series.currency.name, [
+                (format_date(month, "MMM y"), amount / series.currency.subunits_per_unit,
+                 cells.amount(amount, series.currency))
+                for month, amount, _trades in series.months])
+            for series in report.exchanged]
     tables.append(exchanged)
     tables.append(Table(
         _("Active and new members per month"),
@@ -117,4 +134,8 @@ def network_tables(report: NetworkReport, *, for_people: bool) -> list[Table]:
                    [_("Month"), _("Network hours exchanged"), _("Trades")], numeric=(1, 2),
                    rows=[[cells.month(month), cells.hours(hours), trades]
                          for month, hours, trades in report.months])
+    if for_people:
+        months.charts = [BarChart(_("Network hours exchanged"), [
+            (format_date(month, "MMM y"), float(hours), cells.hours(hours))
+            for month, hours, _trades in report.months])]
     return [groups, months]

@@ -15,6 +15,13 @@ nothing; it is recorded on the run (and, for a standing order, on the order: ``l
 the payer is told as they chose for transfer notices (``mail/schedule_refused.txt``), and the
 order or fee carries on next period.
 
+**A party left.** A standing order whose payer's or payee's membership has ended (status
+``left``; a suspension is temporary, so a suspended party's run is refused and the order
+carries on) is ended on the first due date the job meets after it: no run is recorded, the
+order is cancelled by the system with the reason (``payer_left`` / ``payee_left``) kept in
+``last_refusal``, and the party still in the group is told as they chose for transfer
+notices (``mail/schedule_ended.txt``).
+
 **When the job was down** for several periods (catch-up rule):
 
 * a standing order runs each missed due date once, oldest first (each its own transfer and
@@ -44,6 +51,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.dialects.postgresql import insert
 
+from timebank.audit.service import record
 from timebank.boundary import run_in_transaction
 from timebank.extensions import db
 from timebank.i18n import N_, locale_for_user
@@ -98,6 +106,10 @@ SUBJECTS = {
     "standing_order": N_("Your standing order of %(amount)s to %(payee)s was refused"),
     "fee": N_("Your membership fee of %(amount)s could not be charged"),
     "demurrage": N_("Demurrage of %(amount)s could not be charged"),
+}
+ENDED_SUBJECTS = {
+    "payer_left": N_("The standing order of %(amount)s from %(payer)s has ended"),
+    "payee_left": N_("Your standing order of %(amount)s to %(payee)s has ended"),
 }
 
 
@@ -196,15 +208,62 @@ def run_standing_orders(today: str | None = None) -> int:
     return ran
 
 
+def _party_who_left(order: StandingOrder) -> str | None:
+    """``payer_left`` or ``payee_left`` when that side's membership has ended, else None."""
+    if order.payer.status == MembershipStatus.LEFT:
+        return "payer_left"
+    if order.payee.status == MembershipStatus.LEFT:
+        return "payee_left"
+    return None
+
+
+def _end_order(order: StandingOrder, *, reason: str, due_on: date) -> None:
+    """End ``order`` because a party left (``reason``, met on ``due_on``): cancelled by the
+    system, the reason kept on the order, the party still in the group told."""
+    order.cancelled_at, order.cancelled_by_id = utcnow(), None
+    order.last_refusal, order.last_refused_on = reason, due_on
+    record(action="schedules.order_ended", object_type="standing_order", object_id=order.id,
+           actor=None, before={"cancelled_at": None},
+           after={"cancelled_at": order.cancelled_at, "reason": reason})
+    remaining = order.payee if reason == "payer_left" else order.payer
+    if remaining.status != MembershipStatus.ACTIVE:
+        return  # nobody left to tell (both sides gone, or the other is suspended or pending)
+    _tell_ended(order, remaining=remaining, reason=reason, due_on=due_on)
+
+
+def _tell_ended(order: StandingOrder, *, remaining: Membership, reason: str,
+                due_on: date) -> None:
+    """Tell ``remaining`` that ``order`` ended because the other party left, as they chose."""
+    from timebank.notices.service import announce
+    from timebank.tenants.urls import group_url
+
+    group = db.session.get(Group, order.group_id)
+    locale = locale_for_user(remaining.user, group)
+    context = {
+        "reason": reason, "payer": order.payer.user.name, "payee": order.payee.user.name,
+        "date": due_on.isoformat(), "group_name": group.name,
+        "amount": format_amount(order.amount, subunits_per_unit=order.currency.subunits_per_unit,
+                                locale=locale, symbol=order.currency.symbol),
+    }
+    announce(user=remaining.user, kind=NoticeKind.TRANSFERS,
+             subject_key=ENDED_SUBJECTS[reason], context=context, template="schedule_ended",
+             group=group, link=group_url(group.slug, f"/standing-orders/{order.id}"))
+
+
 def run_order_period(order_id: int, day: str) -> bool:
     """Step (one transaction): run standing order ``order_id``'s next due date if it is on or
-    before ``day``; False when nothing was due."""
+    before ``day``; False when nothing was due, or when the order was ended instead because
+    its payer or payee left the group (module docstring, "A party left")."""
     order = db.session.scalar(
         sa.select(StandingOrder).where(StandingOrder.id == order_id).with_for_update()
         .execution_options(populate_existing=True))
     if order is None or not order.is_running or order.next_due_on > date.fromisoformat(day):
         return False
     due_on = order.next_due_on
+    reason = _party_who_left(order)
+    if reason is not None:
+        _end_order(order, reason=reason, due_on=due_on)
+        return False
     order.next_index += 1
     order.next_due_on = due_date(order.starts_on, Interval(order.interval), order.next_index)
     key = order_run_key(order.id, due_on)

@@ -7,6 +7,8 @@ Amounts are integers in subunits. Functions take keyword-only arguments, raise
 * A standing order is made by its payer, or by a treasurer on a member's behalf; it starts
   today or later and may end (its last payment is the last due date on or before ``ends_on``).
   It is cancelled by its payer or a treasurer; a cancelled order never runs again.
+* An order is seen by its payer, its payee and whoever has ``schedules.manage`` in its group
+  (treasurers and coordinators): :func:`sees_order`; everyone else is told it does not exist.
 * The fee and demurrage start with the first calendar period after they are set (the first of
   next month, or of next year for a yearly fee): nobody is charged for a period already begun.
 * Demurrage rounding: ``(balance - threshold) * rate // 10000``, with ``rate`` in basis points
@@ -28,6 +30,7 @@ from timebank.ledger.errors import CurrencyMismatch, InactiveParty, SameAccount
 from timebank.ledger.transfers import DESCRIPTION_MAX, validate_amount
 from timebank.models import Account, Currency, Group, Membership, Role, utcnow
 from timebank.models.schedules import ScheduledRun, StandingOrder
+from timebank.policy import can
 from timebank.schedules.errors import (
     EndBeforeStart,
     InvalidInterval,
@@ -113,6 +116,20 @@ def create_standing_order(
                             "currency": currency.code, "interval": interval,
                             "starts_on": starts_on, "ends_on": ends_on})
     return order
+
+
+def sees_order(membership: Membership | None, order: StandingOrder) -> bool:
+    """Return whether ``membership`` may see ``order`` (its page, its runs).
+
+    The rule (one place, for the pages): the order's payer and payee, and anyone with
+    ``schedules.manage`` (treasurers and coordinators, :mod:`timebank.policy`) in the order's
+    group. Nobody else — another member, a member of another group, a visitor — sees it; a
+    former payer or payee whose membership is no longer active does not either.
+    """
+    if membership is None or not membership.is_active or order.group_id != membership.group_id:
+        return False
+    return (membership.id in (order.payer_membership_id, order.payee_membership_id)
+            or can(membership, "schedules.manage", order))
 
 
 def may_cancel(membership: Membership | None, order: StandingOrder) -> bool:

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     HiddenField,
     RadioField,
     SelectField,
@@ -25,7 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from timebank.blueprints.forms import AmountField, LimitField
+from timebank.blueprints.forms import AmountField, LimitField, LocaleDecimalField
 
 
 class LedgerForm(FlaskForm):
@@ -165,7 +164,7 @@ class CurrencyForm(LedgerForm):
     default_min_balance = LimitField(_l("Default credit limit (how far below zero)"),
                                      description=_l("Empty: no limit."), ignore_sign=True)
     default_max_balance = LimitField(_l("Default ceiling"), description=_l("Empty: no ceiling."))
-    hour_value = DecimalField(_l("Value of one unit in network hours"), places=4, default=1,
+    hour_value = LocaleDecimalField(_l("Value of one unit in network hours"), places=4, default=1,
                               validators=[InputRequired(), NumberRange(min=0.0001)])
     submit = SubmitField(_l("Save currency"))
 

@@ -4,10 +4,10 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, RadioField, SelectField, StringField, SubmitField
+from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from timebank.blueprints.forms import AmountField, LimitField
+from timebank.blueprints.forms import AmountField, LimitField, LocaleDecimalField
 
 INTERVALS = [("week", _l("Every week")), ("month", _l("Every month")),
              ("year", _l("Every year"))]
@@ -49,7 +49,7 @@ class ChargesForm(FlaskForm):
         choices=[("skip", _l("Skip them this time and tell them")),
                  ("partial", _l("Take what their credit limit still allows"))],
         default="skip")
-    demurrage_rate = DecimalField(
+    demurrage_rate = LocaleDecimalField(
         _l("Demurrage, percent a month"), places=2,
         validators=[Optional(), NumberRange(min=Decimal("0.01"), max=Decimal(100)),
                     _two_decimals],

@@ -24,14 +24,9 @@ from timebank.schedules.errors import ScheduleError
 from timebank.user_errors import UserError
 
 
-def _sees(me: Membership, order: StandingOrder) -> bool:
-    return (me.id in (order.payer_membership_id, order.payee_membership_id)
-            or can(me, "schedules.manage"))
-
-
 def _order_or_404(order_id: int) -> StandingOrder:
     order = db.session.get(StandingOrder, order_id)
-    if order is None or not _sees(current_membership(), order):
+    if order is None or not schedules.sees_order(current_membership(), order):
         abort(404)
     return order
 
