@@ -342,6 +342,11 @@ class Transfer(TenantMixin, db.Model):
             "ix_transfers_pending_payee", "payee_account_id",
             postgresql_where=sa.text("state = 'pending'"),
         ),
+        # A member's average rating reads only rated transfers, however long the history.
+        sa.Index(
+            "ix_transfers_rated_payee", "payee_account_id",
+            postgresql_where=sa.text("rating IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
