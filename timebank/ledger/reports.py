@@ -204,29 +204,60 @@ def counterparty_choices(account: Account, *, selected: int | None = None, find:
     return sorted(names.items(), key=lambda item: item[1].lower())
 
 
-def monthly_totals(account: Account, *, timezone: str, months: int = 12) -> list[dict]:
-    """Return the last ``months`` calendar months with activity: ``{month, incoming,
-    outgoing}`` (subunits; outgoing positive), newest first, months in the group's time zone.
-    Reads only those months' entries (by the account's date index)."""
+# "Month by month" sums at most this many of an account's latest entries, so that a busy
+# account's statement (a group's pot, a member with 100,000 trades a year) costs what a quiet
+# one's does; the months before them are in the CSV.
+MONTHLY_WINDOW = 10_000
+
+
+@dataclass(frozen=True)
+class MonthlyTotals:
+    """``rows``: ``{month, incoming, outgoing}`` (subunits; outgoing positive), newest first;
+    ``cut``: older months within the range were left out (more than
+    :data:`MONTHLY_WINDOW` entries)."""
+
+    rows: list[dict]
+    cut: bool
+
+
+def monthly_totals(account: Account, *, timezone: str, months: int = 12) -> MonthlyTotals:
+    """Return the last ``months`` calendar months with activity, months in the group's time
+    zone, newest first, summed over at most :data:`MONTHLY_WINDOW` of the latest entries (a
+    backward scan of the account's date index, one statement). When the window ends inside the
+    range, its oldest month is partly outside it: that month and the ones before are left out
+    and ``cut`` is true."""
     zone = ZoneInfo(timezone or "UTC")
     today = datetime.now(zone).date()
     first = date(today.year, today.month, 1)
     for _step in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     since = datetime.combine(first, time.min, zone)
-    month = sa.func.date_trunc("month", sa.func.timezone(timezone or "UTC", Entry.created_at))
+    latest = (
+        sa.select(Entry.amount, Entry.created_at)
+        .where(Entry.account_id == account.id, Entry.created_at >= since)
+        .order_by(Entry.created_at.desc())
+        .limit(MONTHLY_WINDOW + 1)
+        .subquery()
+    )
+    month = sa.func.date_trunc("month", sa.func.timezone(timezone or "UTC", latest.c.created_at))
     rows = db.session.execute(
         sa.select(
             month.label("month"),
-            sa.func.coalesce(sa.func.sum(Entry.amount).filter(Entry.amount > 0), 0),
-            sa.func.coalesce(-sa.func.sum(Entry.amount).filter(Entry.amount < 0), 0),
+            sa.func.coalesce(sa.func.sum(latest.c.amount).filter(latest.c.amount > 0), 0),
+            sa.func.coalesce(-sa.func.sum(latest.c.amount).filter(latest.c.amount < 0), 0),
+            sa.func.count(),
         )
-        .where(Entry.account_id == account.id, Entry.created_at >= since)
         .group_by(month)
         .order_by(month.desc())
     ).all()
-    return [{"month": row[0].date(), "incoming": int(row[1]), "outgoing": int(row[2])}
-            for row in rows]
+    cut = sum(row[3] for row in rows) > MONTHLY_WINDOW
+    if cut:
+        rows = rows[:-1]
+    return MonthlyTotals(
+        rows=[{"month": row[0].date(), "incoming": int(row[1]), "outgoing": int(row[2])}
+              for row in rows],
+        cut=cut,
+    )
 
 
 # The chart's step by the range it covers: at most about 90 points, whatever the history.

@@ -104,13 +104,14 @@ def statement():
         {t.payee_account_id if t.payer_account_id == account.id else t.payer_account_id
          for _, t, _ in rows}
     )
+    monthly = reports.monthly_totals(account, timezone=g.group.timezone)
     return render_template(
         "ledger/statement.html",
         account=account, currency=currency, rows=rows, rows_page=page, names=names, form=form,
         filters=flt, query=_query_without_keys(),
         position=ledger.position(account),
-        monthly=[dict(row, label=format_date(row["month"], "MMMM y"))
-                 for row in reports.monthly_totals(account, timezone=g.group.timezone)],
+        monthly=[dict(row, label=format_date(row["month"], "MMMM y")) for row in monthly.rows],
+        monthly_cut=monthly.cut,
         history=reports.balance_history(account, timezone=g.group.timezone),
         reversals=reports.reversal_ids(t.id for _, t, _ in rows),
         remote=intergroup.remote_parties(t.id for _, t, _ in rows),
