@@ -185,8 +185,10 @@ def test_join_and_trade_from_an_ad_found_with_a_typo(app, live_server, new_conte
     expect(zoe.locator(".alert-success")).to_contain_text("Ann Baker")
     zoe.get_by_role("navigation", name="Main menu").get_by_role("link", name="Statement").click()
     expect(zoe.get_by_role("row", name=re.compile("Bike repairs"))).to_contain_text("-1:00")
-    # The statement's "With" filter is a search box too (a long history lists no one).
-    zoe.get_by_label("With").fill("bak")
+    # The statement's "With" filter is a search box too (a long history lists no one); the
+    # box is made by member_search.js (deferred), which then labels it "With".
+    search = zoe.locator("#counterparty-search")
+    search.fill("bak")
     zoe.get_by_role("button", name="Ann Baker").click()
     zoe.get_by_role("button", name="Show").click()
     expect(zoe.get_by_label("With")).to_have_value("Ann Baker")
