@@ -113,16 +113,22 @@ def _pdf_title(body: bytes) -> str:
     return re.sub(rb"\\([()\\])", rb"\1", match.group(2)).decode("latin-1")
 
 
+def _report_pdf(client, language: str) -> bytes:
+    """The activity report's PDF for RANGE, read in ``language``; checks it is a whole PDF."""
+    assert client.post(f"/language/{language}").status_code == 302
+    response = client.get("/reports.pdf", query_string=RANGE)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    body = response.get_data()
+    assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
+    return body
+
+
 @pytest.mark.parametrize("language, title", [
     ("en", "Activity report: Orchard Timebank"), ("ca", "Informe d’activitat"),
     ("de", "Aktivitätsbericht"), ("ar", "تقرير النشاط")])
 def test_the_pdf_is_a_pdf_in_the_readers_language(app, orchard, coordinator_client, language,
                                                    title):
-    assert coordinator_client.post(f"/language/{language}").status_code == 302
-    response = coordinator_client.get("/reports.pdf", query_string=RANGE)
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
-    body = response.get_data()
-    assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
+    body = _report_pdf(coordinator_client, language)
     assert b"DejaVuSans" in body  # the embedded font (Latin accents and Arabic)
     assert _pdf_title(body).startswith(title)
 
@@ -207,11 +213,7 @@ def _pdf_drawing(body: bytes) -> bytes:
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_the_pdf_draws_a_bar_chart_of_what_was_exchanged(app, orchard, coordinator_client,
                                                          language):
-    assert coordinator_client.post(f"/language/{language}").status_code == 302
-    response = coordinator_client.get("/reports.pdf", query_string=RANGE)
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
-    body = response.get_data()
-    assert body.startswith(b"%PDF-") and body.rstrip().endswith(b"%%EOF")
+    body = _report_pdf(coordinator_client, language)
     drawing = _pdf_drawing(body)
     bars = (" ".join(f"{c / 255:.4f}".rstrip("0") for c in export.BAR_COLOUR) + " rg").encode()
     after_colour = drawing.split(bars, 1)

@@ -152,11 +152,10 @@ COUNTERPARTY_WINDOW = 50
 ACCOUNTS_FOUND = 20
 
 
-def _holder_name_starts_with(prefix: str) -> sa.ColumnElement[bool]:
-    """SQL: the account holder's name (the member's, or a group account's own name), or one of
-    its words, starts with ``prefix`` (any case; at most 60 characters are used)."""
+def word_starts_with(name: sa.ColumnElement[str], prefix: str) -> sa.ColumnElement[bool]:
+    """SQL: ``name``, or one of its words, starts with ``prefix`` (any case; at most 60
+    characters are used; ``%`` and ``_`` are plain characters)."""
     prefix = prefix.strip()[:60]
-    name = sa.func.coalesce(User.name, Account.name)
     return sa.or_(name.istartswith(prefix, autoescape=True),
                   name.icontains(" " + prefix, autoescape=True))
 
@@ -173,7 +172,7 @@ def find_counterparties(account: Account, prefix: str, *, limit: int = ACCOUNTS_
         .outerjoin(Membership, Membership.id == Account.membership_id)
         .outerjoin(User, User.id == Membership.user_id)
         .where(Account.currency_id == account.currency_id, Account.id != account.id,
-               _holder_name_starts_with(prefix))
+               word_starts_with(sa.func.coalesce(User.name, Account.name), prefix))
         .order_by("name", Account.id)
         .limit(limit)
     ).all()

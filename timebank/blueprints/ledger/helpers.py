@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import abort, request
 
 from timebank.extensions import db
+from timebank.ledger import reports
 from timebank.ledger import service as ledger
 from timebank.ledger.amounts import format_money
 from timebank.ledger.errors import LedgerError
@@ -43,9 +44,7 @@ RECENT_TRANSFERS = 30
 
 def name_starts_with(prefix: str) -> sa.ColumnElement[bool]:
     """SQL: the user's name, or one of its words, starts with ``prefix`` (any case)."""
-    prefix = prefix.strip()[:60]
-    return sa.or_(User.name.istartswith(prefix, autoescape=True),
-                  User.name.icontains(" " + prefix, autoescape=True))
+    return reports.word_starts_with(User.name, prefix)
 
 
 def find_members(prefix: str, *, exclude: Membership | None = None,
