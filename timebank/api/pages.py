@@ -9,18 +9,18 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, Length
 
 from timebank.api import tokens
+from timebank.blueprints.forms import Form
 from timebank.boundary import roll_back_at_end
 from timebank.policy import apex_only, can, current_membership, require
 
 bp = Blueprint("api_tokens", __name__)
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=tokens.NAME_MAX)],
                        description=_l("What it is for, e.g. 'my phone'."))
     scopes = SelectMultipleField(
@@ -32,7 +32,7 @@ class TokenForm(FlaskForm):
     submit = SubmitField(_l("Make a token"))
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     submit = SubmitField(_l("Revoke"))
 
 

@@ -3,12 +3,12 @@ key (``before`` / ``after`` an event id: :mod:`timebank.paging`)."""
 
 from flask import g, render_template, request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
 from timebank.audit import service as audit
 from timebank.blueprints.audit import bp
+from timebank.blueprints.forms import Form
 from timebank.policy import require
 
 PER_PAGE = 50
@@ -20,7 +20,7 @@ AREAS = {
 }
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     """GET filters (no CSRF: reading changes nothing)."""
 
     class Meta:

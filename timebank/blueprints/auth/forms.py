@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -11,6 +10,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from timebank.blueprints.forms import Form
 from timebank.i18n import LANGUAGES
 from timebank.security.passwords import StrongPassword
 
@@ -18,14 +18,14 @@ from timebank.security.passwords import StrongPassword
 PASSWORD_RULES = [DataRequired(), StrongPassword()]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     remember = BooleanField(_l("Keep me logged in"))
     submit = SubmitField(_l("Log in"))
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(
@@ -38,16 +38,16 @@ class SignupForm(FlaskForm):
     submit = SubmitField(_l("Sign up"))
 
 
-class JoinForm(FlaskForm):
+class JoinForm(Form):
     submit = SubmitField(_l("Ask to join"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email()])
     submit = SubmitField(_l("Send me a link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField(_l("New password"), validators=PASSWORD_RULES)
     confirm = PasswordField(
         _l("Repeat new password"),
@@ -56,7 +56,7 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set password"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(_l("New password"), validators=PASSWORD_RULES)
     confirm = PasswordField(
@@ -66,7 +66,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(Form):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     bio = TextAreaField(_l("About you and what you can offer"), validators=[Length(max=2000)])
     locale = SelectField(

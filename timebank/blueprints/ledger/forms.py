@@ -5,7 +5,6 @@ import re
 import uuid
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     HiddenField,
@@ -24,10 +23,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from timebank.blueprints.forms import AmountField, LimitField, LocaleDecimalField
+from timebank.blueprints.forms import AmountField, Form, LimitField, LocaleDecimalField
 
 
-class LedgerForm(FlaskForm):
+class LedgerForm(Form):
     """A write form with an idempotency key."""
 
     idempotency_key = HiddenField()
@@ -204,7 +203,7 @@ class CurrencyActionForm(LedgerForm):
     delete = SubmitField(_l("Delete"))
 
 
-class StatementFilterForm(FlaskForm):
+class StatementFilterForm(Form):
     """GET filters of a statement or the group's ledger (no CSRF: it changes nothing)."""
 
     class Meta:

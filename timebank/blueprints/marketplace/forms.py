@@ -1,7 +1,6 @@
 """Marketplace forms. Choices that depend on the group are filled in by the routes."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -14,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-from timebank.blueprints.forms import AmountField
+from timebank.blueprints.forms import AmountField, Form
 from timebank.models.marketplace import BODY_MAX, CATEGORY_NAME_MAX, MESSAGE_MAX, TITLE_MAX
 
 
@@ -28,7 +27,7 @@ class OptionalAmountField(AmountField):
         super().pre_validate(form)
 
 
-class AdForm(FlaskForm):
+class AdForm(Form):
     kind = RadioField(
         _l("Type of ad"),
         choices=[("offer", _l("Offer: I can give this")),
@@ -77,7 +76,7 @@ class AdForm(FlaskForm):
     submit = SubmitField(_l("Save ad"))
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     body = TextAreaField(
         _l("Message"),
         validators=[DataRequired(), Length(max=MESSAGE_MAX)],
@@ -86,25 +85,25 @@ class MessageForm(FlaskForm):
     submit = SubmitField(_l("Send"))
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     reason = StringField(_l("Why are you reporting this message?"),
                          validators=[Length(max=500)])
     submit = SubmitField(_l("Report to coordinators"))
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=CATEGORY_NAME_MAX)])
     submit = SubmitField(_l("Save"))
 
 
-class LifetimeForm(FlaskForm):
+class LifetimeForm(Form):
     ad_lifetime_days = IntegerField(
         _l("Ads stay up for (days)"), validators=[InputRequired(), NumberRange(min=1, max=730)]
     )
     submit = SubmitField(_l("Save"))
 
 
-class DigestForm(FlaskForm):
+class DigestForm(Form):
     digest_frequency = RadioField(
         _l("Email me new ads and possible trades from all my groups"),
         choices=[("daily", _l("Daily")), ("weekly", _l("Weekly")), ("never", _l("Never"))],

@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -10,10 +9,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from timebank.blueprints.forms import Form
 from timebank.models import Role
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     message = TextAreaField(
         _l("Message to the person (optional)"), validators=[Optional(), Length(max=2000)],
         render_kw={"rows": 2},
@@ -30,19 +30,19 @@ ROLE_CHOICES = [
 ]
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(_l("Role"), coerce=int, choices=ROLE_CHOICES)
     submit = SubmitField(_l("Change role"))
 
 
-class SuspendForm(FlaskForm):
+class SuspendForm(Form):
     reason = TextAreaField(_l("Reason (sent to the member)"),
                            validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
     suspend = SubmitField(_l("Suspend"))
     reactivate = SubmitField(_l("Reactivate"))
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField(_l("Role"), coerce=int, choices=ROLE_CHOICES, default=int(Role.MEMBER))
     message = TextAreaField(_l("Personal message (optional)"),
@@ -50,11 +50,11 @@ class InviteForm(FlaskForm):
     submit = SubmitField(_l("Send invitation"))
 
 
-class RevokeForm(FlaskForm):
+class RevokeForm(Form):
     submit = SubmitField(_l("Revoke"))
 
 
-class OfflineMemberForm(FlaskForm):
+class OfflineMemberForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     note = TextAreaField(
         _l("How to reach them (optional)"), validators=[Optional(), Length(max=2000)],
@@ -64,10 +64,10 @@ class OfflineMemberForm(FlaskForm):
     submit = SubmitField(_l("Add member"))
 
 
-class LeaveForm(FlaskForm):
+class LeaveForm(Form):
     confirm = BooleanField(_l("Yes, I want to leave this group"), validators=[DataRequired()])
     submit = SubmitField(_l("Leave the group"))
 
 
-class SettleForm(FlaskForm):
+class SettleForm(Form):
     submit = SubmitField(_l("Move the balance to the group account"))

@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from timebank.auth_loader import log_in
 from timebank.blueprints.auth.forms import SignupForm
+from timebank.blueprints.forms import Form
 from timebank.blueprints.members import bp
 from timebank.blueprints.members.forms import ROLE_CHOICES, InviteForm, RevokeForm
 from timebank.boundary import roll_back_at_end
@@ -67,9 +68,7 @@ def invitation(token: str):
     role = dict(ROLE_CHOICES)[Role(found.role)]
     if current_user.is_authenticated:
         me = current_membership()
-        from flask_wtf import FlaskForm
-
-        form = FlaskForm()
+        form = Form()
         if form.validate_on_submit():
             try:
                 invitations.accept(token=token, user=current_user, group=g.group)

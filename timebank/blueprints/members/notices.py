@@ -4,9 +4,9 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField
 
+from timebank.blueprints.forms import Form
 from timebank.blueprints.members import bp
 from timebank.models.notices import Delivery, NoticeKind
 from timebank.notices import service as notices
@@ -25,7 +25,7 @@ KINDS = [
 ]
 
 
-class NoticesForm(FlaskForm):
+class NoticesForm(Form):
     transfers = RadioField(_l("Payments and requests that concern me"), choices=DELIVERY_CHOICES)
     join_requests = RadioField(_l("Requests to join (coordinators)"), choices=DELIVERY_CHOICES)
     treasurer = RadioField(_l("Balances to settle (treasurers)"), choices=DELIVERY_CHOICES)

@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -13,12 +12,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from timebank.blueprints.forms import Form
 from timebank.i18n import LANGUAGES
 from timebank.provisioning.requests import TIMEZONES
 from timebank.security.passwords import StrongPassword
 
 
-class CreateGroupForm(FlaskForm):
+class CreateGroupForm(Form):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
     slug = StringField(
         _l("Address (subdomain)"),
@@ -48,7 +48,7 @@ class CreateGroupForm(FlaskForm):
     submit = SubmitField(_l("Create group"))
 
 
-class StartTimebankForm(FlaskForm):
+class StartTimebankForm(Form):
     """"Start a timebank" on the apex. The account fields are dropped for a logged-in user."""
 
     name = StringField(_l("Name of the timebank"), validators=[DataRequired(), Length(max=120)])
@@ -94,7 +94,7 @@ class StartTimebankForm(FlaskForm):
             delattr(self, name)
 
 
-class RetryForm(FlaskForm):
+class RetryForm(Form):
     slug = StringField(
         _l("Address (subdomain)"), validators=[DataRequired(), Length(max=63)],
         description=_l("Choose another address if this one was taken."),
@@ -102,7 +102,7 @@ class RetryForm(FlaskForm):
     submit = SubmitField(_l("Try again"))
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     message = TextAreaField(
         _l("Message to the requester"), validators=[Optional(), Length(max=2000)]
     )
@@ -110,38 +110,38 @@ class DecisionForm(FlaskForm):
     decline = SubmitField(_l("Decline"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = StringField(_l("Reason (kept in the audit trail)"),
                          validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Confirm"))
 
 
-class DeleteGroupForm(FlaskForm):
+class DeleteGroupForm(Form):
     confirm_slug = StringField(
         _l("Type the group's address to confirm"), validators=[DataRequired(), Length(max=63)]
     )
     submit = SubmitField(_l("Delete this group for ever"))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     groups_need_approval = BooleanField(_l("New timebanks need a network admin's approval"))
     submit = SubmitField(_l("Save"))
 
 
-class AdminForm(FlaskForm):
+class AdminForm(Form):
     email = EmailField(_l("Email of an existing account"),
                        validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Make network admin"))
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(Form):
     """A form with only the CSRF token, for one-button actions."""
 
     target = HiddenField()
     submit = SubmitField(_l("Go"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     members_file = FileField(
         _l("Members (CSV)"),  # required unless kept from the dry run (see the view)
         description=_l("Columns: email, name, and balance (hours like 1:30 or 1.5) — or no "

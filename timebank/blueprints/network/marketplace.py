@@ -13,10 +13,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from timebank.blueprints.forms import Form
 from timebank.blueprints.network import bp
 from timebank.boundary import roll_back_at_end
 from timebank.marketplace.errors import MarketplaceError, NotParticipant
@@ -28,14 +28,14 @@ from timebank.policy import apex_only
 from timebank.tenants.urls import group_url
 
 
-class NetworkMessageForm(FlaskForm):
+class NetworkMessageForm(Form):
     sender = SelectField(_l("Write as a member of"), coerce=int, validate_choice=False)
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MESSAGE_MAX)],
                          render_kw={"rows": 4})
     submit = SubmitField(_l("Send"))
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=MESSAGE_MAX)],
                          render_kw={"rows": 4})
     submit = SubmitField(_l("Send"))

@@ -5,17 +5,17 @@ from datetime import date
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
+from timebank.blueprints.forms import Form
 from timebank.reports.figures import DateRange, last_twelve_months
 
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2199, 12, 31)
 MAX_YEARS = 25  # at most 25 years in one report: 300 months on the charts
 
 
-class RangeForm(FlaskForm):
+class RangeForm(Form):
     """Days ``start`` to ``end``, both included, in the group's time zone (UTC on the
     network); either may be left empty for the default range."""
 

@@ -3,17 +3,16 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from timebank.blueprints.forms import AmountField, LimitField, LocaleDecimalField
+from timebank.blueprints.forms import AmountField, Form, LimitField, LocaleDecimalField
 
 INTERVALS = [("week", _l("Every week")), ("month", _l("Every month")),
              ("year", _l("Every year"))]
 
 
-class StandingOrderForm(FlaskForm):
+class StandingOrderForm(Form):
     payer = SelectField(_l("Payer"), coerce=int)  # shown to treasurers only
     payee = SelectField(_l("Pay to"), coerce=int, validators=[DataRequired()])
     currency = SelectField(_l("Currency"), validate_choice=False)
@@ -29,7 +28,7 @@ class StandingOrderForm(FlaskForm):
     submit = SubmitField(_l("Set up standing order"))
 
 
-class CancelOrderForm(FlaskForm):
+class CancelOrderForm(Form):
     submit = SubmitField(_l("Cancel this standing order"))
 
 
@@ -38,7 +37,7 @@ def _two_decimals(form, field) -> None:
         raise ValidationError(_l("Use at most two decimals."))
 
 
-class ChargesForm(FlaskForm):
+class ChargesForm(Form):
     fee_amount = LimitField(_l("Membership fee"),
                             description=_l("Leave empty for no fee. Each active member pays "
                                            "it to the community pot."))

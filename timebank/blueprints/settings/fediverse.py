@@ -4,15 +4,15 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SubmitField
 
+from timebank.blueprints.forms import Form
 from timebank.blueprints.settings import bp
 from timebank.federation import service as federation
 from timebank.policy import current_membership, require
 
 
-class FediverseForm(FlaskForm):
+class FediverseForm(Form):
     publishes = BooleanField(
         _l("Publish our offers and wants to the fediverse"),
         description=_l("Anyone, on Mastodon for example, can then follow the group and see "

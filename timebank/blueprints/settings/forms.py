@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, SubmitField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from timebank.blueprints.forms import Form
 from timebank.i18n import LANGUAGES
 
 
-class LanguagesForm(FlaskForm):
+class LanguagesForm(Form):
     """Which languages the group offers, and which one is its default."""
 
     languages = SelectMultipleField(

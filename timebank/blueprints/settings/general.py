@@ -3,7 +3,6 @@
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -16,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from timebank.blueprints.forms import LimitField
+from timebank.blueprints.forms import Form, LimitField
 from timebank.blueprints.settings import bp
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
@@ -31,7 +30,7 @@ from timebank.settings import general
 from timebank.settings.general import GeneralSettings, GeneralSettingsError
 
 
-class GeneralSettingsForm(FlaskForm):
+class GeneralSettingsForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)],
                                 render_kw={"rows": 3})

@@ -2,7 +2,6 @@
 page is built (:func:`settings_form`)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -15,7 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length
 
-from timebank.blueprints.forms import AmountField, LimitField
+from timebank.blueprints.forms import AmountField, Form, LimitField
 from timebank.blueprints.ledger.forms import LedgerForm
 
 
@@ -24,7 +23,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     trades_with_network = BooleanField(_l("Trade with other timebanks of the network"))
     trades_with_all_groups = RadioField(
         _l("Trade with"), coerce=int, default=1,
@@ -62,7 +61,7 @@ class CrossPayForm(LedgerForm):
     submit = SubmitField(_l("Pay"))
 
 
-class CapsForm(FlaskForm):
+class CapsForm(Form):
     owe_cap = LimitField(_l("May owe the network at most (network hours)"), ignore_sign=True)
     owed_cap = LimitField(_l("May be owed at most (network hours)"), ignore_sign=True)
     submit = SubmitField(_l("Save caps"))

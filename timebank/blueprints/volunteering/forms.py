@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField, SubmitField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from timebank.blueprints.forms import Form
 from timebank.models.volunteering import TASK_TITLE_MAX
 
 
-class TaskForm(FlaskForm):
+class TaskForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TASK_TITLE_MAX)])
     description = TextAreaField(_l("What is it, where, what to bring"),
                                 validators=[Optional(), Length(max=10_000)],
@@ -19,19 +19,19 @@ class TaskForm(FlaskForm):
     submit = SubmitField(_l("Post task"))
 
 
-class PledgeForm(FlaskForm):
+class PledgeForm(Form):
     submit = SubmitField(_l("I'll help"))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(Form):
     submit = SubmitField(_l("Withdraw my pledge"))
 
 
-class DoneForm(FlaskForm):
+class DoneForm(Form):
     submit = SubmitField(_l("Mark done"))
 
 
-class CancelTaskForm(FlaskForm):
+class CancelTaskForm(Form):
     reason = StringField(_l("Reason (sent to the volunteers)"),
                          validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Cancel task"))
