@@ -32,6 +32,7 @@ from timebank.models import Group, JoinPolicy, Membership, MembershipStatus, Rol
 from timebank.people import service as people
 from timebank.provisioning.service import create_group
 from timebank.tenants import all_groups, group_context
+from timebank.tenants import cache as group_cache
 from timebank.tenants.rls import as_owner
 from timebank.tenants.scoping import TenantSession
 
@@ -120,6 +121,7 @@ def app() -> Iterator[Flask]:
 def _transaction(request, app: Flask) -> Iterator[None]:
     """Run the test in one rolled-back transaction; check the ledger before rolling back."""
     OUTBOX.clear()
+    group_cache.clear()  # the groups a test made are rolled back with it
     if "committing_app" in request.fixturenames:
         yield
         return

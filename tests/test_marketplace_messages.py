@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from tests.conftest import coordinator_of
 from tests.marketplace_support import ad_ids, make_ad
 from timebank.extensions import db
-from timebank.models import Conversation, Message, MessageReport
+from timebank.models import Conversation, Group, Message, MessageReport
 from timebank.tenants import group_context
 
 
@@ -70,8 +70,8 @@ def test_viewing_a_conversation_of_a_suspended_group_leaves_it_unread(app, peopl
         f"/marketplace/messages/new/{ann.id}", data={"body": "Still on for Saturday?"})
     conversation_path = response.headers["Location"]
     with app.app_context():
-        db.session.execute(sa.text("UPDATE groups SET status = 'suspended' WHERE id = :id"),
-                           {"id": group.id})
+        db.session.execute(sa.update(Group).where(Group.id == group.id)
+                           .values(status="suspended"))
         db.session.commit()
     ann_client = login(client_for("greenvale"), ann.user.email)
     thread = ann_client.get(conversation_path)

@@ -50,6 +50,9 @@ class Config:
         },
     }
     REDIS_URL = os.environ.get("REDIS_URL")  # None -> jobs run in-process
+    # How long a process keeps a group it has served without reading it again; a change ends
+    # it sooner, in every process when REDIS_URL is set (timebank.tenants.cache).
+    GROUP_CACHE_SECONDS = float(os.environ.get("GROUP_CACHE_SECONDS", "30"))
 
     # Operations (timebank.observability): "json" makes every log line one JSON object.
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")

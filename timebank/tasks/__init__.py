@@ -102,7 +102,7 @@ def _mark_once(app, once_key: str) -> bool:
     if now - _marks_seen.get(once_key, -ONCE_RECHECK) < ONCE_RECHECK:
         return False
     _marks_seen[once_key] = now
-    return bool(_redis(app).set(once_key, 1, nx=True, ex=ONCE_TTL))
+    return bool(redis_client(app).set(once_key, 1, nx=True, ex=ONCE_TTL))
 
 
 def _run_ready_jobs(error: BaseException | None = None) -> None:
@@ -147,7 +147,8 @@ def _drop(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def _redis(app):
+def redis_client(app):
+    """The Redis client for ``REDIS_URL`` (set), one per URL per process."""
     url = app.config["REDIS_URL"]
     if url not in _redis_clients:  # one client (and connection pool) per URL per process
         from redis import Redis
@@ -164,7 +165,7 @@ def queue(app=None):
     # JOBS_SYNC (tests): rq stores the job in Redis and runs it at once, in this process.
     return Queue(
         "timebank",
-        connection=_redis(app),
+        connection=redis_client(app),
         is_async=not app.config.get("JOBS_SYNC", False),
     )
 
@@ -195,7 +196,7 @@ def run_job(target: str, args: tuple, group_id: int | None, app=None,
 
             app = create_app()
     if once_key:
-        _redis(app).delete(once_key)
+        redis_client(app).delete(once_key)
     with app.app_context():
         try:
             if group_id is not None:

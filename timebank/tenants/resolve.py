@@ -8,11 +8,11 @@ asks :func:`is_read_only` and skips the write. An archived group is a 410. The r
 ``g.group`` (None on the apex) and in the tenant context var.
 """
 
-import sqlalchemy as sa
 from flask import Flask, abort, current_app, g, jsonify, render_template, request
 
 from timebank.extensions import db
-from timebank.models import Group, GroupStatus
+from timebank.models import GroupStatus
+from timebank.tenants.cache import group_for_slug
 from timebank.tenants.context import set_group
 
 
@@ -47,7 +47,7 @@ def resolve_tenant() -> None:
         abort(404)
     if slug == "":
         return
-    group = db.session.scalar(sa.select(Group).where(Group.slug == slug))
+    group = group_for_slug(slug)  # kept by this process, or one query
     if group is None:
         g.unknown_slug = slug
         abort(404)
@@ -90,10 +90,12 @@ def _refusal(status: int, template: str):
 
 
 def register_tenancy(app: Flask) -> None:
+    from timebank.tenants.cache import install_group_cache
     from timebank.tenants.rls import install_row_security
     from timebank.tenants.scoping import install_scoping
 
     install_scoping()
+    install_group_cache()
     with app.app_context():
         install_row_security(db.engine, app.config.get("DATABASE_APP_ROLE"))
     # Runs first: registered before every other before_request hook.
