@@ -335,6 +335,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--preload", action="store_true")
+    parser.add_argument("--gunicorn-config", default=str(HERE / "gunicorn.conf.py"),
+                        help="the app's gunicorn hooks (default: production's)")
     parser.add_argument("--history", type=int, default=200_000)
     parser.add_argument("--reuse", action="store_true", help="keep the seeded databases")
     parser.add_argument("--only", nargs="*", help="names of figures to run")
@@ -358,6 +360,7 @@ def main() -> None:
     gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(options.workers)]
     app = start([*gunicorn, "--threads", str(options.threads),
                  *(["--preload"] if options.preload else []),
+                 "-c", options.gunicorn_config,
                  "-b", f"127.0.0.1:{APP_PORT}", "timebank:create_app()"], env, APP_PORT)
     bare = start([*gunicorn, "-b", f"127.0.0.1:{BARE_PORT}", "--chdir", str(HERE),
                   "bare_app:app"], env, BARE_PORT)

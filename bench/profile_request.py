@@ -115,8 +115,8 @@ def main() -> None:
     profile.disable()
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     pstats.Stats(profile).sort_stats(options.sort).print_stats(options.top)
-    print(f"{options.path}: {cpu / options.times * 1000:.2f} ms CPU and {wall / options.times * 1000:.2f} ms"
-          f" wall a request (profiled, over {options.times})")
+    print(f"{options.path}: {cpu / options.times * 1000:.2f} ms CPU and"
+          f" {wall / options.times * 1000:.2f} ms wall a request (profiled, over {options.times})")
 
 
 if __name__ == "__main__":
