@@ -87,3 +87,34 @@ def test_suspending_a_group_refuses_its_next_write(app, oak, client_for, login,
     response = admin.post("/network/groups/oak/suspend", data={"reason": "unpaid hosting"})
     assert response.status_code == 302
     assert client.post("/pay", data={}).status_code == 423
+
+
+def test_the_groups_currencies_are_kept_and_a_change_is_seen_at_once(
+        app, oak, client_for, login, make_member, count_queries):
+    from timebank.models import Currency
+    from timebank.tenants import group_context
+
+    member = make_member(oak, name="Ann")
+    client = login(client_for("oak"), member.user.email)
+    assert client.get("/pay").status_code == 200
+    with count_queries() as counter:
+        assert client.get("/pay").status_code == 200
+    assert not any("FROM currencies" in s for s in counter.statements), counter.statements
+    with app.app_context(), group_context(oak.id):
+        hours = db.session.scalar(sa.select(Currency).where(Currency.code == "HOUR"))
+        hours.name = "Time credits"
+        db.session.commit()
+    assert "Time credits" in client.get("/pay").get_data(as_text=True)
+
+
+def test_kept_currencies_are_the_groups_own(app, oak, elm, client_for, login, make_member):
+    from timebank.models import Currency
+    from timebank.tenants import group_context
+
+    with app.app_context(), group_context(elm.id):
+        db.session.scalar(sa.select(Currency).where(Currency.code == "HOUR")).name = "Elm hours"
+        db.session.commit()
+    ann, eve = make_member(oak, name="Ann"), make_member(elm, name="Eve")
+    oak_page = login(client_for("oak"), ann.user.email).get("/pay").get_data(as_text=True)
+    elm_page = login(client_for("elm"), eve.user.email).get("/pay").get_data(as_text=True)
+    assert "Elm hours" in elm_page and "Elm hours" not in oak_page

@@ -15,20 +15,19 @@ from flask_babel import gettext as _
 
 from timebank.extensions import db
 from timebank.models import Account, AccountKind, Currency, Membership, MembershipStatus
+from timebank.tenants import cache as group_cache
 
 
 def default_currency() -> Currency | None:
     """Return the current group's first active currency (the one members trade in by default)."""
-    return db.session.scalar(
-        sa.select(Currency).where(Currency.is_active).order_by(Currency.id).limit(1)
-    )
+    currencies = active_currencies()
+    return currencies[0] if currencies else None
 
 
 def active_currencies() -> list[Currency]:
-    """Return the current group's active currencies, oldest first."""
-    return list(
-        db.session.scalars(sa.select(Currency).where(Currency.is_active).order_by(Currency.id))
-    )
+    """Return the current group's active currencies, oldest first (kept by the process between
+    changes: :mod:`timebank.tenants.cache`)."""
+    return group_cache.active_currencies()
 
 
 def currency_by_code(code: str | None) -> Currency | None:

@@ -114,14 +114,12 @@ def currency_choices() -> list[tuple[str, str]]:
 
 def selected_currency() -> Currency:
     """The active currency named by ``currency`` in the form or query (default: the group's
-    first active one), in one statement; 404 when the group has none."""
+    first active one), from the group's kept currencies; 404 when the group has none."""
     code = (request.values.get("currency") or "").upper()
-    currency = db.session.scalar(
-        sa.select(Currency).where(Currency.is_active)
-        .order_by((Currency.code == code).desc(), Currency.id).limit(1))
-    if currency is None:
+    currencies = ledger.active_currencies()
+    if not currencies:
         abort(404)
-    return currency
+    return next((c for c in currencies if c.code == code), currencies[0])
 
 
 def active_member(membership_id: int | None, *, exclude: Membership) -> Membership | None:
