@@ -6,9 +6,8 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from timebank.extensions import db
+from timebank.extensions import db, redis_client
 from timebank.models import Group
-from timebank.tasks import redis_client
 from timebank.tenants.cache import VERSION_KEY
 
 

@@ -89,7 +89,8 @@ def test_a_refused_payment_writes_no_notice(app, group, people):
 def test_one_delivery_job_waits_however_many_transfers_commit(committing_app, make_group,
                                                                make_member, monkeypatch):
     from timebank import tasks
-    from timebank.tasks import ONCE_PREFIX, _redis, queue, run_job
+    from timebank.extensions import redis_client
+    from timebank.tasks import ONCE_PREFIX, queue, run_job
 
     monkeypatch.setitem(committing_app.config, "JOBS_SYNC", False)
     monkeypatch.setattr(tasks, "ONCE_RECHECK", 0)  # every commit looks at the mark in Redis
@@ -97,7 +98,7 @@ def test_one_delivery_job_waits_however_many_transfers_commit(committing_app, ma
     people = {"ann": make_member(group, name="Ann"), "ben": make_member(group, name="Ben")}
     rq_queue = queue(committing_app)
     rq_queue.empty()
-    redis = _redis(committing_app)
+    redis = redis_client(committing_app)
     for key in redis.scan_iter(f"{ONCE_PREFIX}*"):
         redis.delete(key)
     try:

@@ -34,3 +34,17 @@ babel = Babel()
 bootstrap = Bootstrap5()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+_redis_clients: dict = {}
+
+
+def redis_client(app):
+    """The Redis client for the app's ``REDIS_URL`` (set): one client, and one connection pool,
+    per URL per process (rq's queue, the groups' version of :mod:`timebank.tenants.cache`)."""
+    url = app.config["REDIS_URL"]
+    if url not in _redis_clients:
+        from redis import Redis
+
+        _redis_clients[url] = Redis.from_url(url)
+    return _redis_clients[url]

@@ -27,11 +27,10 @@ from rq import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from timebank.extensions import db
+from timebank.extensions import db, redis_client
 
 log = logging.getLogger(__name__)
 _PENDING = "timebank_pending_jobs"
-_redis_clients: dict = {}
 ONCE_PREFIX = "timebank:once:"
 ONCE_TTL = 60  # seconds: a "once" mark outlives a job lost with its worker by at most this
 ONCE_RECHECK = 0.1  # seconds between two looks at one mark from one process
@@ -145,16 +144,6 @@ def _run_again(app, *job) -> None:
 
 def _drop(session: Session) -> None:
     session.info.pop(_PENDING, None)
-
-
-def redis_client(app):
-    """The Redis client for ``REDIS_URL`` (set), one per URL per process."""
-    url = app.config["REDIS_URL"]
-    if url not in _redis_clients:  # one client (and connection pool) per URL per process
-        from redis import Redis
-
-        _redis_clients[url] = Redis.from_url(url)
-    return _redis_clients[url]
 
 
 def queue(app=None):

@@ -34,7 +34,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from timebank.extensions import db
+from timebank.extensions import db, redis_client
 from timebank.models import Currency, Group
 from timebank.tenants.context import current_group_id, is_unscoped
 
@@ -119,8 +119,6 @@ def _current_version() -> bytes | None:
     if not current_app.config.get("REDIS_URL"):
         return None
     if "kept_groups_version" not in g:
-        from timebank.tasks import redis_client
-
         try:
             g.kept_groups_version = redis_client(current_app).get(VERSION_KEY)
         except Exception as error:  # Redis down: nothing kept is trusted, the database answers
@@ -152,8 +150,6 @@ def _announce_changes(session: Session) -> None:
         return
     clear()
     if has_app_context() and current_app.config.get("REDIS_URL"):
-        from timebank.tasks import redis_client
-
         try:
             redis_client(current_app).incr(VERSION_KEY)
         except Exception as error:  # the other processes catch up within the time bound
