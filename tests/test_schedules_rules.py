@@ -176,6 +176,28 @@ def test_an_order_whose_party_left_is_ended_not_refused(ctx, outbox, leaver, rea
     assert run_orders("2027-06-30") == 0 and len(runs("standing_order")) == 1
 
 
+@pytest.mark.parametrize("leaver,reason,told,words", PARTY_LEAVES)
+def test_leaving_the_group_ends_the_order_at_once(ctx, outbox, leaver, reason, told, words):
+    from timebank.people.management import leave_group
+
+    standing = order(ctx["ben"], ctx["ann"], 30)
+    kept = order(ctx["tre"], ctx["ann" if leaver == "ben" else "ben"], 10)  # not theirs
+    db.session.flush()
+    with _app.app_context():  # as a request does: the notice leaves with the commit
+        leave_group(membership=fresh(ctx[leaver]))
+        db.session.commit()
+    db.session.expire_all()
+    ended = db.session.get(type(standing), standing.id)
+    assert ended.ended_because == reason and ended.cancelled_by_id is None
+    assert ended.last_refused_on == schedules.group_today(fresh(ctx["ann"]).group)
+    assert db.session.get(type(kept), kept.id).is_running
+    notices = [m for m in outbox if "has ended" in m.subject]
+    assert len(notices) == 1 and notices[0].recipients == [ctx[told].user.email]
+    assert words in notices[0].body
+    assert run_orders("2027-06-30") == 6  # Tess's order only: January to June
+    assert all(r.standing_order_id == kept.id for r in runs("standing_order"))
+
+
 def test_a_suspended_party_is_refused_and_the_order_carries_on(ctx):
     standing = order(ctx["ben"], ctx["ann"], 30)
     fresh(ctx["ann"]).status = MembershipStatus.SUSPENDED

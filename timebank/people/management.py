@@ -46,6 +46,7 @@ from timebank.people.errors import (
 from timebank.people.notify import tell_member
 from timebank.people.passwords import hash_password
 from timebank.people.service import activate
+from timebank.schedules.service import end_orders_of, group_today
 
 OFFLINE_EMAIL_DOMAIN = "offline.invalid"
 
@@ -184,8 +185,9 @@ def leave_group(*, membership: Membership, by: Membership | None = None) -> Memb
     """Let a member leave the group (status ``left``); they may ask to join again later.
 
     ``by`` defaults to the member. Pending transfers they are party to stay pending (the
-    other side may still withdraw them). Raises :class:`NotActive`,
-    :class:`BalanceNotZero` or :class:`LastCoordinator`.
+    other side may still withdraw them); their standing orders, paying or paid, end now and
+    the other party is told (:func:`timebank.schedules.service.end_orders_of`). Raises
+    :class:`NotActive`, :class:`BalanceNotZero` or :class:`LastCoordinator`.
     """
     if membership.status not in (MembershipStatus.ACTIVE, MembershipStatus.SUSPENDED):
         raise NotActive()
@@ -196,6 +198,7 @@ def leave_group(*, membership: Membership, by: Membership | None = None) -> Memb
     membership.status = MembershipStatus.LEFT
     membership.role = Role.MEMBER
     db.session.flush()
+    end_orders_of(membership, today=group_today(membership.group))
     record(action="members.leave", object_type="membership", object_id=membership.id,
            actor=by or membership, before={"status": old.value}, after={"status": "left"})
     tell_member(membership, "membership_change", N_("You have left %(group_name)s"),

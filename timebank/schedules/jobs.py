@@ -15,12 +15,13 @@ nothing; it is recorded on the run (and, for a standing order, on the order: ``l
 the payer is told as they chose for transfer notices (``mail/schedule_refused.txt``), and the
 order or fee carries on next period.
 
-**A party left.** A standing order whose payer's or payee's membership has ended (status
-``left``; a suspension is temporary, so a suspended party's run is refused and the order
-carries on) is ended on the first due date the job meets after it: no run is recorded, the
+**A party left.** A member who leaves the group (``people.leave_group``) ends the standing
+orders they pay or are paid by at once (:func:`~timebank.schedules.service.end_orders_of`): the
 order is cancelled by the system with the reason (``payer_left`` / ``payee_left``) kept in
-``last_refusal``, and the party still in the group is told as they chose for transfer
-notices (``mail/schedule_ended.txt``).
+``last_refusal``, and the party still in the group is told as they chose for transfer notices
+(``mail/schedule_ended.txt``). An order whose party's membership ended some other way is ended
+the same way on the first due date the job meets after it, with no run recorded. (A suspension
+is temporary: a suspended party's run is refused and the order carries on.)
 
 **When the job was down** for several periods (catch-up rule):
 
@@ -51,7 +52,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.dialects.postgresql import insert
 
-from timebank.audit.service import record
 from timebank.boundary import run_in_transaction
 from timebank.extensions import db
 from timebank.i18n import N_, locale_for_user
@@ -85,6 +85,7 @@ from timebank.schedules.service import (
     account_run_key,
     currency_run_key,
     demurrage_on,
+    end_order,
     group_today,
     order_run_key,
 )
@@ -107,12 +108,6 @@ SUBJECTS = {
     "fee": N_("Your membership fee of %(amount)s could not be charged"),
     "demurrage": N_("Demurrage of %(amount)s could not be charged"),
 }
-ENDED_SUBJECTS = {
-    "payer_left": N_("The standing order of %(amount)s from %(payer)s has ended"),
-    "payee_left": N_("Your standing order of %(amount)s to %(payee)s has ended"),
-}
-
-
 def run_scheduled(today: str | None = None) -> dict[str, int]:
     """Job (rq cron, hourly): run every standing order, fee and demurrage now due in every
     active group. Returns how many runs each made (refusals included)."""
@@ -217,39 +212,6 @@ def _party_who_left(order: StandingOrder) -> str | None:
     return None
 
 
-def _end_order(order: StandingOrder, *, reason: str, due_on: date) -> None:
-    """End ``order`` because a party left (``reason``, met on ``due_on``): cancelled by the
-    system, the reason kept on the order, the party still in the group told."""
-    order.cancelled_at, order.cancelled_by_id = utcnow(), None
-    order.last_refusal, order.last_refused_on = reason, due_on
-    record(action="schedules.order_ended", object_type="standing_order", object_id=order.id,
-           actor=None, before={"cancelled_at": None},
-           after={"cancelled_at": order.cancelled_at, "reason": reason})
-    remaining = order.payee if reason == "payer_left" else order.payer
-    if remaining.status != MembershipStatus.ACTIVE:
-        return  # nobody left to tell (both sides gone, or the other is suspended or pending)
-    _tell_ended(order, remaining=remaining, reason=reason, due_on=due_on)
-
-
-def _tell_ended(order: StandingOrder, *, remaining: Membership, reason: str,
-                due_on: date) -> None:
-    """Tell ``remaining`` that ``order`` ended because the other party left, as they chose."""
-    from timebank.notices.service import announce
-    from timebank.tenants.urls import group_url
-
-    group = db.session.get(Group, order.group_id)
-    locale = locale_for_user(remaining.user, group)
-    context = {
-        "reason": reason, "payer": order.payer.user.name, "payee": order.payee.user.name,
-        "date": due_on.isoformat(), "group_name": group.name,
-        "amount": format_amount(order.amount, subunits_per_unit=order.currency.subunits_per_unit,
-                                locale=locale, symbol=order.currency.symbol),
-    }
-    announce(user=remaining.user, kind=NoticeKind.TRANSFERS,
-             subject_key=ENDED_SUBJECTS[reason], context=context, template="schedule_ended",
-             group=group, link=group_url(group.slug, f"/standing-orders/{order.id}"))
-
-
 def run_order_period(order_id: int, day: str) -> bool:
     """Step (one transaction): run standing order ``order_id``'s next due date if it is on or
     before ``day``; False when nothing was due, or when the order was ended instead because
@@ -261,8 +223,8 @@ def run_order_period(order_id: int, day: str) -> bool:
         return False
     due_on = order.next_due_on
     reason = _party_who_left(order)
-    if reason is not None:
-        _end_order(order, reason=reason, due_on=due_on)
+    if reason is not None:  # left without people.leave_group ending it (an older release)
+        end_order(order, reason=reason, on=due_on)
         return False
     order.next_index += 1
     order.next_due_on = due_date(order.starts_on, Interval(order.interval), order.next_index)

@@ -25,10 +25,13 @@ from sqlalchemy.orm import selectinload
 
 from timebank.audit.service import record
 from timebank.extensions import db
+from timebank.i18n import N_, locale_for_user
 from timebank.ledger import service as ledger
+from timebank.ledger.amounts import format_amount
 from timebank.ledger.errors import CurrencyMismatch, InactiveParty, SameAccount
 from timebank.ledger.transfers import DESCRIPTION_MAX, validate_amount
-from timebank.models import Account, Currency, Group, Membership, Role, utcnow
+from timebank.models import Account, Currency, Group, Membership, MembershipStatus, Role, utcnow
+from timebank.models.notices import NoticeKind
 from timebank.models.schedules import ScheduledRun, StandingOrder
 from timebank.policy import can
 from timebank.schedules.errors import (
@@ -176,6 +179,63 @@ def orders_of(membership: Membership) -> tuple[list[StandingOrder], list[Standin
         .order_by(StandingOrder.id.desc()))).all()
     paying = [o for o in rows if o.payer_membership_id == membership.id]
     return paying, [o for o in rows if o.payee_membership_id == membership.id]
+
+
+ENDED_SUBJECTS = {
+    "payer_left": N_("The standing order of %(amount)s from %(payer)s has ended"),
+    "payee_left": N_("Your standing order of %(amount)s to %(payee)s has ended"),
+}
+
+
+def end_orders_of(membership: Membership, *, today: date) -> int:
+    """End every running standing order ``membership`` pays or is paid by, because they are
+    leaving the group (``people.leave_group`` calls it): see :func:`end_order`. Returns how
+    many ended."""
+    running = db.session.scalars(_with_parties(
+        sa.select(StandingOrder).where(
+            sa.or_(StandingOrder.payer_membership_id == membership.id,
+                   StandingOrder.payee_membership_id == membership.id),
+            StandingOrder.cancelled_at.is_(None))
+        .order_by(StandingOrder.id).with_for_update(of=StandingOrder))).all()
+    ended = [order for order in running if order.is_running]
+    for order in ended:
+        reason = "payer_left" if order.payer_membership_id == membership.id else "payee_left"
+        end_order(order, reason=reason, on=today)
+    return len(ended)
+
+
+def end_order(order: StandingOrder, *, reason: str, on: date) -> None:
+    """End ``order`` because a party left (``reason``: ``payer_left`` or ``payee_left``, on
+    the group's date ``on``): cancelled by the system, the reason kept on the order
+    (``last_refusal``), the party still in the group told as they chose for transfer notices
+    (``mail/schedule_ended.txt``)."""
+    order.cancelled_at, order.cancelled_by_id = utcnow(), None
+    order.last_refusal, order.last_refused_on = reason, on
+    record(action="schedules.order_ended", object_type="standing_order", object_id=order.id,
+           actor=None, before={"cancelled_at": None},
+           after={"cancelled_at": order.cancelled_at, "reason": reason})
+    remaining = order.payee if reason == "payer_left" else order.payer
+    if remaining.status != MembershipStatus.ACTIVE:
+        return  # nobody left to tell (both sides gone, or the other is suspended or pending)
+    _tell_ended(order, remaining=remaining, reason=reason, on=on)
+
+
+def _tell_ended(order: StandingOrder, *, remaining: Membership, reason: str, on: date) -> None:
+    """Tell ``remaining`` that ``order`` ended because the other party left, as they chose."""
+    from timebank.notices.service import announce
+    from timebank.tenants.urls import group_url
+
+    group = db.session.get(Group, order.group_id)
+    locale = locale_for_user(remaining.user, group)
+    context = {
+        "reason": reason, "payer": order.payer.user.name, "payee": order.payee.user.name,
+        "date": on.isoformat(), "group_name": group.name,
+        "amount": format_amount(order.amount, subunits_per_unit=order.currency.subunits_per_unit,
+                                locale=locale, symbol=order.currency.symbol),
+    }
+    announce(user=remaining.user, kind=NoticeKind.TRANSFERS,
+             subject_key=ENDED_SUBJECTS[reason], context=context, template="schedule_ended",
+             group=group, link=group_url(group.slug, f"/standing-orders/{order.id}"))
 
 
 def group_orders(*, limit: int = 200) -> list[StandingOrder]:
