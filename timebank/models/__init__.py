@@ -17,6 +17,7 @@ from timebank.models.invitation import Invitation
 from timebank.models.ledger import (
     Account,
     AccountKind,
+    AccountMonth,
     Currency,
     CurrencyKind,
     Entry,
@@ -57,6 +58,7 @@ from timebank.models.volunteering import (
 )
 
 __all__ = [
+    "AccountMonth",
     "ScheduledRun",
     "StandingOrder",
     "IntergroupPayment",
