@@ -4,6 +4,8 @@ change of time zone; the rows after a levy, a payment between groups and a rever
 see them; and ``flask ledger verify`` reporting a row that disagrees with the entries."""
 
 import re
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -18,8 +20,9 @@ from timebank.extensions import db
 from timebank.ledger import levies
 from timebank.ledger import service as ledger
 from timebank.ledger.verify import verify_ledger
-from timebank.models import Account, AccountMonth, Group, TransferKind
+from timebank.models import Account, AccountMonth, Group, Membership, TransferKind
 from timebank.settings import general
+from timebank.tenants import group_context
 
 pytestmark = pytest.mark.usefixtures("deferred_constraints_hold")
 
@@ -203,3 +206,67 @@ def test_verify_reports_monthly_totals_that_disagree_with_the_entries(app, green
                   " 0, 30, 1)", a=account, g=greenvale.id):
         with app.app_context():
             assert rule in {p.rule for p in verify_ledger(group_id=greenvale.id)}
+
+
+@pytest.mark.concurrency
+@pytest.mark.parametrize("first", ["time zone change", "payment"])
+def test_a_payment_racing_a_time_zone_change_lands_in_the_new_zones_month(
+        committing_app, make_group, make_member, first):
+    """The rebuild locks the group's accounts in the ledger's order: a payment that waits for
+    it reads the new zone; one that got there first is rebuilt with the rest. Either way the
+    payment lands in its New York month (the evening before the UTC month starts)."""
+    app = committing_app
+    group = make_group("racing")
+    ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
+    coordinator = coordinator_of(app, group)
+    boundary = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0)
+    holding = threading.Event()
+    errors = []
+
+    def change_time_zone():
+        try:
+            with app.test_request_context(), group_context(group.id):
+                if first == "payment":
+                    holding.wait(timeout=10)
+                row = db.session.get(Group, group.id)
+                general.update_general_settings(
+                    group=row, by=db.session.get(Membership, coordinator.id),
+                    settings=replace(general.current_settings(row), timezone="America/New_York"))
+                if first == "time zone change":
+                    holding.set()
+                    time.sleep(0.5)  # the payment is now waiting for the accounts
+                db.session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(repr(error))
+
+    def pay():
+        try:
+            with app.test_request_context(), group_context(group.id):
+                if first == "time zone change":
+                    holding.wait(timeout=10)
+                currency = ledger.default_currency()
+                ledger.transfer_between(
+                    payer_account=ledger.account_for(db.session.get(Membership, ann.id),
+                                                     currency),
+                    payee_account=ledger.account_for(db.session.get(Membership, ben.id),
+                                                     currency),
+                    amount=45, description="Late evening", starter=None,
+                    kind=TransferKind.ON_BEHALF, occurred_at=boundary + timedelta(hours=2))
+                if first == "payment":
+                    holding.set()
+                    time.sleep(0.5)  # the rebuild is now waiting for the accounts
+                db.session.commit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=change_time_zone), threading.Thread(target=pay)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    new_york_month = (boundary - timedelta(days=1)).date().replace(day=1)
+    assert _months(app, group, ann) == {new_york_month: (0, 45, 1)}
+    with app.app_context():
+        assert verify_ledger(group_id=group.id) == []
