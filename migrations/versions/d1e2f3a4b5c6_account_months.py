@@ -13,6 +13,10 @@ functions, and the rows of every existing entry in one statement, in each group'
 Downgrade: ``ledger_write_legs`` as its file was before this revision, then the new function
 and the table are dropped.
 
+Earlier migrations install ``ledger_write_legs`` from its file as it is when they run, so on a
+new database it names ``account_months`` before this revision creates it: harmless, since no
+migration writes a transfer (PL/pgSQL resolves the table when the function first runs).
+
 Revision ID: d1e2f3a4b5c6
 Revises: de6f7a8b9c0d
 Create Date: 2026-12-08 09:00:00

@@ -58,7 +58,6 @@ from timebank.models.volunteering import (
 )
 
 __all__ = [
-    "AccountMonth",
     "ScheduledRun",
     "StandingOrder",
     "IntergroupPayment",
@@ -71,6 +70,7 @@ __all__ = [
     "TaskStatus",
     "VolunteerTask",
     "Account",
+    "AccountMonth",
     "AccountKind",
     "Ad",
     "AdKind",
