@@ -116,9 +116,10 @@ def seed_history(database_url: str, group_id: int, member_ids: list[int], long: 
     ``GENERAL_HISTORY`` more pass between the other members (``member_ids[1]``, the small
     account, gets a few dozen), spread over the last ``HISTORY_DAYS`` days.
 
-    Three statements instead of ``ledger_transfer`` once per transfer (which runs at about 70
+    Four statements instead of ``ledger_transfer`` once per transfer (which runs at about 70
     transfers/s on this machine while others work): the transfers, their entries with the
-    running balance from a window function, the cached balances. The ledger's row triggers
+    running balance from a window function, the cached balances, the monthly totals
+    (``ledger_rebuild_months``). The ledger's row triggers
     are off for that transaction (``session_replication_role = replica``, superuser only), so
     :func:`timebank.ledger.verify.verify_ledger` checks every invariant afterwards and the
     seeding stops if one is broken.
@@ -144,6 +145,9 @@ def seed_history(database_url: str, group_id: int, member_ids: list[int], long: 
             "accounts": [by_member[member_id] for member_id in member_ids]})
         connection.execute(sa.text(SEED_ENTRIES), {"group_id": group_id})
         connection.execute(sa.text(SEED_BALANCES), {"group_id": group_id})
+        # Each account's monthly totals, as the ledger keeps them (its own rebuild).
+        connection.execute(sa.text("SELECT ledger_rebuild_months(:group_id)"),
+                           {"group_id": group_id})
         print(f"history written in {time.perf_counter() - began:.0f} s", file=sys.stderr)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(sa.text("VACUUM ANALYZE"))

@@ -397,24 +397,3 @@ def test_the_community_pot_opens_when_first_used(app, group, people, as_):
         pot = ledger.group_account(currency=ledger.default_currency())
         assert (pot.name, pot.balance) == ("Community pot", -60)
     assert '<option value="-1">' not in text(tre.get("/bulk"))
-
-
-def test_month_by_month_sums_a_bounded_window_of_entries(app, group, people, as_, make_transfer,
-                                                         monkeypatch):
-    """"Month by month" reads at most ``MONTHLY_WINDOW`` of the latest entries: when the window
-    ends inside the range, the month it ends in is left out (it would be partial) and the page
-    says the earlier months are in the CSV."""
-    from timebank.ledger import reports
-
-    for number in range(4):
-        make_transfer(people["ann"], people["ben"], 15, f"Job {number}")
-    ann = as_("ann")
-    page = text(ann.get("/statement"))
-    assert 'id="monthly"' in page and 'id="monthly-cut"' not in page
-    monthly = re.search(r'<table class="table table-sm" id="monthly">.*?</table>', page, re.S)
-    assert "1:00" in monthly.group(0)  # four quarters of an hour out this month
-    monkeypatch.setattr(reports, "MONTHLY_WINDOW", 3)
-    page = text(ann.get("/statement"))
-    assert 'id="monthly"' not in page  # this month alone is past the window: not shown partial
-    assert "Earlier months are in the CSV download." in page
-    assert "No transfers yet." not in page.split("Month by month")[1].split("</div>")[0]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from timebank.extensions import db
 from timebank.models import (
     Account,
+    AccountMonth,
     Entry,
     Membership,
     Transfer,
@@ -203,60 +204,28 @@ def counterparty_choices(account: Account, *, selected: int | None = None, find:
     return sorted(names.items(), key=lambda item: item[1].lower())
 
 
-# "Month by month" sums at most this many of an account's latest entries, so that a busy
-# account's statement (a group's pot, a member with 100,000 trades a year) costs what a quiet
-# one's does; the months before them are in the CSV.
-MONTHLY_WINDOW = 10_000
+def monthly_totals(account: Account, *, timezone: str, months: int = 12) -> list[dict]:
+    """Return the months with activity among the last ``months`` calendar months (this one
+    included, in the group's time zone ``timezone``), newest first:
+    ``[{"month": date(2026, 12, 1), "incoming": 90, "outgoing": 30}, ...]`` (``month`` is its
+    first day; sums in subunits, outgoing positive).
 
-
-@dataclass(frozen=True)
-class MonthlyTotals:
-    """``rows``: ``{month, incoming, outgoing}`` (subunits; outgoing positive), newest first;
-    ``cut``: older months within the range were left out (more than
-    :data:`MONTHLY_WINDOW` entries)."""
-
-    rows: list[dict]
-    cut: bool
-
-
-def monthly_totals(account: Account, *, timezone: str, months: int = 12) -> MonthlyTotals:
-    """Return the last ``months`` calendar months with activity, months in the group's time
-    zone, newest first, summed over at most :data:`MONTHLY_WINDOW` of the latest entries (a
-    backward scan of the account's date index, one statement). When the window ends inside the
-    range, its oldest month is partly outside it: that month and the ones before are left out
-    and ``cut`` is true."""
-    zone = ZoneInfo(timezone or "UTC")
-    today = datetime.now(zone).date()
+    Read from the totals the ledger keeps with the entries (:class:`AccountMonth`, written by
+    ``ledger_write_legs`` in the group's time zone): one statement reading at most ``months``
+    rows by key, however long the history.
+    """
+    today = datetime.now(ZoneInfo(timezone or "UTC")).date()
     first = date(today.year, today.month, 1)
     for _step in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
-    since = datetime.combine(first, time.min, zone)
-    latest = (
-        sa.select(Entry.amount, Entry.created_at)
-        .where(Entry.account_id == account.id, Entry.created_at >= since)
-        .order_by(Entry.created_at.desc())
-        .limit(MONTHLY_WINDOW + 1)
-        .subquery()
-    )
-    month = sa.func.date_trunc("month", sa.func.timezone(timezone or "UTC", latest.c.created_at))
     rows = db.session.execute(
-        sa.select(
-            month.label("month"),
-            sa.func.coalesce(sa.func.sum(latest.c.amount).filter(latest.c.amount > 0), 0),
-            sa.func.coalesce(-sa.func.sum(latest.c.amount).filter(latest.c.amount < 0), 0),
-            sa.func.count(),
-        )
-        .group_by(month)
-        .order_by(month.desc())
+        sa.select(AccountMonth.month, AccountMonth.incoming, AccountMonth.outgoing)
+        .where(AccountMonth.account_id == account.id, AccountMonth.month >= first)
+        .order_by(AccountMonth.month.desc())
+        .limit(months)
     ).all()
-    cut = sum(row[3] for row in rows) > MONTHLY_WINDOW
-    if cut:
-        rows = rows[:-1]
-    return MonthlyTotals(
-        rows=[{"month": row[0].date(), "incoming": int(row[1]), "outgoing": int(row[2])}
-              for row in rows],
-        cut=cut,
-    )
+    return [{"month": row.month, "incoming": row.incoming, "outgoing": row.outgoing}
+            for row in rows]
 
 
 # The chart's step by the range it covers: at most about 90 points, whatever the history.

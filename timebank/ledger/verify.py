@@ -5,13 +5,14 @@ Used by ``flask ledger verify`` (exit status 1 when anything is wrong), by the n
 with plain SQL across all groups on purpose: this is the network-wide auditor, so it must not
 be narrowed by tenant scoping.
 
-Beyond the double-entry rules it checks issued currencies (holders never below zero, the
-issuer never above it, issuance only from the issuer), reversals (the exact opposite of a
-completed transfer), levies (paid to the pot by a side of a completed transfer, reversed
-with it) and limits: no transfer other than a reversal took an account below the floor or
-above the ceiling in force when it was written (a levy's entries included). The limits in
-force at any moment are rebuilt from ``limit_changes``, so a balance left outside a lowered
-limit is explained and a limit broken by a transfer is not.
+Beyond the double-entry rules (and the totals the ledger keeps: each account's cached balance,
+each entry's balance after it, each account's monthly totals) it checks issued currencies
+(holders never below zero, the issuer never above it, issuance only from the issuer), reversals
+(the exact opposite of a completed transfer), levies (paid to the pot by a side of a completed
+transfer, reversed with it) and limits: no transfer other than a reversal took an account below
+the floor or above the ceiling in force when it was written (a levy's entries included). The
+limits in force at any moment are rebuilt from ``limit_changes``, so a balance left outside a
+lowered limit is explained and a limit broken by a transfer is not.
 """
 
 from dataclasses import dataclass
@@ -89,6 +90,29 @@ CHECKS: list[tuple[str, str, str]] = [
                      FROM entries) r
             WHERE r.balance_after IS DISTINCT FROM r.running""",
         "group {0} entry {1} on account {2}: balance_after {3}, running sum {4}",
+    ),
+    (
+        # Kept by ledger_write_legs, months in the group's time zone (rebuilt when it changes).
+        "each account's monthly totals equal its entries' sums by month",
+        """WITH summed AS (
+               SELECT e.group_id, e.account_id,
+                      CAST(date_trunc('month', timezone(coalesce(nullif(g.timezone, ''), 'UTC'),
+                                                        e.created_at)) AS date) AS month,
+                      coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0) AS incoming,
+                      coalesce(-sum(e.amount) FILTER (WHERE e.amount < 0), 0) AS outgoing,
+                      count(*) AS entry_count
+                 FROM entries e JOIN groups g ON g.id = e.group_id
+                GROUP BY 1, 2, 3)
+           SELECT coalesce(k.group_id, s.group_id) AS group_id,
+                  coalesce(k.account_id, s.account_id), coalesce(k.month, s.month),
+                  k.incoming, k.outgoing, k.entry_count, s.incoming, s.outgoing, s.entry_count
+             FROM account_months k
+             FULL JOIN summed s ON s.group_id = k.group_id AND s.account_id = k.account_id
+                               AND s.month = k.month
+            WHERE (k.incoming, k.outgoing, k.entry_count)
+                  IS DISTINCT FROM (s.incoming, s.outgoing, s.entry_count)""",
+        "group {0} account {1} month {2}: kept in {3}, out {4}, {5} entries;"
+        " the entries say in {6}, out {7}, {8} entries",
     ),
     (
         "every currency's balances sum to zero",

@@ -17,6 +17,7 @@ from timebank.models.invitation import Invitation
 from timebank.models.ledger import (
     Account,
     AccountKind,
+    AccountMonth,
     Currency,
     CurrencyKind,
     Entry,
@@ -69,6 +70,7 @@ __all__ = [
     "TaskStatus",
     "VolunteerTask",
     "Account",
+    "AccountMonth",
     "AccountKind",
     "Ad",
     "AdKind",

@@ -488,6 +488,39 @@ class Entry(TenantMixin, db.Model):
     )
 
 
+class AccountMonth(TenantMixin, db.Model):
+    """One account's totals for one calendar month, kept by the ledger with its entries.
+
+    ``month`` is the first day of the month in the group's time zone; ``incoming`` and
+    ``outgoing`` are the sums of the account's positive and (negated) negative entries in it,
+    both positive, in subunits; ``entry_count`` counts them. ``ledger_write_legs`` adds each
+    entry to its month in the same statement that writes it; a change of the group's time zone
+    rebuilds the group's rows (``ledger_rebuild_months``). The statement's "Month by month"
+    reads at most a year of these rows instead of the entries; ``flask ledger verify`` checks
+    they equal the entries' sums.
+    """
+
+    __tablename__ = "account_months"
+    __table_args__ = (
+        tenant_fk("account_id", "accounts"),
+        sa.CheckConstraint("incoming >= 0 AND outgoing >= 0 AND entry_count > 0",
+                           name="totals_positive"),
+        # Rewritten by every transfer: room on the page keeps those updates HOT.
+        {"postgresql_with": {"fillfactor": 80}},
+    )
+
+    # The key leads with group_id (so it stays a key when tables are distributed by group, and
+    # it is the group_id index); a statement reads one account's latest months from it.
+    group_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    incoming: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    outgoing: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    entry_count: Mapped[int] = mapped_column(default=0)
+
+
 class LimitChange(TenantMixin, db.Model):
     """One recorded change of limits: who, when, old -> new (amounts in subunits).
 

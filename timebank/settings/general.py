@@ -212,7 +212,7 @@ def update_general_settings(*, group: Group, settings: GeneralSettings,
     with db.session.begin_nested():
         group.name = new.name
         group.description = new.description
-        group.timezone = new.timezone
+        ledger_settings.change_time_zone(group=group, timezone=new.timezone)
         group.join_policy = JoinPolicy(new.join_policy)
         group.members_see_all_transfers = bool(new.members_see_all_transfers)
         group.balances_public = bool(new.balances_public)

@@ -9,15 +9,17 @@ Operations: ``ledger_transfer`` (pay, request, on-behalf, issue, import), ``ledg
 ``ledger_cancel`` (withdraw, decline, a refusal), ``ledger_edit``, ``ledger_reverse``,
 ``ledger_bulk``, ``ledger_settle``, and between groups ``ledger_intergroup_transfer``,
 ``_accept``, ``_cancel`` and ``_reverse`` (with ``ledger_trading_refusal`` and
-``ledger_network_seconds``). Shared rules: ``ledger_floor`` and ``ledger_ceiling`` (the
-limits in force), ``ledger_positions`` (balance, pending amounts, room left),
-``ledger_limit_refusal`` (the room check), ``ledger_party_refusal`` (active members, active
-currency), ``ledger_twin`` (idempotency), ``ledger_lock_accounts`` (the lock order) and the
-writers ``ledger_post`` and ``ledger_write_legs``. Levies on transfers: ``ledger_levy`` (the
-rounding rule), ``ledger_levies`` (what is due, and to which pot), ``ledger_levy_refusal``
-(the limits with the levies) and ``ledger_post_levies``, called by ``ledger_transfer``,
-``ledger_accept`` and ``ledger_bulk``; ``ledger_reverse`` reverses a transfer's levies with it.
-``flask ledger verify`` uses the same ``ledger_floor`` and ``ledger_ceiling``.
+``ledger_network_seconds``). Shared rules: ``ledger_floor`` and ``ledger_ceiling`` (the limits
+in force), ``ledger_positions`` (balance, pending amounts, room left), ``ledger_limit_refusal``
+(the room check), ``ledger_party_refusal`` (active members, active currency), ``ledger_twin``
+(idempotency), ``ledger_lock_accounts`` (the lock order) and the writers ``ledger_post`` and
+``ledger_write_legs`` (which also keeps each account's monthly totals, ``account_months``;
+``ledger_rebuild_months`` rebuilds a group's when its time zone changes). Levies on transfers:
+``ledger_levy`` (the rounding rule), ``ledger_levies`` (what is due, and to which pot),
+``ledger_levy_refusal`` (the limits with the levies) and ``ledger_post_levies``, called by
+``ledger_transfer``, ``ledger_accept`` and ``ledger_bulk``; ``ledger_reverse`` reverses a
+transfer's levies with it. ``flask ledger verify`` uses the same ``ledger_floor`` and
+``ledger_ceiling``.
 
 Migrations put them in place as replaceable objects (alembic_utils): changing a function is a
 short migration, ``op.replace_entity(function("ledger_accept"))``, reviewed beside the diff of
@@ -43,6 +45,7 @@ NAMES = (
     "ledger_lock_accounts",
     "ledger_twin",
     "ledger_write_legs",
+    "ledger_rebuild_months",
     "ledger_post",
     # levies (timebank/ledger/levies.py)
     "ledger_levy",
