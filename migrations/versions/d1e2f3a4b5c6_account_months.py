@@ -9,7 +9,8 @@ rows by key, however long the history. ``ledger_rebuild_months`` rebuilds a grou
 its time zone changes. ``flask ledger verify`` checks the rows equal the entries' sums.
 
 Upgrade: the table (keyed by group, account and month; fenced by row-level security), both
-functions, and the rows of every existing entry in one statement, in each group's time zone.
+functions, and the rows of every existing entry, in each group's time zone, written by
+``ledger_rebuild_months`` group by group.
 Downgrade: ``ledger_write_legs`` as its file was before this revision, then the new function
 and the table are dropped.
 
@@ -33,18 +34,6 @@ revision = 'd1e2f3a4b5c6'
 down_revision = 'de6f7a8b9c0d'
 branch_labels = None
 depends_on = None
-
-BACKFILL = """
-    INSERT INTO account_months (group_id, account_id, month, incoming, outgoing, entry_count)
-    SELECT e.group_id, e.account_id,
-           CAST(date_trunc('month', timezone(coalesce(nullif(g.timezone, ''), 'UTC'),
-                                             e.created_at)) AS date),
-           coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0),
-           coalesce(-sum(e.amount) FILTER (WHERE e.amount < 0), 0),
-           count(*)
-      FROM entries e JOIN groups g ON g.id = e.group_id
-     GROUP BY 1, 2, 3
-"""
 
 PREVIOUS_WRITE_LEGS = r"""
 CREATE OR REPLACE FUNCTION public.ledger_write_legs(
@@ -95,10 +84,12 @@ def upgrade():
         postgresql_with={'fillfactor': 80},
     )
     fence_table('account_months')
-    op.execute(BACKFILL)
     op.execute("SET LOCAL check_function_bodies = off")
     op.replace_entity(function("ledger_write_legs"))
     op.replace_entity(function("ledger_rebuild_months"))
+    # The rows of every existing entry, by the function that rebuilds them after a change of
+    # time zone (one group at a time, its accounts locked in the ledger's order).
+    op.execute("SELECT ledger_rebuild_months(id) FROM groups ORDER BY id")
 
 
 def downgrade():
