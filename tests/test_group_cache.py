@@ -117,3 +117,25 @@ def test_kept_currencies_are_the_groups_own(app, oak, elm, client_for, login, ma
     oak_page = login(client_for("oak"), ann.user.email).get("/pay").get_data(as_text=True)
     elm_page = login(client_for("elm"), eve.user.email).get("/pay").get_data(as_text=True)
     assert "Elm hours" in elm_page and "Elm hours" not in oak_page
+
+
+def test_a_read_that_began_before_a_change_keeps_nothing(app, oak, client_for, monkeypatch):
+    """A thread that read the old row just before another thread's commit cleared what was
+    kept must not keep that old row."""
+    from timebank.tenants import cache
+
+    real_scalars = db.session.scalars
+
+    class ReadThenSomeoneCommits:
+        def __init__(self, statement):
+            self.rows = real_scalars(statement).all()
+
+        def all(self):
+            cache.clear()  # the other thread's commit, after this read
+            return self.rows
+
+    with app.test_request_context(), app.app_context():
+        monkeypatch.setattr(db.session, "scalars", ReadThenSomeoneCommits)
+        assert cache.group_for_slug("oak").name == "Oak Timebank"
+        monkeypatch.undo()
+    assert cache._kept == {}

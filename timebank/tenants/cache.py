@@ -48,6 +48,9 @@ _lock = threading.Lock()
 # key -> (monotonic time it expires, Redis version it was read under, each row's columns);
 # keys: ("group", slug) and ("currencies", group id).
 _kept: dict[tuple, tuple[float, bytes | None, list[dict]]] = {}
+# How many times this process has cleared: a read that began before a clear keeps nothing (a
+# thread may have read the old rows just before another thread's commit cleared them).
+_clears = 0
 
 
 def group_for_slug(slug: str) -> Group | None:
@@ -74,8 +77,10 @@ def active_currencies() -> list[Currency]:
 
 def clear() -> None:
     """Forget everything this process kept (tests call it between tests)."""
+    global _clears
     with _lock:
         _kept.clear()
+        _clears += 1
 
 
 def _kept_or_read(key: tuple, model: type, read: Callable[[], list]) -> list:
@@ -83,11 +88,14 @@ def _kept_or_read(key: tuple, model: type, read: Callable[[], list]) -> list:
     entry = _kept.get(key)
     if entry is not None and entry[0] > time.monotonic() and entry[1] == version:
         return [_in_session(model, columns) for columns in entry[2]]
+    clears = _clears
     rows = list(read())
-    if rows or model is not Group:
+    if rows or model is not Group:  # an unknown slug is not kept
         seconds = current_app.config["GROUP_CACHE_SECONDS"]
         with _lock:
-            _kept[key] = (time.monotonic() + seconds, version, [_columns(row) for row in rows])
+            if clears == _clears:
+                _kept[key] = (time.monotonic() + seconds, version,
+                              [_columns(row) for row in rows])
     return rows
 
 
