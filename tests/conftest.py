@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from timebank import create_app
 from timebank.config import INSTANCE_PATH, TestConfig
-from timebank.extensions import db
+from timebank.extensions import db, limiter
 from timebank.ledger.verify import verify_ledger
 from timebank.mail import OUTBOX
 from timebank.models import Group, JoinPolicy, Membership, MembershipStatus, Role, User
@@ -122,6 +122,9 @@ def _transaction(request, app: Flask) -> Iterator[None]:
     """Run the test in one rolled-back transaction; check the ledger before rolling back."""
     OUTBOX.clear()
     group_cache.clear()  # the groups a test made are rolled back with it
+    # The Limiter object is shared: any app a test builds with production settings turns it on
+    # (with Redis counters that outlive the run); the suite's app runs with it off.
+    limiter.enabled = app.config["RATELIMIT_ENABLED"]
     if "committing_app" in request.fixturenames:
         yield
         return
