@@ -159,3 +159,72 @@ def test_expired_logins_end_and_are_swept_at_the_next_login(app, client_for, mak
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginSession).where(
             LoginSession.user_id == ann.user_id)) == 1
+
+
+# The process keeps a login it has served (timebank.tenants.cache, issue 14): it must still end
+# at once, whatever ends it and in whichever process.
+
+def _logged_in_twice(app, client_for, make_group, make_member, count_queries):
+    """Ann's browser, logged in, her login kept by this process (the second request reads no
+    login row)."""
+    ann = _setup(make_group, make_member)
+    browser = client_for("greenvale")
+    _log_in(browser, ann.user.email)
+    assert _is_logged_in(browser)
+    with count_queries() as counter:
+        assert _is_logged_in(browser)
+    assert not any("login_sessions" in s for s in counter.statements), counter.statements
+    return ann, browser
+
+
+def test_a_kept_login_ends_when_another_process_logs_it_out(app, client_for, make_group,
+                                                           make_member, count_queries):
+    from timebank.extensions import redis_client
+    from timebank.tenants.cache import VERSION_KEY
+
+    ann, browser = _logged_in_twice(app, client_for, make_group, make_member, count_queries)
+    with app.app_context():  # another process's logout: no hook of this one sees it
+        db.session.execute(sa.text("DELETE FROM login_sessions WHERE user_id = :id"),
+                           {"id": ann.user_id})
+        db.session.commit()
+    assert _is_logged_in(browser)  # kept: this process did not see the delete
+    redis_client(app).incr(VERSION_KEY)  # what the other process's commit does
+    assert not _is_logged_in(browser)
+
+
+def test_a_kept_login_still_expires(app, client_for, make_group, make_member, count_queries,
+                                    monkeypatch):
+    from datetime import timedelta
+
+    from timebank.security import sessions
+
+    ann, browser = _logged_in_twice(app, client_for, make_group, make_member, count_queries)
+    later = sessions.utcnow() + timedelta(hours=sessions.SESSION_HOURS, minutes=1)
+    monkeypatch.setattr(sessions, "utcnow", lambda: later)
+    assert not _is_logged_in(browser)
+
+
+def test_without_redis_no_login_is_kept(app, client_for, make_group, make_member,
+                                        count_queries, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    ann = _setup(make_group, make_member)
+    browser = client_for("greenvale")
+    _log_in(browser, ann.user.email)
+    for _ in range(2):
+        with count_queries() as counter:
+            assert _is_logged_in(browser)
+        assert any("login_sessions" in s for s in counter.statements)
+
+
+def test_suspending_a_kept_member_takes_effect_on_their_next_request(
+        app, client_for, make_group, make_member, count_queries):
+    from timebank.models import Membership, MembershipStatus
+    from timebank.tenants import group_context
+
+    ann, browser = _logged_in_twice(app, client_for, make_group, make_member, count_queries)
+    assert browser.get("/dashboard").status_code == 200
+    with app.app_context(), group_context(ann.group_id):
+        db.session.get(Membership, ann.id).status = MembershipStatus.SUSPENDED
+        db.session.commit()
+    response = browser.get("/dashboard")
+    assert response.status_code == 302, response.status_code  # a suspended member is sent away

@@ -21,6 +21,7 @@ from flask import Flask, request, session
 
 from timebank.extensions import db
 from timebank.models import LoginSession, Membership, User, utcnow
+from timebank.tenants.cache import kept_while_unchanged
 
 SESSION_HOURS = 24
 REMEMBER_DAYS = 30
@@ -68,24 +69,36 @@ def start_login_session(user: User, *, remember: bool) -> str:
 def user_for_login_id(login_id: str, *, group_id: int | None = None
                       ) -> tuple[User | None, Membership | None]:
     """Return the user of a live login on this host (None: ended, expired, other host) and,
-    in the same statement, their membership in group ``group_id`` (None without one)."""
+    in the same statement, their membership in group ``group_id`` (None without one).
+
+    The process keeps what it read (:func:`timebank.tenants.cache.kept_while_unchanged`): a
+    logout, a password change or any change to the user or the membership, in any process,
+    makes the next request read them again; the expiry is checked on each request."""
     rest, _, token = login_id.partition("#")
     user_id, _, host = rest.partition("@")
     if not token or not user_id.isdigit() or host != request.host.lower():
         return None, None
-    in_group = sa.and_(Membership.user_id == User.id, Membership.group_id == group_id)
-    row = db.session.execute(
-        sa.select(User, Membership)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .outerjoin(Membership, in_group)
-        .where(
-            LoginSession.token_hash == _hash(token),
-            LoginSession.user_id == int(user_id),
-            LoginSession.host == host,
-            LoginSession.expires_at > utcnow(),
-        )
-    ).first()
-    return (row.User, row.Membership) if row else (None, None)
+    token_hash = _hash(token)
+
+    def read() -> list:
+        in_group = sa.and_(Membership.user_id == User.id, Membership.group_id == group_id)
+        row = db.session.execute(
+            sa.select(LoginSession, User, Membership)
+            .join(User, User.id == LoginSession.user_id)
+            .outerjoin(Membership, in_group)
+            .where(
+                LoginSession.token_hash == token_hash,
+                LoginSession.user_id == int(user_id),
+                LoginSession.host == host,
+                LoginSession.expires_at > utcnow(),
+            )
+        ).first()
+        return [found for found in row if found is not None] if row else []
+
+    rows = kept_while_unchanged(("login", token_hash, int(user_id), host, group_id), read)
+    if not rows or rows[0].expires_at <= utcnow():
+        return None, None
+    return rows[1], rows[2] if len(rows) > 2 else None
 
 
 def _current_token() -> str | None:

@@ -1,24 +1,29 @@
-"""Each process keeps the groups it has served and their active currencies, so a request finds
-them without a query.
+"""Each process keeps the rows nearly every request reads: its groups and their active
+currencies, and (with Redis) the logins it has served and the members they pay, so a request
+finds them without a query.
 
-Every request starts by finding its group from the host name (:mod:`timebank.tenants.resolve`),
-and most pages then read the group's currencies: two statements that cost about a fifth of a
-payment's time (issue 14). Both change rarely (a coordinator's settings, a network admin's
-suspension), so a process keeps their columns, the group by slug and its active currencies by
-group, for at most ``GROUP_CACHE_SECONDS``, and a change ends that sooner:
+Every request starts by finding its group from the host name (:mod:`timebank.tenants.resolve`)
+and the user of its login with their membership (:mod:`timebank.security.sessions`); most pages
+then read the group's currencies, and a payment its payee. Together these statements cost about
+half of a payment's time (issue 14). They change rarely (a coordinator's settings, a network
+admin's suspension, a login or a logout), so a process keeps their columns for at most
+``GROUP_CACHE_SECONDS``, and a change ends that sooner:
 
-* **in this process**, a flush that writes, adds or deletes a group or a currency, or an ORM
-  ``update()``/``delete()`` of one, clears what it kept, and so does the commit after it (a
-  request running beside it may have read the old rows again in between);
+* **in this process**, a flush that writes, adds or deletes a row of a kept kind (a group, a
+  currency, a user, a membership, a login), or an ORM ``update()``/``delete()`` of one, clears
+  everything kept, and so does the commit after it (a request running beside it may have read
+  the old rows again in between);
 * **in every other process**, that commit also increments a version in Redis (``REDIS_URL``),
   which each request reads once (one ``GET``) before using what its process kept: a new
   version clears it. Without Redis (the one-process quick start) only the time bound applies
-  across processes.
+  across processes, so logins and members are then never kept: a logout, a password change or
+  a suspension must end a login in every process at once.
 
 What is kept is column values, never an ORM object: each request gets fresh instances in its
 own session, as if a query had loaded them (relationships and deferred columns load when
-used). A stale currency cannot break a rule: the ledger's functions read the currency again
-under lock. Only groups that exist are kept; an unknown slug is looked up each time.
+used). A stale row cannot break a ledger rule: the ledger's functions read the currency and
+both parties again under lock. Rows that were not found are not kept (an unknown slug, a member
+who is not active), nor more than :data:`MAX_KEPT` entries: a stranger's guesses cannot grow it.
 """
 
 from __future__ import annotations
@@ -35,19 +40,21 @@ from sqlalchemy.orm import ORMExecuteState, Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from timebank.extensions import db, redis_client
-from timebank.models import Currency, Group
+from timebank.models import Currency, Group, LoginSession, Membership, User
 from timebank.tenants.context import current_group_id, is_unscoped
 
 log = logging.getLogger(__name__)
 
 VERSION_KEY = "timebank:groups:version"
 _CHANGED = "timebank_groups_changed"  # session.info: this transaction wrote a kept kind of row
-_KEPT_MAPPERS = (sa.inspect(Group), sa.inspect(Currency))
+_KEPT_KINDS = (Group, Currency, User, Membership, LoginSession)
+_KEPT_MAPPERS = tuple(sa.inspect(kind) for kind in _KEPT_KINDS)
+MAX_KEPT = 10_000  # entries; past it the process starts again from nothing
 
 _lock = threading.Lock()
-# key -> (monotonic time it expires, Redis version it was read under, each row's columns);
-# keys: ("group", slug) and ("currencies", group id).
-_kept: dict[tuple, tuple[float, bytes | None, list[dict]]] = {}
+# key -> (monotonic time it expires, Redis version it was read under, [(model, columns)]);
+# keys: ("group", slug), ("currencies", group id), ("login", ...), ("member", ...).
+_kept: dict[tuple, tuple[float, bytes | None, list[tuple[type, dict]]]] = {}
 # How many times this process has cleared: a read that began before a clear keeps nothing (a
 # thread may have read the old rows just before another thread's commit cleared them).
 _clears = 0
@@ -56,8 +63,8 @@ _clears = 0
 def group_for_slug(slug: str) -> Group | None:
     """Return the group whose slug is ``slug`` in the current session, or None: from what this
     process kept when it is still valid, else with one query (then kept)."""
-    found = _kept_or_read(("group", slug), Group, lambda: db.session.scalars(
-        sa.select(Group).where(Group.slug == slug)).all())
+    found = _kept_or_read(("group", slug), lambda: db.session.scalars(
+        sa.select(Group).where(Group.slug == slug)).all(), keep_none=False)
     return found[0] if found else None
 
 
@@ -72,7 +79,19 @@ def active_currencies() -> list[Currency]:
     group_id = current_group_id()
     if group_id is None or is_unscoped():
         return list(read())
-    return _kept_or_read(("currencies", group_id), Currency, read)
+    return _kept_or_read(("currencies", group_id), read)
+
+
+def kept_while_unchanged(key: tuple, read: Callable[[], list]) -> list:
+    """Return ``read()``'s rows (a list of groups, currencies, users, memberships or logins,
+    each with the rows its relationships need listed before it) in the current session: kept
+    under ``key`` when this process holds them and nothing of a kept kind changed since, else
+    read (then kept, if any). Only with Redis, so that every process learns of a change at
+    once; without it, always ``read()``. ``key`` must name everything ``read`` depends on
+    (the group, the login's token hash and host, ...)."""
+    if not current_app.config.get("REDIS_URL"):
+        return list(read())
+    return _kept_or_read(key, read, keep_none=False)
 
 
 def clear() -> None:
@@ -83,19 +102,25 @@ def clear() -> None:
         _clears += 1
 
 
-def _kept_or_read(key: tuple, model: type, read: Callable[[], list]) -> list:
+def _kept_or_read(key: tuple, read: Callable[[], list], *, keep_none: bool = True) -> list:
     version = _current_version()
     entry = _kept.get(key)
     if entry is not None and entry[0] > time.monotonic() and entry[1] == version:
-        return [_in_session(model, columns) for columns in entry[2]]
+        rows = [_in_session(model, columns) for model, columns in entry[2]]
+        # The session holds unchanged rows weakly: without this, a membership's user (listed
+        # before it, not linked to it) would be gone, and read again, when it is used.
+        g.setdefault("kept_rows", []).extend(rows)
+        return rows
     clears = _clears
     rows = list(read())
-    if rows or model is not Group:  # an unknown slug is not kept
+    if rows or keep_none:
         seconds = current_app.config["GROUP_CACHE_SECONDS"]
         with _lock:
+            if len(_kept) >= MAX_KEPT:
+                _kept.clear()
             if clears == _clears:
                 _kept[key] = (time.monotonic() + seconds, version,
-                              [_columns(row) for row in rows])
+                              [(type(row), _columns(row)) for row in rows])
     return rows
 
 
@@ -137,16 +162,16 @@ def _current_version() -> bytes | None:
 
 
 def _note_changes(session: Session, flush_context, instances) -> None:
-    """``before_flush``: the session writes, adds or deletes a group or a currency."""
-    if any(isinstance(obj, (Group, Currency))
+    """``before_flush``: the session writes, adds or deletes a row of a kept kind."""
+    if any(isinstance(obj, _KEPT_KINDS)
            for obj in (*session.new, *session.dirty, *session.deleted)):
         session.info[_CHANGED] = True
         clear()
 
 
 def _note_bulk_changes(state: ORMExecuteState) -> None:
-    """``do_orm_execute``: an ORM ``update()`` or ``delete()`` of groups or currencies. (A
-    textual ``UPDATE groups`` is not seen: the app writes them through the ORM.)"""
+    """``do_orm_execute``: an ORM ``update()`` or ``delete()`` of a kept kind. (A textual
+    ``UPDATE groups`` is not seen: the app writes these tables only through the ORM.)"""
     if (state.is_update or state.is_delete) and state.bind_mapper in _KEPT_MAPPERS:
         state.session.info[_CHANGED] = True
         clear()

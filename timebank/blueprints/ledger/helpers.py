@@ -19,6 +19,8 @@ from timebank.models import (
     User,
 )
 from timebank.policy import current_membership
+from timebank.tenants import current_group_id
+from timebank.tenants.cache import kept_while_unchanged
 
 
 def money(amount: int, currency: Currency, *, with_symbol: bool = True) -> str:
@@ -124,13 +126,19 @@ def selected_currency() -> Currency:
 
 def active_member(membership_id: int | None, *, exclude: Membership) -> Membership | None:
     """Return the group's active member ``membership_id`` (not ``exclude``), with their
-    user, or None (one query)."""
-    if not membership_id:
+    user, or None (one query, or none when this process keeps them:
+    :func:`timebank.tenants.cache.kept_while_unchanged`)."""
+    if not membership_id or membership_id == exclude.id:
         return None
-    return db.session.scalar(
-        sa.select(Membership).where(Membership.id == membership_id,
-                                    Membership.status == MembershipStatus.ACTIVE,
-                                    Membership.id != exclude.id))
+
+    def read() -> list:
+        member = db.session.scalar(
+            sa.select(Membership).where(Membership.id == membership_id,
+                                        Membership.status == MembershipStatus.ACTIVE))
+        return [member.user, member] if member else []
+
+    rows = kept_while_unchanged(("member", current_group_id(), membership_id), read)
+    return rows[1] if rows else None
 
 
 def my_account(currency: Currency | None = None):
