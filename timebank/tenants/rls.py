@@ -10,7 +10,8 @@ tenant table reads as empty, and an insert into it fails.
 
 The settings follow the tenant context (:func:`~timebank.tenants.context.current_group_id`,
 :func:`~timebank.tenants.all_groups`): before each statement, if the connection's settings
-differ from the context, one ``SELECT set_config(..., true)`` brings them in line, so a
+differ from the context, one ``SELECT set_config(..., true)`` brings them in line (in the same
+round trip as the transaction's ``BEGIN`` when it opens the transaction), so a
 transaction that enters another group (a job, a CLI command, a payment between groups) is
 fenced for each statement by the group it runs for. ``true`` makes them transaction-local
 (``SET LOCAL``): nothing outlives the transaction, so a pooled connection never carries a group
@@ -27,6 +28,8 @@ settings), and :func:`grant_app_role` creates it after migrating. A connection m
 :func:`as_owner` (migrations, test fixtures that rebuild the schema) is left as it logged in.
 """
 
+import psycopg
+from psycopg import errors, pq, sql
 from sqlalchemy import Connection, Engine, event
 
 from timebank.tenants.context import current_group_id, is_flushing, is_unscoped
@@ -98,11 +101,36 @@ def align_row_security(connection: Connection) -> None:
     group_id = "" if wanted[1] is None else str(wanted[1])
     all_groups = "on" if wanted[2] else "off"
     driver = connection.connection.driver_connection
-    if role:
-        driver.execute(_SET_WITH_ROLE, (group_id, all_groups, role))
+    query, values = (_SET_WITH_ROLE, (group_id, all_groups, role)) if role else (
+        _SET, (group_id, all_groups))
+    if _opens_the_transaction(driver):
+        _begin_with(driver, query, values)
     else:
-        driver.execute(_SET, (group_id, all_groups))
+        driver.execute(query, values)
     connection.info[_APPLIED] = wanted
+
+
+def _opens_the_transaction(driver: psycopg.Connection) -> bool:
+    return (driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+            and not driver.autocommit
+            and driver.pgconn.pipeline_status == pq.PipelineStatus.OFF)
+
+
+def _begin_with(driver: psycopg.Connection, query: str, values: tuple) -> None:
+    """Send ``BEGIN`` and the settings in one round trip (psycopg would send its ``BEGIN``
+    alone first): one simple-protocol command through libpq, the values quoted as literals.
+    psycopg then finds the transaction open and sends no ``BEGIN`` of its own.
+
+    Raises the :mod:`psycopg.errors` class of the server's SQLSTATE (``OperationalError`` when
+    the connection is lost), which SQLAlchemy wraps as it wraps any driver error."""
+    text = sql.SQL("BEGIN; " + query.replace("%s", "{}")).format(*map(sql.Literal, values))
+    result = driver.pgconn.exec_(text.as_bytes(driver))
+    if result.status == pq.ExecStatus.TUPLES_OK:
+        return
+    message = (result.error_message or driver.pgconn.error_message).decode(errors="replace")
+    sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
+    error = errors.lookup(sqlstate.decode()) if sqlstate else psycopg.OperationalError
+    raise error(message.strip())
 
 
 def _before_statement(connection, cursor, statement, parameters, context, executemany):
