@@ -99,6 +99,7 @@ def test_console_queries_do_not_grow_with_the_number_of_groups(
         assert admin.get("/network/?sort=hours").status_code == 200
     for number in range(2, 7):
         _busy_group(make_group, make_member, make_transfer, f"g{number}", trades=2)
+    admin.get("/network/")  # new members: the process reads the login again, once
     with count_queries() as many:
         body = admin.get("/network/?sort=hours").get_data(as_text=True)
     assert all(f"g{n}" in body for n in range(1, 7))
