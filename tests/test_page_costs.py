@@ -16,13 +16,14 @@ import sqlalchemy as sa
 from timebank.extensions import db
 from timebank.ledger import reports
 from timebank.ledger import service as ledger
-from timebank.models import Account, Entry
+from timebank.models import Account, Entry, Membership
 from timebank.tenants import group_context
 
 # Statements a page may run (after the session's first request has warmed up; the process
 # keeps the group from then on, timebank.tenants.cache: one statement fewer than session 7).
+# The dashboard's accounts come with the kept currencies (ledger.accounts_of): 10 -> 9.
 BUDGETS = {
-    "/dashboard": 10,
+    "/dashboard": 9,
     "/statement": 14,
     "/statement.csv": 9,
     "/pay": 7,
@@ -76,6 +77,27 @@ def test_main_pages_keep_their_statement_count(app, group, ann, ben, make_member
         response.get_data()  # a streamed body runs its queries as it is read
     assert many.count == few.count, "\n\n".join(many.statements)
     assert many.count <= BUDGETS[path], "\n\n".join(many.statements)
+
+
+def test_accounts_come_with_the_kept_currencies_in_one_statement(app, group, ann,
+                                                                 count_queries):
+    from timebank.ledger.currencies import create_currency, retire_currency
+
+    with app.app_context(), group_context(group.id):
+        create_currency(code="LETS", name="Lets", symbol="L", subunits_per_unit=100)
+        retire_currency(currency=create_currency(code="OLD", name="Old", symbol="O"))
+        db.session.commit()
+    with app.app_context(), group_context(group.id):
+        ledger.active_currencies()  # the process keeps them from now on
+    with app.app_context(), group_context(group.id):  # a new session: nothing loaded yet
+        member = db.session.get(Membership, ann.id)
+        with count_queries() as counter:
+            accounts = ledger.accounts_of(member)
+            codes = [account.currency.code for account in accounts]
+    # Active currencies only (the retired one's account is left out), oldest first; reading
+    # each account's currency loads nothing.
+    assert codes == ["HOUR", "LETS"]
+    assert counter.count == 1, "\n\n".join(counter.statements)
 
 
 def test_group_user_and_membership_come_in_one_statement_once_the_group_is_kept(
