@@ -100,6 +100,37 @@ def test_accounts_come_with_the_kept_currencies_in_one_statement(app, group, ann
     assert counter.count == 1, "\n\n".join(counter.statements)
 
 
+def test_the_dashboard_lists_pending_transfers_and_possible_trades_within_its_budget(
+        app, group, ann, ben, make_member, client_for, login, count_queries):
+    from tests.marketplace_support import make_ad
+
+    others = [ben] + [make_member(group, name=f"Member {number}") for number in range(3)]
+    with app.app_context(), group_context(group.id):
+        me, currency = db.session.get(Membership, ann.id), ledger.default_currency()
+        for number, other in enumerate(others):
+            them = db.session.get(Membership, other.id)
+            ledger.pay(payer=them, payee=me, currency=currency, amount=30 + number,
+                       starter=them, description=f"Waiting for Ann ({them.user.name})",
+                       require_confirmation=True)
+            ledger.request_payment(payer=them, payee=me, currency=currency, amount=20 + number,
+                                   starter=me, description=f"Asked of {them.user.name}")
+        db.session.commit()
+    make_ad(app, ann, "Homemade bread", kind="offer")
+    for other in others:
+        make_ad(app, other, f"Looking for bread ({other.user.name})", kind="want")
+    client = login(client_for("greenvale"), ann.user.email)
+    client.get("/dashboard")  # warm up: session, locale, caches
+    with count_queries() as counter:
+        page = _text(client.get("/dashboard"))
+    for other in others:
+        name = other.user.name
+        assert f"Waiting for Ann ({name})" in page and f"Asked of {name}" in page
+        assert f"Looking for bread ({name})" in page and f"— {name}" in page
+    assert "matches your offer “Homemade bread”" in page
+    # Both lists, with everyone's names and the currency, cost no statement per row.
+    assert counter.count <= BUDGETS["/dashboard"], "\n\n".join(counter.statements)
+
+
 def test_group_user_and_membership_come_in_one_statement_once_the_group_is_kept(
         app, group, ann, client_for, login, count_queries):
     client = login(client_for("greenvale"), ann.user.email)
