@@ -9,7 +9,7 @@ from tests.marketplace_support import make_ad
 from timebank.extensions import db
 from timebank.marketplace import jobs, matching
 from timebank.marketplace import service as marketplace
-from timebank.models import Ad, AdMatch, AdStatus, Membership, utcnow
+from timebank.models import Ad, AdMatch, AdStatus, Membership, MembershipStatus, utcnow
 from timebank.tenants import all_groups, group_context
 
 
@@ -107,3 +107,33 @@ def test_possible_trades_are_read_in_one_statement(app, make_group, make_member,
             [m.other.author.user.name for m in found]
     assert len(found) >= 8
     assert counter.count == 1, counter.statements
+
+
+def test_the_dashboard_reads_the_same_pairs_as_columns_in_one_statement(
+        app, make_group, make_member, count_queries):
+    group = make_group("greenvale")
+    ann, ben, cai = (make_member(group, name=name) for name in ("Ann", "Ben", "Cai"))
+    for n in range(4):
+        make_ad(app, ann, f"Want item number{n} repaired", kind="want")
+        make_ad(app, ben, f"Offer item number{n} repairs", kind="offer")
+    make_ad(app, ann, "Homemade bread", kind="offer")
+    paused = make_ad(app, ben, "Looking for bread", kind="want")
+    make_ad(app, cai, "Fresh bread wanted", kind="want")
+    with app.test_request_context(), group_context(group.id):
+        # Stored pairs the member may no longer see: a paused ad, a suspended author.
+        db.session.get(Ad, paused).status = AdStatus.PAUSED
+        db.session.get(Membership, cai.id).status = MembershipStatus.SUSPENDED
+        db.session.commit()
+    with app.test_request_context(), group_context(group.id):
+        membership = db.session.get(Membership, ann.id)
+        full = matching.possible_trades(membership=membership, limit=20)
+        with count_queries() as counter:
+            brief = matching.possible_trades_in_brief(membership=membership, limit=20)
+        expected = [(m.other.id, m.other.title, m.other.author.user.name, m.mine.title,
+                     m.mine.kind) for m in full]
+    assert counter.count == 1, counter.statements
+    assert [tuple(row) for row in brief] == expected
+    assert [row._fields for row in brief[:1]] == [
+        ("other_id", "other_title", "other_author_name", "mine_title", "mine_kind")]
+    assert len(brief) >= 4 and {row.other_author_name for row in brief} == {"Ben"}
+    assert "Looking for bread" not in {row.other_title for row in brief}

@@ -16,14 +16,15 @@ import sqlalchemy as sa
 from timebank.extensions import db
 from timebank.ledger import reports
 from timebank.ledger import service as ledger
-from timebank.models import Account, Entry
+from timebank.models import Account, Entry, Membership
 from timebank.tenants import group_context
 
 # Statements a page may run once the session's first request has warmed up: from then on the
 # process keeps the group, its currencies and the login with its membership
-# (timebank.tenants.cache; session 9: the login read left every page).
+# (timebank.tenants.cache; session 9: the login read left every page). The dashboard's
+# accounts come with the kept currencies (ledger.accounts_of).
 BUDGETS = {
-    "/dashboard": 9,
+    "/dashboard": 8,
     "/statement": 11,
     "/statement.csv": 6,
     "/pay": 4,
@@ -78,6 +79,59 @@ def test_main_pages_keep_their_statement_count(app, group, ann, ben, make_member
         response.get_data()  # a streamed body runs its queries as it is read
     assert many.count == few.count, "\n\n".join(many.statements)
     assert many.count <= BUDGETS[path], "\n\n".join(many.statements)
+
+
+def test_accounts_come_with_the_kept_currencies_in_one_statement(app, group, ann,
+                                                                 count_queries):
+    from timebank.ledger.currencies import create_currency, retire_currency
+
+    with app.app_context(), group_context(group.id):
+        create_currency(code="LETS", name="Lets", symbol="L", subunits_per_unit=100)
+        retire_currency(currency=create_currency(code="OLD", name="Old", symbol="O"))
+        db.session.commit()
+    with app.app_context(), group_context(group.id):
+        ledger.active_currencies()  # the process keeps them from now on
+    with app.app_context(), group_context(group.id):  # a new session: nothing loaded yet
+        member = db.session.get(Membership, ann.id)
+        with count_queries() as counter:
+            accounts = ledger.accounts_of(member)
+            codes = [account.currency.code for account in accounts]
+    # Active currencies only (the retired one's account is left out), oldest first; reading
+    # each account's currency loads nothing.
+    assert codes == ["HOUR", "LETS"]
+    assert counter.count == 1, "\n\n".join(counter.statements)
+
+
+def test_the_dashboard_lists_pending_transfers_and_possible_trades_within_its_budget(
+        app, group, ann, ben, make_member, client_for, login, count_queries):
+    from tests.marketplace_support import make_ad
+
+    others = [ben] + [make_member(group, name=f"Member {number}") for number in range(3)]
+    with app.app_context(), group_context(group.id):
+        me, currency = db.session.get(Membership, ann.id), ledger.default_currency()
+        for number, other in enumerate(others):
+            them = db.session.get(Membership, other.id)
+            ledger.pay(payer=them, payee=me, currency=currency, amount=30 + number,
+                       starter=them, description=f"Waiting for Ann ({them.user.name})",
+                       require_confirmation=True)
+            ledger.request_payment(payer=them, payee=me, currency=currency, amount=20 + number,
+                                   starter=me, description=f"Asked of {them.user.name}")
+        db.session.commit()
+    make_ad(app, ann, "Homemade bread", kind="offer")
+    for other in others:
+        make_ad(app, other, f"Looking for bread ({other.user.name})", kind="want")
+    client = login(client_for("greenvale"), ann.user.email)
+    client.get("/dashboard")  # warm up: session, locale, caches
+    with count_queries() as counter:
+        page = _text(client.get("/dashboard"))
+    for other in others:
+        name = other.user.name
+        assert f"Waiting for Ann ({name})" in page and f"Asked of {name}" in page
+        assert f"Looking for bread ({name})" in page and f"— {name}" in page
+    assert "matches your offer “Homemade bread”" in page
+    # Both lists, with everyone's names and the currency, cost no statement per row: the
+    # pending transfers' two sides are one statement more than the budget (which has none).
+    assert counter.count <= BUDGETS["/dashboard"] + 1, "\n\n".join(counter.statements)
 
 
 def test_group_user_and_membership_come_in_one_statement_then_none(

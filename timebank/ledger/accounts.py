@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm.attributes import set_committed_value
 
 from timebank.extensions import db
 from timebank.models import Account, AccountKind, Currency, Membership, MembershipStatus
@@ -84,15 +85,23 @@ def account_for(membership: Membership, currency: Currency) -> Account | None:
 
 
 def accounts_of(membership: Membership) -> list[Account]:
-    """Return ``membership``'s accounts in the group's active currencies, oldest currency first."""
-    return list(
+    """Return ``membership``'s accounts in the group's active currencies, oldest currency first,
+    each with its currency attached (one statement; the currencies are the ones the process
+    keeps, :func:`active_currencies`, so ``account.currency`` runs no query)."""
+    currencies = {currency.id: currency for currency in active_currencies()}
+    if not currencies:
+        return []
+    accounts = list(
         db.session.scalars(
             sa.select(Account)
-            .join(Currency, Currency.id == Account.currency_id)
-            .where(Account.membership_id == membership.id, Currency.is_active)
-            .order_by(Currency.id)
+            .where(Account.membership_id == membership.id,
+                   Account.currency_id.in_(currencies))
+            .order_by(Account.currency_id)
         )
     )
+    for account in accounts:
+        set_committed_value(account, "currency", currencies[account.currency_id])
+    return accounts
 
 
 def group_account(*, currency: Currency, locale: str | None = None) -> Account:

@@ -10,7 +10,8 @@ The pairs are stored (``ad_matches``): :func:`refresh_ad_matches` re-pairs one a
 posted, edited, paused or renewed (in the same transaction), the hourly marketplace job drops
 the pairs of ads that stopped being visible, and :func:`rebuild_matches` (nightly) re-pairs
 every ad of every group. Pages read them with :func:`possible_trades` and :func:`stored_matches`,
-one indexed query each.
+one indexed query each; the dashboard, which lists only titles and a name, with
+:func:`possible_trades_in_brief` (the same pairs as columns, no ad loaded).
 """
 
 from __future__ import annotations
@@ -31,7 +32,16 @@ from timebank.marketplace.search import (
     visible_ads,
     word_prefix,
 )
-from timebank.models import Ad, AdKind, AdMatch, AdStatus, Group, Membership, MembershipStatus
+from timebank.models import (
+    Ad,
+    AdKind,
+    AdMatch,
+    AdStatus,
+    Group,
+    Membership,
+    MembershipStatus,
+    User,
+)
 from timebank.models.base import utcnow
 from timebank.tenants import all_groups, current_group_id, group_context
 
@@ -232,14 +242,20 @@ _MINE, _OTHER = aliased(Ad, name="mine"), aliased(Ad, name="other")
 _OTHER_AUTHOR = aliased(Membership, name="other_author")
 
 
-def _read_stored(*, mine_id, where, since: datetime | None, limit: int) -> list[Match]:
-    """Return stored pairs as :class:`Match` (``mine_id``: the SQL expression naming the
-    member's own ad of each pair), visible ones only, best first, in one statement."""
+def _stored_pairs(*columns, mine_id, where, since: datetime | None, limit: int) -> sa.Select:
+    """Return a select of ``columns`` over the stored pairs ``where`` picks, visible ones only,
+    best first: the one place the rules of what a member may see of them are written.
+
+    ``mine_id`` is the SQL expression naming the member's own ad of each pair. The pair's two
+    ads are :data:`_MINE` and :data:`_OTHER`, the other ad's author :data:`_OTHER_AUTHOR`; both
+    ads must be active and unexpired and the other author an active member. With ``since``,
+    only pairs in which one of the two ads was posted after that time.
+    """
     mine, other, other_author = _MINE, _OTHER, _OTHER_AUTHOR
     other_id = sa.case((AdMatch.want_id == mine_id, AdMatch.offer_id), else_=AdMatch.want_id)
     now = utcnow()
     statement = (
-        sa.select(mine, other, AdMatch.score)
+        sa.select(*columns)
         .select_from(AdMatch)
         .join(mine, sa.and_(mine.group_id == AdMatch.group_id, mine.id == mine_id))
         .join(other, sa.and_(other.group_id == AdMatch.group_id, other.id == other_id))
@@ -251,18 +267,34 @@ def _read_stored(*, mine_id, where, since: datetime | None, limit: int) -> list[
             other.status == AdStatus.ACTIVE, other.expires_at > now,
             other_author.status == MembershipStatus.ACTIVE,
         )
-        .options(
-            contains_eager(other.author.of_type(other_author)),
-            joinedload(other.category),
-            joinedload(other.price_currency),
-        )
         .order_by(AdMatch.score.desc(), other.id.desc())
         .limit(limit)
     )
     if since is not None:
         statement = statement.where(sa.or_(mine.created_at > since, other.created_at > since))
+    return statement
+
+
+def _read_stored(*, mine_id, where, since: datetime | None, limit: int) -> list[Match]:
+    """Return the pairs :func:`_stored_pairs` selects as :class:`Match`, with both ads, the
+    other ad's author (and their user), category and price currency, in one statement."""
+    statement = _stored_pairs(
+        _MINE, _OTHER, AdMatch.score, mine_id=mine_id, where=where, since=since, limit=limit,
+    ).options(
+        contains_eager(_OTHER.author.of_type(_OTHER_AUTHOR)),
+        joinedload(_OTHER.category),
+        joinedload(_OTHER.price_currency),
+    )
     return [Match(mine=m, other=o, score=float(score))
             for m, o, score in db.session.execute(statement).unique()]
+
+
+def _pairs_of(membership: Membership) -> tuple[sa.ColumnElement, sa.ColumnElement[bool]]:
+    """Return (``mine_id``, ``where``) for :func:`_stored_pairs`: the pairs in which one ad is
+    ``membership``'s, that ad being "mine"."""
+    is_want_side = AdMatch.want_author_id == membership.id
+    mine_id = sa.case((is_want_side, AdMatch.want_id), else_=AdMatch.offer_id)
+    return mine_id, sa.or_(is_want_side, AdMatch.offer_author_id == membership.id)
 
 
 def possible_trades(
@@ -271,13 +303,25 @@ def possible_trades(
     """Return ``membership``'s possible trades: its visible ads paired with other members'
     visible ads of the other kind, best first, as stored (one indexed query). With ``since``,
     only pairs in which one of the two ads was posted after that time."""
-    is_want_side = AdMatch.want_author_id == membership.id
-    mine_id = sa.case((is_want_side, AdMatch.want_id), else_=AdMatch.offer_id)
-    return _read_stored(
-        mine_id=mine_id,
-        where=sa.or_(is_want_side, AdMatch.offer_author_id == membership.id),
-        since=since, limit=limit,
-    )
+    mine_id, where = _pairs_of(membership)
+    return _read_stored(mine_id=mine_id, where=where, since=since, limit=limit)
+
+
+def possible_trades_in_brief(*, membership: Membership, limit: int = 5) -> list[sa.Row]:
+    """Return what the dashboard lists of ``membership``'s possible trades (the pairs
+    :func:`possible_trades` returns, best first) as rows of ``other_id``, ``other_title``,
+    ``other_author_name``, ``mine_title`` and ``mine_kind`` (an :class:`AdKind`): one
+    statement of columns, no ad loaded."""
+    mine_id, where = _pairs_of(membership)
+    statement = _stored_pairs(
+        _OTHER.id.label("other_id"),
+        _OTHER.title.label("other_title"),
+        User.name.label("other_author_name"),
+        _MINE.title.label("mine_title"),
+        _MINE.kind.label("mine_kind"),
+        mine_id=mine_id, where=where, since=None, limit=limit,
+    ).join(User, User.id == _OTHER_AUTHOR.user_id)
+    return list(db.session.execute(statement))
 
 
 def stored_matches(ad: Ad, *, limit: int = 5) -> list[Match]:

@@ -2,6 +2,7 @@
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import Row
 
 from timebank.blueprints.marketplace import bp
 from timebank.blueprints.navigation import local_path
@@ -73,11 +74,14 @@ def unread_messages() -> int:
     return messaging.unread_count(membership)
 
 
-def possible_trades_for_dashboard(limit: int = 5) -> list[matching.Match]:
+def possible_trades_for_dashboard(limit: int = 5) -> list[Row]:
+    """Return the logged-in member's best possible trades, as the rows
+    :func:`~timebank.marketplace.matching.possible_trades_in_brief` reads (none for a member
+    who is not active)."""
     membership = current_membership()
     if membership is None or not membership.is_active:
         return []
-    return matching.possible_trades(membership=membership, limit=limit)
+    return matching.possible_trades_in_brief(membership=membership, limit=limit)
 
 
 def ads_of_member(membership_id: int, limit: int = 10) -> list[Ad]:
