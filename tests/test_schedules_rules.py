@@ -358,3 +358,17 @@ def test_demurrage_charges_only_the_current_month(ctx):
     assert [r.period for r in runs("demurrage") if r.account_id] == ["2027-04"]
     preview = schedules.next_demurrage(account_of(ctx["ann"]), today=date(2027, 4, 10))
     assert (preview.amount, preview.due_on) == (90, date(2027, 5, 1))
+
+
+def test_an_order_whose_payee_cannot_pay_the_levy_is_refused_not_failed(ctx, make_member):
+    """Found by tests/test_ledger_stateful.py: the job raised instead of recording it."""
+    from timebank.ledger import levies
+
+    cat = make_member(ctx["group"], name="Cat", min_balance=0)
+    levies.set_levy(currency=ledger.default_currency(), basis_points=0, fixed=10,
+                    minimum=None, maximum=None, charged_to="payee",
+                    changed_by=fresh(ctx["tre"]))
+    standing = order(ctx["ann"], cat, 5)
+    run_orders("2027-01-31")
+    assert db.session.get(type(standing), standing.id).last_refusal == "levy"
+    assert [(r.outcome, r.refusal) for r in runs("standing_order")] == [("refused", "levy")]

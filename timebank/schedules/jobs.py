@@ -65,6 +65,7 @@ from timebank.ledger.errors import (
     InactiveCurrency,
     InactiveParty,
     InvalidAmount,
+    LevyBeyondLimit,
     SameAccount,
 )
 from timebank.models import (
@@ -102,6 +103,7 @@ REFUSALS = {
     InactiveCurrency: "inactive_currency",
     CurrencyMismatch: "inactive_currency",
     InvalidAmount: "invalid_amount",
+    LevyBeyondLimit: "levy",
 }
 SUBJECTS = {
     "standing_order": N_("Your standing order of %(amount)s to %(payee)s was refused"),
