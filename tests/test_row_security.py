@@ -210,3 +210,17 @@ def _all_groups_uses() -> Counter:
 def test_uses_of_all_groups_are_allow_listed():
     allowed = Counter({module: count for module, (count, _) in ALL_GROUPS_USES.items()})
     assert _all_groups_uses() == allowed
+
+
+def test_a_transaction_with_an_isolation_level_keeps_it(committing_app, make_group):
+    """The tenant settings share their round trip with ``BEGIN`` only when psycopg's own
+    ``BEGIN`` would be plain: a level asked of SQLAlchemy still applies."""
+    from timebank.tenants import group_context
+
+    group = make_group()
+    with committing_app.app_context(), group_context(group.id):
+        connection = db.session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ"})
+        level = connection.execute(sa.text("SHOW transaction_isolation")).scalar()
+        db.session.rollback()
+    assert level == "repeatable read"

@@ -111,9 +111,15 @@ def align_row_security(connection: Connection) -> None:
 
 
 def _opens_the_transaction(driver: psycopg.Connection) -> bool:
+    """Whether the next statement opens a transaction that a plain ``BEGIN`` starts as
+    psycopg would: not in autocommit or pipeline mode, and with no isolation level, read-only
+    or deferrable setting that psycopg's own ``BEGIN`` would carry."""
     return (driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
             and not driver.autocommit
-            and driver.pgconn.pipeline_status == pq.PipelineStatus.OFF)
+            and driver.pgconn.pipeline_status == pq.PipelineStatus.OFF
+            and driver.isolation_level is None
+            and driver.read_only is None
+            and driver.deferrable is None)
 
 
 def _begin_with(driver: psycopg.Connection, query: str, values: tuple) -> None:
