@@ -3,6 +3,7 @@ trail) are read a page at a time from a key, newest first, so a deep page costs 
 first one costs: one statement on an index, no OFFSET, no count.
 """
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -42,3 +43,25 @@ def keyset_page(query: sa.Select, key, *, limit: int, before: int | None = None,
     return Page(rows=[tuple(row)[:-1] for row in rows],
                 before=ids[-1] if has_older else None,
                 after=ids[0] if has_newer else None)
+
+
+# A download's chunks (:func:`keyset_chunks`): the first is small, so its first rows leave at
+# once however long the list is (1,000 rows of a statement take ~40 ms to read and format);
+# the rest are large, so a long list costs few statements.
+FIRST_CHUNK = 50
+CHUNK = 1000
+
+
+def keyset_chunks(read_page: Callable[[int, int | None], Page], *, first: int = FIRST_CHUNK,
+                  size: int = CHUNK) -> Iterator[list]:
+    """Yield a whole list, newest first, as lists of rows: ``first`` rows, then at most
+    ``size`` at a time. ``read_page(limit, before)`` returns one :class:`Page` (one keyed
+    statement); a download streams the list in constant memory this way."""
+    limit, before = first, None
+    while True:
+        page = read_page(limit, before)
+        if page.rows:
+            yield page.rows
+        if page.before is None:
+            return
+        limit, before = size, page.before

@@ -7,7 +7,7 @@ dates a person types are days in the group's time zone.
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ from timebank.models import (
     TransferState,
     User,
 )
-from timebank.paging import Page, keyset_page
+from timebank.paging import Page, keyset_chunks, keyset_page
 
 STATES = ("completed", "pending", "cancelled")
 # Load both sides (and who started and completed) of a list of transfers in a few queries.
@@ -120,17 +120,13 @@ def statement_rows(account: Account, flt: StatementFilter, *, timezone: str, lim
 
 
 def statement_chunks(account: Account, flt: StatementFilter, *, timezone: str,
-                     size: int = 1000):
-    """Yield ``account``'s whole statement, newest first, as lists of at most ``size`` rows
-    (one keyed query each): a CSV streams it in constant memory."""
-    before = None
-    while True:
-        page = statement_rows(account, flt, timezone=timezone, limit=size, before=before)
-        if page.rows:
-            yield page.rows
-        if page.before is None:
-            return
-        before = page.before
+                     **sizes: int) -> Iterator[list]:
+    """Yield ``account``'s whole statement, newest first, as lists of rows (a small first one,
+    then larger ones: :func:`~timebank.paging.keyset_chunks` and its ``sizes``), one keyed
+    query each: a CSV streams it in constant memory."""
+    return keyset_chunks(
+        lambda limit, before: statement_rows(account, flt, timezone=timezone, limit=limit,
+                                             before=before), **sizes)
 
 
 def account_names(account_ids: Iterable[int]) -> dict[int, str]:
@@ -342,18 +338,13 @@ def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None
 
 
 def group_ledger_chunks(flt: StatementFilter, *, timezone: str, currency_id: int | None,
-                        size: int = 1000):
-    """Yield the group's whole ledger, newest first, as lists of at most ``size`` transfers
-    (one keyed query each, plus their parties): a CSV streams it in constant memory."""
-    before = None
-    while True:
-        page = group_ledger(flt, timezone=timezone, currency_id=currency_id, limit=size,
-                            before=before)
-        if page.rows:
-            yield page.rows
-        if page.before is None:
-            return
-        before = page.before
+                        **sizes: int) -> Iterator[list]:
+    """Yield the group's whole ledger, newest first, as lists of transfers (a small first one,
+    then larger ones: :func:`~timebank.paging.keyset_chunks` and its ``sizes``), one keyed
+    query each plus their parties: a CSV streams it in constant memory."""
+    return keyset_chunks(
+        lambda limit, before: group_ledger(flt, timezone=timezone, currency_id=currency_id,
+                                           limit=limit, before=before), **sizes)
 
 
 def reversal_ids(transfer_ids: Iterable[int]) -> dict[int, int]:
