@@ -1,6 +1,6 @@
 """Helpers shared by the marketplace routes and templates (template globals and filters)."""
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import Row
 
@@ -68,10 +68,14 @@ def transfer_link(ad: Ad) -> str:
 
 
 def unread_messages() -> int:
-    membership = current_membership()
-    if membership is None or not membership.is_active:
-        return 0
-    return messaging.unread_count(membership)
+    """How many messages to the logged-in member are unread (0 for a member who is not
+    active): one statement a request, however many places of the page show it (the
+    navigation bar and the marketplace's own menu)."""
+    if "unread_messages" not in g:
+        membership = current_membership()
+        g.unread_messages = (messaging.unread_count(membership)
+                             if membership is not None and membership.is_active else 0)
+    return g.unread_messages
 
 
 def possible_trades_for_dashboard(limit: int = 5) -> list[Row]:
