@@ -462,3 +462,20 @@ def test_export_job_on_a_real_worker(committing_app, monkeypatch, make_group, ma
         assert export.status.value == "done" and export.progress == 100, export.error
         members = rows(read_zip(export.content)["members.csv"])
     assert {m["email"]: m["balance"] for m in members}["ben@example.org"] == "1:15"
+
+
+def test_the_export_reads_in_one_snapshot_with_the_tenant_settings_sent(committing_app,
+                                                                        make_group):
+    """The snapshot begins the transaction at repeatable read even when the tenant settings
+    go first (a group's context set): a ``SET TRANSACTION`` after them was refused."""
+    from timebank.portability.jobs import _snapshot
+    from timebank.tenants import group_context
+
+    group = make_group("source")
+    with committing_app.app_context(), group_context(group.id):
+        _snapshot()
+        level = db.session.scalar(sa.text("SHOW transaction_isolation"))
+        db.session.rollback()
+        after = db.session.scalar(sa.text("SHOW transaction_isolation"))
+        db.session.rollback()
+    assert (level, after) == ("repeatable read", "read committed")

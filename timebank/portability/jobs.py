@@ -38,10 +38,14 @@ def _report_progress(export_id: int, percent: int) -> None:
 
 
 def _snapshot() -> None:
-    """Read the group in one repeatable-read snapshot when this transaction is fresh."""
-    connection = db.session.connection()
-    if not connection.in_nested_transaction():  # under the test suite's savepoints: as is
-        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    """Read the group in one repeatable-read snapshot when this transaction is fresh: the
+    connection begins it at that level (psycopg's ``BEGIN ISOLATION LEVEL``), before the
+    tenant settings or any other statement, and is reset when it returns to the pool. A
+    session joined to a transaction begun outside it (the test suite's) reads as it is."""
+    session = db.session()
+    if isinstance(session.get_bind(), sa.engine.Connection):
+        return
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def _start(export_id: int) -> tuple[bool, int | None]:
