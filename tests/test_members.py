@@ -1,5 +1,7 @@
 """The members directory, member profiles, and who may set a member's credit limit."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -28,6 +30,64 @@ def test_directory_lists_active_members_by_name(make_group, make_member, client_
     body = page.split('class="list-group"', 1)[1]  # the list, not the navigation bar
     assert body.index("Adam") < body.index("Coordinator Alder") < body.index("Zoe")
     assert "Paul Pending" not in body and "Sam Suspended" not in body
+
+
+def _directory(client, query: str = "") -> tuple[list[str], str]:
+    page = client.get(f"/members/{query}").get_data(as_text=True)
+    names = re.findall(r'list-group-item-action" href="/members/\d+">([^<]+?)\s*(?:<|</a>)',
+                       page)
+    return [name.strip() for name in names], page
+
+
+def test_directory_pages_by_name_and_finds_by_a_word(app, monkeypatch, make_group,
+                                                    make_member, client_for, login):
+    monkeypatch.setitem(app.config, "MEMBERS_PER_PAGE", 2)
+    group = make_group("alder")
+    zoe = make_member(group, name="Zoe Baker")
+    make_member(group, name="Adam Ash")
+    make_member(group, name="Al Zed")
+    make_member(group, name="Bea Crane")
+    make_member(group, name="Paul Pending", status="pending")
+    other = make_group("birch")
+    make_member(other, name="Adele Elsewhere")
+    client = login(client_for("alder"), zoe.user.email)
+
+    first, page = _directory(client)
+    assert first == ["Adam Ash", "Al Zed"]
+    assert 'rel="next" href="/members/?page=2"' in page and 'rel="prev"' not in page
+    second, page = _directory(client, "?page=2")
+    assert second == ["Bea Crane", "Coordinator Alder"]
+    assert 'rel="prev" href="/members/?page=1"' in page and 'rel="next"' in page
+    last, page = _directory(client, "?page=3")
+    assert last == ["Zoe Baker"] and 'rel="next"' not in page
+    assert _directory(client, "?page=4")[0] == []
+
+    # A word of the name, any case; the search is kept across pages; other groups are not in it.
+    assert _directory(client, "?find=ba")[0] == ["Zoe Baker"]
+    found, page = _directory(client, "?find=A")
+    assert found == ["Adam Ash", "Al Zed"]
+    assert 'rel="next" href="/members/?page=2&amp;find=A"' in page
+    assert _directory(client, "?find=A&page=2")[0] == ["Coordinator Alder"]
+    found, page = _directory(client, "?find=Adele")
+    assert found == [] and "No member found" in page
+    assert _directory(client, "?find=paul")[0] == []  # pending: not in the directory
+
+
+@pytest.mark.parametrize("query", ["?page=-3", "?page=0", "?page=abc",
+                                   "?page=99999999999999999999", f"?find={'x' * 5000}",
+                                   "?find=%25_%25"])
+def test_directory_takes_odd_input_without_error(make_group, make_member, client_for, login,
+                                                 query):
+    group = make_group("alder")
+    zoe = make_member(group, name="Zoe")
+    response = login(client_for("alder"), zoe.user.email).get(f"/members/{query}")
+    assert response.status_code == 200
+
+
+def test_directory_is_for_logged_in_members(make_group, make_member, client_for, login):
+    group = make_group("alder")
+    make_member(group, name="Zoe")
+    assert client_for("alder").get("/members/?find=Zoe").status_code in (302, 401, 403)
 
 
 def test_profile_of_pending_member_is_for_coordinators_only(app, make_group, make_member,

@@ -98,6 +98,7 @@ class Config:
     # How long an emailed invitation to join a group works (timebank.people.invitations).
     INVITATION_MAX_DAYS = int(os.environ.get("INVITATION_MAX_DAYS", "14"))
     TRANSFERS_PER_PAGE = 25
+    MEMBERS_PER_PAGE = 50  # the members directory (timebank.people.directory)
     BOOTSTRAP_SERVE_LOCAL = True
 
 

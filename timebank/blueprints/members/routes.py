@@ -1,7 +1,7 @@
 """Members directory, a member's profile, approvals, and the old address of the limits page."""
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.members import bp
@@ -9,8 +9,9 @@ from timebank.blueprints.members.forms import DecisionForm
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.ledger import service as ledger
-from timebank.models import Membership, MembershipStatus, User
+from timebank.models import Membership, MembershipStatus
 from timebank.people import service as people
+from timebank.people.directory import directory_page
 from timebank.people.errors import PeopleError
 from timebank.policy import can, current_membership, require
 
@@ -18,13 +19,12 @@ from timebank.policy import can, current_membership, require
 @bp.route("/members/")
 @require("members.list")
 def directory():
-    memberships = db.session.scalars(
-        sa.select(Membership)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.status == MembershipStatus.ACTIVE)
-        .order_by(User.name)
-    ).all()
-    return render_template("members/directory.html", memberships=memberships)
+    """The group's active members by name, ``MEMBERS_PER_PAGE`` a page (``?page=``), or
+    those whose name starts with ``?find=``."""
+    find = request.args.get("find", "")[:60]
+    page = directory_page(per_page=current_app.config["MEMBERS_PER_PAGE"],
+                          number=request.args.get("page", 1, type=int), find=find)
+    return render_template("members/directory.html", page=page, find=find)
 
 
 def _member_or_404(membership_id: int) -> Membership:
