@@ -103,3 +103,36 @@ def test_no_update_or_delete_when_the_group_stops_publishing(app, fedi, peer, cl
     _edit(app, group, ad_id, ann.id, "Rye loaves")
     _close(app, group, ad_id, ann.id)
     assert len(peer.received) == before
+
+
+def test_a_suspended_or_departed_members_ads_are_deleted(app, fedi, peer, client_for,
+                                                        make_member):
+    from timebank.people import management
+
+    def deleted_since(count: int) -> list[str]:
+        return [d["object"]["id"].rsplit("/", 1)[1] for d in peer.taken("Delete")[count:]]
+
+    group, ann = fedi
+    ben = make_member(group, name="Ben")
+    follow_group(peer, client_for("fedi"))
+    ann_ad = post_ad(app, group, ann.id, "Sourdough loaves")
+    ben_ads = [post_ad(app, group, ben.id, "Bike repairs"), post_ad(app, group, ben.id, "Cake")]
+    paused = post_ad(app, group, ben.id, "Paused already")
+    _close(app, group, paused, ben.id)
+    seen = len(peer.taken("Delete"))
+    with in_request(app, group):
+        management.suspend(membership=db.session.get(Membership, ann.id), by=None)
+        db.session.commit()
+    assert deleted_since(seen) == [str(ann_ad)]
+    seen = len(peer.taken("Delete"))
+    with in_request(app, group):
+        management.leave_group(membership=db.session.get(Membership, ben.id))
+        db.session.commit()
+    assert sorted(deleted_since(seen)) == sorted(map(str, ben_ads))  # not the paused one
+    seen = len(peer.taken("Delete"))
+    with in_request(app, group):  # a suspended member who leaves: withdrawn already
+        management.leave_group(membership=db.session.get(Membership, ann.id))
+        db.session.commit()
+    assert deleted_since(seen) == []
+    for ad_id in (ann_ad, *ben_ads):
+        assert client_for("fedi").get(f"/ap/ads/{ad_id}").status_code == 404

@@ -5,7 +5,8 @@ The marketplace enqueues them when the group publishes over ActivityPub
 
 * :func:`announce_ad` — a new ad, as a ``Create`` of its ``Note``;
 * :func:`announce_ad_update` — an edited ad, as an ``Update`` with the new ``Note``;
-* :func:`announce_ad_removal` — an ad that leaves the outbox (closed or expired), as a
+* :func:`announce_ad_removal` — an ad that leaves the outbox (closed or expired, or its
+  author suspended or gone: :func:`timebank.marketplace.service.withdraw_ads_of`), as a
   ``Delete`` of its ``Note``.
 
 Each looks again when it runs, after the transaction that enqueued it committed: it sends

@@ -370,6 +370,27 @@ def renew_ad(*, ad: Ad, editor: Membership) -> Ad:
     return ad
 
 
+def withdraw_ads_of(membership: Membership) -> int:
+    """Tell the group's fediverse followers that the ads ``membership`` showed are gone: a
+    ``Delete`` of each ad that was visible (active, unexpired), for a member who has just
+    stopped being active (suspended or left; call it after the status changed). Their ads
+    stay in the group, hidden, as they were. Returns how many deletions were enqueued (none
+    when the group does not publish); they run after the commit.
+
+    A member made active again does not announce them anew: a ``Delete`` leaves a tombstone
+    under the ad's address on the followers' servers, which refuse a second ``Create`` there.
+    """
+    if not federation.publishes():
+        return 0
+    ad_ids = db.session.scalars(
+        sa.select(Ad.id).where(Ad.author_id == membership.id, Ad.status == AdStatus.ACTIVE,
+                               Ad.expires_at > utcnow())
+    ).all()
+    for ad_id in ad_ids:
+        enqueue(fediverse.announce_ad_removal, ad_id, group_id=membership.group_id)
+    return len(ad_ids)
+
+
 def _tell_followers(job, ad: Ad) -> None:
     """Enqueue ``job(ad.id)`` (a job of :mod:`timebank.marketplace.fediverse`) when the group
     publishes its ads to fediverse followers (issue 19); it runs after the commit."""

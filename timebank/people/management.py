@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from timebank.audit.service import record
 from timebank.extensions import db
 from timebank.i18n import N_
+from timebank.marketplace.service import withdraw_ads_of
 from timebank.models import (
     Account,
     AccountKind,
@@ -115,6 +116,7 @@ def suspend(*, membership: Membership, by: Membership | None, reason: str = "") 
     _keep_a_coordinator(membership)
     membership.status = MembershipStatus.SUSPENDED
     db.session.flush()
+    withdraw_ads_of(membership)  # from the group's fediverse followers
     reason = (reason or "").strip()[:2000]
     record(action="members.suspend", object_type="membership", object_id=membership.id,
            actor=by, before={"status": "active"}, after={"status": "suspended", "reason": reason})
@@ -198,6 +200,8 @@ def leave_group(*, membership: Membership, by: Membership | None = None) -> Memb
     membership.status = MembershipStatus.LEFT
     membership.role = Role.MEMBER
     db.session.flush()
+    if old == MembershipStatus.ACTIVE:  # a suspended member's ads were withdrawn then
+        withdraw_ads_of(membership)
     end_orders_of(membership, today=group_today(membership.group))
     record(action="members.leave", object_type="membership", object_id=membership.id,
            actor=by or membership, before={"status": old.value}, after={"status": "left"})
