@@ -11,9 +11,10 @@ In one run, on one PostgreSQL server (issue 14):
   member with a few dozen (the CSV's first row: medians of 15 requests);
 * the network console at 10,000 groups, sorted by each column, beside its default order.
 
-The app runs under gunicorn as production runs it (``ansible/roles/web``): ``--workers`` sync
-workers (2 × CPUs + 1), ``timebank:create_app()``, no preload; ``--workers``, ``--threads``
-and ``--preload`` try other settings. The bare app runs with the same number of workers.
+The app runs under gunicorn as production runs it (``ansible/roles/web``): ``--workers``
+threaded workers (2 × CPUs + 1) of ``--threads`` 2, ``timebank:create_app()``, no preload;
+``--threads 1`` (sync workers) and ``--preload`` try other settings. The bare app runs with
+the same number of workers, one thread each.
 Seeding (a minute): bench/transfers.py's group of 1,000 members, then the histories written
 in bulk (:func:`seed_history`, checked by the ledger's verify), then the console's groups.
 Figures are printed as a Markdown table (bench/RESULTS.md).
@@ -339,11 +340,12 @@ def main() -> None:
     parser.add_argument("--database", default="timebank_bench_http")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
-    # As production runs it (ansible/roles/web/templates/gunicorn.conf.py.j2): sync workers,
-    # 2 × CPUs + 1 of them, no preload, the app from timebank:create_app(). The bare app
-    # always has one thread a worker (it keeps one connection a process).
+    # As production runs it (ansible/roles/web: gunicorn.conf.py.j2 and its defaults):
+    # threaded workers (gthread) of two threads, 2 × CPUs + 1 of them, no preload, the app
+    # from timebank:create_app(). The bare app always has one thread a worker (it keeps one
+    # connection a process).
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--preload", action="store_true")
     parser.add_argument("--gunicorn-config", default=str(HERE / "gunicorn.conf.py"),
                         help="the app's gunicorn hooks (default: production's)")
