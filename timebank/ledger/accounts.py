@@ -84,6 +84,16 @@ def account_for(membership: Membership, currency: Currency) -> Account | None:
     )
 
 
+# Built once, the member and currencies bind parameters: building it on every dashboard cost
+# more CPU than running it. (The tenant hook still scopes it each time it runs.)
+_ACCOUNTS_OF = (
+    sa.select(Account)
+    .where(Account.membership_id == sa.bindparam("membership_id", type_=sa.Integer),
+           Account.currency_id.in_(sa.bindparam("currency_ids", expanding=True)))
+    .order_by(Account.currency_id)
+)
+
+
 def accounts_of(membership: Membership) -> list[Account]:
     """Return ``membership``'s accounts in the group's active currencies, oldest currency first,
     each with its currency attached (one statement; the currencies are the ones the process
@@ -91,14 +101,8 @@ def accounts_of(membership: Membership) -> list[Account]:
     currencies = {currency.id: currency for currency in active_currencies()}
     if not currencies:
         return []
-    accounts = list(
-        db.session.scalars(
-            sa.select(Account)
-            .where(Account.membership_id == membership.id,
-                   Account.currency_id.in_(currencies))
-            .order_by(Account.currency_id)
-        )
-    )
+    accounts = list(db.session.scalars(
+        _ACCOUNTS_OF, {"membership_id": membership.id, "currency_ids": list(currencies)}))
     for account in accounts:
         set_committed_value(account, "currency", currencies[account.currency_id])
     return accounts

@@ -16,6 +16,7 @@ one indexed query each; the dashboard, which lists only titles and a name, with
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -242,18 +243,22 @@ _MINE, _OTHER = aliased(Ad, name="mine"), aliased(Ad, name="other")
 _OTHER_AUTHOR = aliased(Membership, name="other_author")
 
 
-def _stored_pairs(*columns, mine_id, where, since: datetime | None, limit: int) -> sa.Select:
+def _stored_pairs(*columns, mine_id, where, since: datetime | None, limit,
+                  now=None) -> sa.Select:
     """Return a select of ``columns`` over the stored pairs ``where`` picks, visible ones only,
     best first: the one place the rules of what a member may see of them are written.
 
     ``mine_id`` is the SQL expression naming the member's own ad of each pair. The pair's two
     ads are :data:`_MINE` and :data:`_OTHER`, the other ad's author :data:`_OTHER_AUTHOR`; both
-    ads must be active and unexpired and the other author an active member. With ``since``,
-    only pairs in which one of the two ads was posted after that time.
+    ads must be active and unexpired (at ``now``: the current time unless given, which a
+    statement built once gives as a bind parameter, as it does ``limit``) and the other author
+    an active member. With ``since``, only pairs in which one of the two ads was posted after
+    that time.
     """
     mine, other, other_author = _MINE, _OTHER, _OTHER_AUTHOR
     other_id = sa.case((AdMatch.want_id == mine_id, AdMatch.offer_id), else_=AdMatch.want_id)
-    now = utcnow()
+    if now is None:
+        now = utcnow()
     statement = (
         sa.select(*columns)
         .select_from(AdMatch)
@@ -289,12 +294,13 @@ def _read_stored(*, mine_id, where, since: datetime | None, limit: int) -> list[
             for m, o, score in db.session.execute(statement).unique()]
 
 
-def _pairs_of(membership: Membership) -> tuple[sa.ColumnElement, sa.ColumnElement[bool]]:
+def _pairs_of(membership_id) -> tuple[sa.ColumnElement, sa.ColumnElement[bool]]:
     """Return (``mine_id``, ``where``) for :func:`_stored_pairs`: the pairs in which one ad is
-    ``membership``'s, that ad being "mine"."""
-    is_want_side = AdMatch.want_author_id == membership.id
+    the member's whose id is ``membership_id`` (an int, or a bind parameter), that ad being
+    "mine"."""
+    is_want_side = AdMatch.want_author_id == membership_id
     mine_id = sa.case((is_want_side, AdMatch.want_id), else_=AdMatch.offer_id)
-    return mine_id, sa.or_(is_want_side, AdMatch.offer_author_id == membership.id)
+    return mine_id, sa.or_(is_want_side, AdMatch.offer_author_id == membership_id)
 
 
 def possible_trades(
@@ -303,8 +309,27 @@ def possible_trades(
     """Return ``membership``'s possible trades: its visible ads paired with other members'
     visible ads of the other kind, best first, as stored (one indexed query). With ``since``,
     only pairs in which one of the two ads was posted after that time."""
-    mine_id, where = _pairs_of(membership)
+    mine_id, where = _pairs_of(membership.id)
     return _read_stored(mine_id=mine_id, where=where, since=since, limit=limit)
+
+
+@functools.cache
+def _brief_statement() -> sa.Select:
+    """The statement :func:`possible_trades_in_brief` runs, built once per process (on first
+    use): building it and its cache key cost more CPU than running it. Its parameters are
+    ``membership_id``, ``now`` and ``limit``; the tenant hook still adds the group's criteria
+    each time it runs."""
+    mine_id, where = _pairs_of(sa.bindparam("membership_id", type_=sa.Integer))
+    return _stored_pairs(
+        _OTHER.id.label("other_id"),
+        _OTHER.title.label("other_title"),
+        User.name.label("other_author_name"),
+        _MINE.title.label("mine_title"),
+        _MINE.kind.label("mine_kind"),
+        mine_id=mine_id, where=where, since=None,
+        limit=sa.bindparam("limit", type_=sa.Integer),
+        now=sa.bindparam("now", type_=sa.DateTime(timezone=True)),
+    ).join(User, User.id == _OTHER_AUTHOR.user_id)
 
 
 def possible_trades_in_brief(*, membership: Membership, limit: int = 5) -> list[sa.Row]:
@@ -312,16 +337,8 @@ def possible_trades_in_brief(*, membership: Membership, limit: int = 5) -> list[
     :func:`possible_trades` returns, best first) as rows of ``other_id``, ``other_title``,
     ``other_author_name``, ``mine_title`` and ``mine_kind`` (an :class:`AdKind`): one
     statement of columns, no ad loaded."""
-    mine_id, where = _pairs_of(membership)
-    statement = _stored_pairs(
-        _OTHER.id.label("other_id"),
-        _OTHER.title.label("other_title"),
-        User.name.label("other_author_name"),
-        _MINE.title.label("mine_title"),
-        _MINE.kind.label("mine_kind"),
-        mine_id=mine_id, where=where, since=None, limit=limit,
-    ).join(User, User.id == _OTHER_AUTHOR.user_id)
-    return list(db.session.execute(statement))
+    return list(db.session.execute(
+        _brief_statement(), {"membership_id": membership.id, "now": utcnow(), "limit": limit}))
 
 
 def stored_matches(ad: Ad, *, limit: int = 5) -> list[Match]:

@@ -201,13 +201,17 @@ def conversations_of(membership: Membership) -> list[ConversationSummary]:
     ]
 
 
+# Built once, the recipient a bind parameter: it runs on every page (the navigation bar), and
+# building it cost more CPU than running it. (The tenant hook still scopes it each time.)
+_UNREAD = sa.select(sa.func.count(Message.id)).where(
+    Message.recipient_id == sa.bindparam("recipient_id", type_=sa.Integer),
+    Message.read_at.is_(None),
+)
+
+
 def unread_count(membership: Membership) -> int:
     """Return how many messages to ``membership`` are unread."""
-    return db.session.scalar(
-        sa.select(sa.func.count(Message.id)).where(
-            Message.recipient_id == membership.id, Message.read_at.is_(None)
-        )
-    ) or 0
+    return db.session.scalar(_UNREAD, {"recipient_id": membership.id}) or 0
 
 
 def block(*, blocker: Membership, blocked: Membership) -> Block:

@@ -44,10 +44,7 @@ def dashboard():
     accounts = ledger.accounts_of(me)
     positions = ledger.positions(accounts)
     account = accounts[0] if accounts else None
-    recent = []
-    if account is not None:
-        recent = reports.statement_rows(account, reports.StatementFilter(),
-                                        timezone=g.group.timezone, limit=5).rows
+    recent = reports.latest_entries(account, limit=5) if account is not None else []
     # The other side of each recent transfer, named in one query (not one per row).
     names = reports.account_names(
         t.payee_account_id if entry.amount < 0 else t.payer_account_id for entry, t, _ in recent)
