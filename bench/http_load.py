@@ -286,7 +286,10 @@ def wrk(url: str, *, seconds: int, connections: int, headers: dict, script: str 
     # A request slower than wrk's own 2 s timeout would count as an error, not in p99.
     command = ["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d",
                f"{seconds}s", "--timeout", "30s", "-s", str(HERE / script)]
-    for name, value in headers.items():
+    # One connection a request, as production's nginx connects to gunicorn (no keepalive):
+    # kept-alive connections would stay with the worker that took them, two of them sharing
+    # one worker's interpreter for the whole run in some runs and not in others.
+    for name, value in {**headers, "Connection": "close"}.items():
         command += ["-H", f"{name}: {value}"]
     command.append(url)
     if args:
@@ -380,7 +383,8 @@ def main() -> None:
         run(options, database_url, pgbench_database)
         for name, process in (("app", app), ("bare app", bare)):
             rss, pss = worker_memory(process)
-            print(f"* {name}: {options.workers} workers × {options.threads} threads,"
+            threads = options.threads if name == "app" else 1
+            print(f"* {name}: {options.workers} workers × {threads} threads,"
                   f" {rss:.0f} MB resident a worker ({pss:.0f} MB proportional)")
     finally:
         stop(app)
