@@ -26,7 +26,7 @@ from timebank.tenants import group_context
 # accounts come with the kept currencies (ledger.accounts_of).
 BUDGETS = {
     "/dashboard": 8,
-    "/statement": 11,
+    "/statement": 10,
     "/statement.csv": 6,
     "/pay": 4,
     "/marketplace/": 4,  # the unread count once, for the bar and the marketplace menu

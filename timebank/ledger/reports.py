@@ -206,7 +206,7 @@ def counterparty_choices(account: Account, *, selected: int | None = None, find:
     """The "with" filter's choices without listing the whole group: the accounts ``account``
     traded with in its latest :data:`COUNTERPARTY_WINDOW` entries, ``selected`` (an account
     id) and those :func:`find_counterparties` finds for ``find`` (the search without
-    JavaScript), as (account id, name), by name."""
+    JavaScript), as (account id, name), by name. One statement (two with ``find``)."""
     latest = (
         sa.select(Entry.transfer_id).where(Entry.account_id == account.id)
         .order_by(Entry.id.desc()).limit(COUNTERPARTY_WINDOW).subquery()
@@ -215,12 +215,17 @@ def counterparty_choices(account: Account, *, selected: int | None = None, find:
         (Transfer.payer_account_id == account.id, Transfer.payee_account_id),
         else_=Transfer.payer_account_id,
     )
-    ids = set(db.session.scalars(
-        sa.select(other).distinct().join(latest, latest.c.transfer_id == Transfer.id)
-    ).all())
+    recent = sa.select(other).join(latest, latest.c.transfer_id == Transfer.id)
+    chosen = Account.id.in_(recent)
     if selected:
-        ids.add(selected)
-    names = account_names(ids)
+        chosen = sa.or_(chosen, Account.id == selected)
+    rows = db.session.execute(
+        sa.select(Account.id, User.name, Account.name)
+        .outerjoin(Membership, Membership.id == Account.membership_id)
+        .outerjoin(User, User.id == Membership.user_id)
+        .where(chosen)
+    )
+    names = {row[0]: row[1] or row[2] for row in rows}
     names.update(find_counterparties(account, find))
     return sorted(names.items(), key=lambda item: item[1].lower())
 

@@ -41,7 +41,7 @@ def _filters(form: StatementFilterForm) -> reports.StatementFilter:
 def _statement_context(*, for_page: bool = True):
     """The currency, the account, the filter form and its filters. The form's choices are
     read only ``for_page``: a CSV needs the filters, not the currencies nor the names of the
-    recent counterparts (``reports.counterparty_choices``: two statements; the "with" field
+    recent counterparts (``reports.counterparty_choices``: one statement; the "with" field
     searches the others by name as one types, :func:`find_statement_counterparty`)."""
     currency = selected_currency()
     account = ledger.account_for(current_membership(), currency)
