@@ -362,6 +362,11 @@ def main() -> None:
     if not options.reuse:
         transfers._ensure_database(options.server, options.database)
         transfers._ensure_database(options.server, pgbench_database)
+        # The planner's cost of a random read as production's PostgreSQL has it
+        # (ansible/roles/postgresql: postgresql_random_page_cost).
+        subprocess.run(["psql", f"{options.server}/postgres", "-qc",
+                        f'ALTER DATABASE "{options.database}" SET random_page_cost = 1.1'],
+                       check=True, capture_output=True)
         print("seeding", file=sys.stderr)
         group_id, member_ids = transfers.seed(database_url)
         seed_history(database_url, group_id, member_ids, options.history)
