@@ -67,17 +67,19 @@ def _stamp(state: str):
     )
 
 
+# A statement's rows for completed transfers: (entry, transfer, balance after it).
+_COMPLETED_ROWS = (sa.select(Entry, Transfer, Entry.balance_after)
+                   .join(Transfer, Transfer.id == Entry.transfer_id))
+
+
 def statement_query(account: Account, flt: StatementFilter, *, timezone: str):
     """Return (select, key) for ``account``'s statement: rows ``(entry, transfer, balance
     after)`` plus the paging key, ordered by nothing yet (see :func:`statement_rows`)."""
     lower, upper = flt.bounds(timezone)
     if flt.state == "completed":
         key = Entry.id
-        query = (
-            sa.select(Entry, Transfer, Entry.balance_after, Entry.id.label("key"))
-            .join(Transfer, Transfer.id == Entry.transfer_id)
-            .where(Entry.account_id == account.id)
-        )
+        query = (_COMPLETED_ROWS.add_columns(Entry.id.label("key"))
+                 .where(Entry.account_id == account.id))
         if lower:
             query = query.where(Entry.created_at >= lower)
         if upper:
@@ -122,8 +124,7 @@ def statement_rows(account: Account, flt: StatementFilter, *, timezone: str, lim
 # Built once, the account and the limit bind parameters: building it on every dashboard cost
 # more CPU than running it. (The tenant hook still scopes it each time it runs.)
 _LATEST_ENTRIES = (
-    sa.select(Entry, Transfer, Entry.balance_after)
-    .join(Transfer, Transfer.id == Entry.transfer_id)
+    _COMPLETED_ROWS
     .where(Entry.account_id == sa.bindparam("account_id", type_=sa.Integer))
     .order_by(Entry.id.desc())
     .limit(sa.bindparam("limit", type_=sa.Integer))
@@ -148,14 +149,20 @@ def statement_chunks(account: Account, flt: StatementFilter, *, timezone: str,
                                              before=before), **sizes)
 
 
-# Built once, the ids an (expanding) bind parameter: building it on every dashboard cost more
-# CPU than running it. (The tenant hook still scopes it each time it runs.)
-_ACCOUNT_NAMES = (
+# Accounts with their display names: the member's name, or the group account's own.
+_NAMED_ACCOUNTS = (
     sa.select(Account.id, User.name, Account.name)
     .outerjoin(Membership, Membership.id == Account.membership_id)
     .outerjoin(User, User.id == Membership.user_id)
-    .where(Account.id.in_(sa.bindparam("ids", expanding=True)))
 )
+# Built once, the ids an (expanding) bind parameter: building it on every dashboard cost more
+# CPU than running it. (The tenant hook still scopes it each time it runs.)
+_ACCOUNT_NAMES = _NAMED_ACCOUNTS.where(Account.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _names(rows) -> dict[int, str]:
+    return {account_id: member_name or account_name
+            for account_id, member_name, account_name in rows}
 
 
 def account_names(account_ids: Iterable[int]) -> dict[int, str]:
@@ -163,8 +170,7 @@ def account_names(account_ids: Iterable[int]) -> dict[int, str]:
     ids = set(account_ids)
     if not ids:
         return {}
-    rows = db.session.execute(_ACCOUNT_NAMES, {"ids": list(ids)}).all()
-    return {row[0]: row[1] or row[2] for row in rows}
+    return _names(db.session.execute(_ACCOUNT_NAMES, {"ids": list(ids)}))
 
 
 # How many of an account's latest entries the "with" filter draws its choices from: a long
@@ -219,13 +225,7 @@ def counterparty_choices(account: Account, *, selected: int | None = None, find:
     chosen = Account.id.in_(recent)
     if selected:
         chosen = sa.or_(chosen, Account.id == selected)
-    rows = db.session.execute(
-        sa.select(Account.id, User.name, Account.name)
-        .outerjoin(Membership, Membership.id == Account.membership_id)
-        .outerjoin(User, User.id == Membership.user_id)
-        .where(chosen)
-    )
-    names = {row[0]: row[1] or row[2] for row in rows}
+    names = _names(db.session.execute(_NAMED_ACCOUNTS.where(chosen)))
     names.update(find_counterparties(account, find))
     return sorted(names.items(), key=lambda item: item[1].lower())
 
