@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-
-from fpdf import FPDF, FontFace
+from typing import TYPE_CHECKING
 
 from timebank.ledger.reports import to_csv
 from timebank.reports.tables import BarChart, Table
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 FONT = "DejaVu"
@@ -36,6 +38,10 @@ def tables_csv(title: list[str], tables: list[Table]) -> str:
 def tables_pdf(title: str, subtitle: list[str], tables: list[Table], *,
                right_to_left: bool = False) -> bytes:
     """Return a PDF (A4) of ``title``, the ``subtitle`` lines and ``tables``."""
+    # Imported on first use: fpdf2 and its font tools hold ~33 MB, which a worker that never
+    # writes a PDF should not carry (bench/RESULTS.md, "Session 11").
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4")
     pdf.set_title(title)
     pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
@@ -64,6 +70,8 @@ def tables_pdf(title: str, subtitle: list[str], tables: list[Table], *,
 
 
 def _table(pdf: FPDF, table: Table, *, right_to_left: bool) -> None:
+    from fpdf import FontFace
+
     order = list(range(len(table.header)))
     if right_to_left:
         order.reverse()  # the first column on the right

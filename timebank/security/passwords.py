@@ -9,7 +9,6 @@
 
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
-from zxcvbn import zxcvbn
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # 800-63B: allow at least 64
@@ -22,6 +21,10 @@ def password_problem(password: str, *, known_words: list[str] = ()) -> str | Non
         return str(_l("Use at least %(count)d characters.", count=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
         return str(_l("Use at most %(count)d characters.", count=MAX_LENGTH))
+    # Imported on first use: its word lists hold ~12 MB, which a worker that never sees a new
+    # password should not carry (bench/RESULTS.md, "Session 11").
+    from zxcvbn import zxcvbn
+
     words = [word for word in known_words if word]
     if zxcvbn(password[:100], user_inputs=words)["guesses"] < MIN_GUESSES:
         return str(_l("This password is too common or too easy to guess: "
