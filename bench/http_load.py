@@ -232,14 +232,40 @@ def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
 def worker_memory(process: subprocess.Popen) -> tuple[float, float]:
     """The mean resident and proportional set size (MB) of a gunicorn master's workers (PSS
     shares the pages workers have in common, as ``--preload`` makes them)."""
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
     rss, pss = [], []
-    for pid in children:
+    for pid in _workers(process):
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             name, _, value = line.partition(":")
             if name in ("Rss", "Pss"):
                 (rss if name == "Rss" else pss).append(int(value.split()[0]) / 1024)
     return statistics.mean(rss), statistics.mean(pss)
+
+
+def _workers(process: subprocess.Popen) -> list[str]:
+    return Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+
+
+def _postgres() -> list[str]:
+    return [entry.parent.name for entry in Path("/proc").glob("[0-9]*/comm")
+            if _read(entry).strip() == "postgres"]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:  # the process has ended
+        return ""
+
+
+def cpu_seconds(pids: list[str]) -> float:
+    """The CPU time (user + system, seconds) the processes ``pids`` have used so far; a
+    process that has ended counts nothing."""
+    ticks = 0
+    for pid in pids:
+        fields = _read(Path(f"/proc/{pid}/stat")).rpartition(")")[2].split()
+        if fields:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14, 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -298,7 +324,8 @@ def wrk(url: str, *, seconds: int, connections: int, headers: dict, script: str 
     line = re.search(r"RESULT (.*)", output).group(1)
     figures = dict(item.split("=") for item in line.split())
     requests = int(figures["requests"])
-    return {"rate": requests / float(figures["seconds"]), "p50": float(figures["p50"]),
+    return {"requests": requests,
+            "rate": requests / float(figures["seconds"]), "p50": float(figures["p50"]),
             "p99": float(figures["p99"]), "errors": int(figures["errors"]),
             "bytes": int(figures["bytes"]) / max(requests, 1)}
 
@@ -385,7 +412,7 @@ def main() -> None:
     bare = start([*gunicorn, "-b", f"127.0.0.1:{BARE_PORT}", "--chdir", str(HERE),
                   "bare_app:app"], env, BARE_PORT)
     try:
-        run(options, database_url, pgbench_database)
+        run(options, database_url, pgbench_database, app=app, bare=bare)
         for name, process in (("app", app), ("bare app", bare)):
             rss, pss = worker_memory(process)
             threads = options.threads if name == "app" else 1
@@ -406,7 +433,8 @@ CONSOLE_SORTS = ["name", "slug", "status", "members", "active_members", "transfe
                  "health"]
 
 
-def run(options, database_url: str, pgbench_database: str) -> None:
+def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Popen,
+        bare: subprocess.Popen) -> None:
     import sqlalchemy as sa
 
     engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
@@ -427,16 +455,16 @@ def run(options, database_url: str, pgbench_database: str) -> None:
     payees = ",".join(str(row[0]) for row in members[3:50])
     token = _token(payer.get("/pay"))
     seconds, connections = options.seconds, options.connections
-    app, bare = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{BARE_PORT}"
+    app_url, bare_url = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{BARE_PORT}"
 
     def page(session, path):
-        return lambda: wrk(app + path, seconds=seconds, connections=connections,
+        return lambda: wrk(app_url + path, seconds=seconds, connections=connections,
                            headers=session.headers)
 
     figures = {
-        "bare /select": lambda: wrk(bare + "/select", seconds=seconds, connections=connections,
+        "bare /select": lambda: wrk(bare_url + "/select", seconds=seconds, connections=connections,
                                     headers={}),
-        "bare /tpcb": lambda: wrk(bare + "/tpcb", seconds=seconds, connections=connections,
+        "bare /tpcb": lambda: wrk(bare_url + "/tpcb", seconds=seconds, connections=connections,
                                   headers={}, script="post.lua"),
         "dashboard": page(small, "/dashboard"),
         "statement": page(small, "/statement"),
@@ -449,30 +477,42 @@ def run(options, database_url: str, pgbench_database: str) -> None:
         "console": page(admin, "/network/"),
         **{f"console by {sort}": page(admin, f"/network/?sort={sort}")
            for sort in CONSOLE_SORTS},
-        "POST /pay": lambda: wrk(app, seconds=seconds, connections=connections,
+        "POST /pay": lambda: wrk(app_url, seconds=seconds, connections=connections,
                                  headers=payer.headers, script="pay.lua", args=[token, payees]),
     }
     results = {}
     for name, measure in figures.items():
         if options.only and name not in options.only:
             continue
+        # The CPU the server's workers and PostgreSQL spend a request, beside the rate: on
+        # two cores shared by wrk, gunicorn and PostgreSQL the rate also measures who waits.
+        workers = _workers(bare if name.startswith("bare") else app)
+        server_before, database_before = cpu_seconds(workers), cpu_seconds(_postgres())
         results[name] = measure()
+        per_request = 1000 / max(results[name]["requests"], 1)  # ms
+        results[name]["server_cpu"] = (cpu_seconds(workers) - server_before) * per_request
+        results[name]["database_cpu"] = (cpu_seconds(_postgres()) - database_before) * per_request
         print(name, results[name], file=sys.stderr)
     pg = None
     if not options.only or "pgbench" in options.only:
         pg = transfers.run_pgbench(options.server, pgbench_database, connections, seconds, 0)[0]
     print(f"\n| figure ({connections} connections, {seconds} s) | requests/s | p50 ms | p99 ms"
-          " | p99/p50 | errors | KB a response |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          " | p99/p50 | errors | KB a response | CPU ms a request: server + PostgreSQL |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f}"
-              f" | {r['p99'] / r['p50']:.1f} | {r['errors']} | {r['bytes'] / 1024:.1f} |")
+              f" | {r['p99'] / r['p50']:.1f} | {r['errors']} | {r['bytes'] / 1024:.1f}"
+              f" | {r['server_cpu']:.2f} + {r['database_cpu']:.2f} |")
     if pg:
-        print(f"| pgbench tpcb-like | {pg:.0f} | | | | | |")
+        print(f"| pgbench tpcb-like | {pg:.0f} | | | | | | |")
     print()
     for label, top, bottom in RATE_RATIOS:
         if top in results and bottom in results:
-            print(f"* {label}: {results[top]['rate'] / results[bottom]['rate']:.2f}")
+            cpu = {name: results[name]["server_cpu"] + results[name]["database_cpu"]
+                   for name in (top, bottom)}
+            print(f"* {label}: {results[top]['rate'] / results[bottom]['rate']:.2f};"
+                  f" in CPU a request (server + PostgreSQL), {bottom} / {top}:"
+                  f" {cpu[bottom] / cpu[top]:.2f}")
     if pg and "POST /pay" in results:
         print(f"* POST /pay / pgbench: {results['POST /pay']['rate'] / pg:.2f}")
     for label, top, bottom in LATENCY_RATIOS:
