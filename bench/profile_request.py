@@ -24,6 +24,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def postgres_cpu() -> float:
+    """The CPU seconds every PostgreSQL process of this machine has used so far (its backends
+    serving this process included: they live as long as the pool's connections)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, _, fields = stat.read_text().rpartition(")")
+        except OSError:  # the process has ended
+            continue
+        if name.endswith("(postgres"):
+            ticks += int(fields.split()[11]) + int(fields.split()[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("path", help="a page's path, or 'pay' for POST /pay")
@@ -99,10 +113,11 @@ def main() -> None:
     if options.statements:
         for statement, seconds in one_request:
             print(f"{seconds * 1000:7.2f} ms  {' '.join(statement.split())[:160]}")
-    began, cpu = time.perf_counter(), time.process_time()
+    began, cpu, database = time.perf_counter(), time.process_time(), postgres_cpu()
     for _ in range(options.times):
         once()
-    print(f"{options.path}: {(time.process_time() - cpu) / options.times * 1000:.2f} ms CPU,"
+    print(f"{options.path}: {(time.process_time() - cpu) / options.times * 1000:.2f} ms CPU"
+          f" (PostgreSQL {(postgres_cpu() - database) / options.times * 1000:.2f} ms),"
           f" {(time.perf_counter() - began) / options.times * 1000:.2f} ms wall a request"
           f" (not profiled, over {options.times})")
     if options.no_cprofile:
