@@ -1,11 +1,15 @@
 """The baseline for bench/http_load.py: a bare Flask app on the same database, no extensions.
 
 ``/select`` runs one SELECT; ``/tpcb`` runs pgbench's five TPC-B-like statements in one
-transaction (on the pgbench tables of ``BARE_PGBENCH_URL``). Served by gunicorn like the app.
+transaction (on the pgbench tables of ``BARE_PGBENCH_URL``); ``/ledger`` makes the ledger call
+POST /pay makes, as one transaction of its own: the group's context, ``ledger_transfer`` (every
+rule of a payment), commit (``BARE_LEDGER``: the group, the currency, the payer's membership,
+then the payees', comma-separated). Served by gunicorn like the app.
 """
 
 import os
 import random
+import secrets
 
 import psycopg
 from flask import Flask
@@ -46,4 +50,20 @@ def tpcb():
                            (delta, bid))
         connection.execute("INSERT INTO pgbench_history (tid, bid, aid, delta, mtime)"
                            " VALUES (%s, %s, %s, %s, CURRENT_TIMESTAMP)", (tid, bid, aid, delta))
+    return "", 302, {"Location": "/select"}
+
+
+@app.post("/ledger")
+def ledger():
+    group, currency, payer, *payees = (int(n) for n in os.environ["BARE_LEDGER"].split(","))
+    connection = _connection("BARE_DATABASE_URL")
+    with connection.transaction():
+        connection.execute("SELECT set_config('timebank.group_id', %s, true)", (str(group),))
+        refusal = connection.execute(
+            "SELECT refusal FROM ledger_transfer(%s, %s, %s, %s, NULL, NULL, 1, 'bench',"
+            " 'payment', 'completed', %s, %s, now())",
+            (group, payer, random.choice(payees), currency, payer, secrets.token_hex(8)),
+        ).fetchone()[0]
+    if refusal:
+        return refusal, 409
     return "", 302, {"Location": "/select"}
