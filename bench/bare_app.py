@@ -4,9 +4,12 @@
 transaction (on the pgbench tables of ``BARE_PGBENCH_URL``); ``/ledger`` makes the ledger call
 POST /pay makes, as one transaction of its own: the group's context, ``ledger_transfer`` (every
 rule of a payment), commit (``BARE_LEDGER``: the group, the currency, the payer's membership,
-then the payees', comma-separated). Served by gunicorn like the app.
+then the payees', comma-separated); ``/replay`` runs the statements one view of an app page ran
+(``BARE_REPLAY``: a file ``profile_request.py --record`` wrote) in one transaction of that group.
+Served by gunicorn like the app.
 """
 
+import json
 import os
 import random
 import secrets
@@ -67,3 +70,25 @@ def ledger():
     if refusal:
         return refusal, 409
     return "", 302, {"Location": "/select"}
+
+
+@app.get("/replay")
+def replay():
+    """One page's database work without the framework: its statements, as the app sent them,
+    each result fetched."""
+    group = os.environ["BARE_LEDGER"].split(",")[0]
+    connection = _connection("BARE_DATABASE_URL")
+    with connection.transaction():
+        connection.execute("SELECT set_config('timebank.group_id', %s, true)", (group,))
+        for statement in _recorded():
+            connection.execute(statement["sql"], statement["parameters"]).fetchall()
+    return "<p>replayed</p>"
+
+
+_statements: list[dict] = []
+
+
+def _recorded() -> list[dict]:
+    if not _statements:
+        _statements.extend(json.loads(open(os.environ["BARE_REPLAY"]).read()))
+    return _statements

@@ -6,6 +6,8 @@ In one run, on one PostgreSQL server (issue 14):
   (pgbench's five TPC-B-like statements in one transaction, through Flask and gunicorn) and
   against pgbench itself, at ``--connections``; and, not a target, against ``/ledger``: the
   same ledger call as POST /pay in a bare route, so the ratio is what the framework costs;
+  the dashboard likewise against ``/replay`` of the statements one view of it ran (recorded
+  by ``profile_request.py --record`` before the servers start);
 * the dashboard against ``bare_app.py``'s ``/select`` (one SELECT); statement, members,
   marketplace and a transfer's page beside them;
 * statement, dashboard and CSV of a member with ``--history`` transfers (200,000) beside a
@@ -231,6 +233,16 @@ def ledger_parties(database_url: str) -> list[int]:
     return [group, currency, members[2][0], *(row[0] for row in members[3:50])]
 
 
+def record_dashboard(database_url: str) -> str:
+    """Write the statements one dashboard view of the small account runs (profile_request.py
+    --record, in one process) to a file for the bare app's /replay; return its path."""
+    path = f"/tmp/bench-http-dashboard-{os.getpid()}.json"
+    subprocess.run([sys.executable, str(HERE / "profile_request.py"), "/dashboard",
+                    "--database", database_url, "--record", path],
+                   check=True, capture_output=True)
+    return path
+
+
 def _answers(port: int) -> bool:
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -434,7 +446,8 @@ def main() -> None:
            "REDIS_URL": "redis://127.0.0.1:6379/5",
            "RATELIMIT_ENABLED": "false", "BARE_DATABASE_URL": database_url,
            "BARE_PGBENCH_URL": f"{options.server}/{pgbench_database}",
-           "BARE_LEDGER": ",".join(map(str, ledger_parties(database_url)))}
+           "BARE_LEDGER": ",".join(map(str, ledger_parties(database_url))),
+           "BARE_REPLAY": record_dashboard(database_url)}
     gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(options.workers)]
     app = start([*gunicorn, "--threads", str(options.threads),
                  *(["--preload"] if options.preload else []),
@@ -458,7 +471,10 @@ def main() -> None:
 RATE_RATIOS = [("POST /pay / bare /tpcb (target >= 0.35)", "POST /pay", "bare /tpcb"),
                # Not a target: the same database work as POST /pay without the framework.
                ("POST /pay / bare /ledger", "POST /pay", "bare /ledger"),
-               ("dashboard / bare /select (target >= 0.10)", "dashboard", "bare /select")]
+               ("dashboard / bare /select (target >= 0.10)", "dashboard", "bare /select"),
+               # Not a target: the dashboard's own statements without the framework.
+               ("dashboard / bare /replay of its statements", "dashboard",
+                "bare /replay of the dashboard")]
 # Latency against the small account's, and the console's sorts against its default order.
 LATENCY_RATIOS = [("statement: 200k / small (target <= 1.5)", "statement, 200k", "statement"),
                   ("dashboard: 200k / small (target <= 1.5)", "dashboard, 200k", "dashboard")]
@@ -499,6 +515,8 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
                                   headers={}, script="post.lua"),
         "bare /ledger": lambda: wrk(bare_url + "/ledger", seconds=seconds,
                                     connections=connections, headers={}, script="post.lua"),
+        "bare /replay of the dashboard": lambda: wrk(bare_url + "/replay", seconds=seconds,
+                                                     connections=connections, headers={}),
         "dashboard": page(small, "/dashboard"),
         "statement": page(small, "/statement"),
         "members": page(small, "/members/"),

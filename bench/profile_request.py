@@ -8,10 +8,12 @@ first (it seeds ``timebank_bench_http``), then for example:
     python bench/profile_request.py /statement --member 0   # the 200,000-transfer account
     python bench/profile_request.py pay --times 300         # POST /pay, as bench/pay.lua does
     python bench/profile_request.py /dashboard --sort tottime --top 40
+    python bench/profile_request.py /dashboard --record /tmp/dashboard.json  # for /replay
 """
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import re
@@ -49,6 +51,9 @@ def main() -> None:
     parser.add_argument("--no-cprofile", action="store_true",
                         help="time only (for a sampling profiler such as py-spy)")
     parser.add_argument("--statements", action="store_true", help="print each statement once")
+    parser.add_argument("--record", metavar="FILE",
+                        help="write one request's statements and parameters to FILE (JSON,"
+                             " for bare_app.py's /replay) and stop")
     options = parser.parse_args()
     os.environ.update(DATABASE_URL=options.database, BASE_DOMAIN="bench.localhost:8014",
                       RATELIMIT_ENABLED="false", REDIS_URL="redis://127.0.0.1:6379/5")
@@ -90,12 +95,14 @@ def main() -> None:
             "idempotency_key": secrets.token_hex(8)})
 
     statements: list[tuple[str, float]] = []
+    recorded: list[dict] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
         conn.info["began"] = time.perf_counter()
 
     def after(conn, cursor, statement, parameters, context, executemany):
         statements.append((statement, time.perf_counter() - conn.info.pop("began")))
+        recorded.append({"sql": statement, "parameters": parameters})
 
     with app.app_context():
         sa.event.listen(db.engine, "before_cursor_execute", before)
@@ -106,8 +113,13 @@ def main() -> None:
     if response.status_code != expected:
         raise SystemExit(f"{options.path} answered {response.status_code}")
     statements.clear()
+    recorded.clear()
     once()
     one_request = list(statements)
+    if options.record:
+        Path(options.record).write_text(json.dumps(recorded, default=str))
+        print(f"{options.path}: {len(recorded)} statements written to {options.record}")
+        return
     print(f"{options.path}: {len(one_request)} statements a request,"
           f" {sum(t for _, t in one_request) * 1000:.2f} ms in them")
     if options.statements:
