@@ -26,6 +26,7 @@ from timebank.models import (
     Transfer,
 )
 from timebank.tenants import TenantError, all_groups, group_context
+from timebank.tenants.scoping import GROUP_PARAMETER, _scoped
 
 
 @pytest.fixture
@@ -207,6 +208,34 @@ def test_queries_see_only_the_group_in_context(app, groups):
         assert db.session.get(Transfer, groups.alder_transfer) is not None
         count = db.session.scalar(sa.select(sa.func.count()).select_from(Transfer))
         assert count == 1
+
+
+def test_a_statement_built_once_is_scoped_once_and_each_run_binds_its_own_group(app, groups):
+    """The scoped copy of a statement is kept (tenants/scoping.py) but holds no group: each
+    execution binds the group in context, so one statement object serves every group."""
+    statement = sa.select(Membership.id)
+    bound = []
+
+    def record(conn, cursor, sql, parameters, context, executemany):
+        if isinstance(parameters, dict) and GROUP_PARAMETER in parameters:
+            bound.append(parameters[GROUP_PARAMETER])
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with group_context(groups.alder.id):
+                alder = set(db.session.scalars(statement))
+                scoped = _scoped[statement]
+            with group_context(groups.birch.id):
+                birch = set(db.session.scalars(statement))
+                assert _scoped[statement] is scoped
+            nobody = set(db.session.scalars(statement))
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert alder == {groups.ann.id, groups.amy.id, groups.alder_coordinator.id}
+    assert groups.bob.id in birch and not birch & alder
+    assert nobody == set()
+    assert bound == [groups.alder.id, groups.birch.id, None]
 
 
 def test_new_tenant_row_without_a_group_raises(app, groups):
