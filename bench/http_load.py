@@ -287,26 +287,16 @@ def _workers(process: subprocess.Popen) -> list[str]:
     return Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
 
 
-def _postgres() -> list[str]:
-    return [entry.parent.name for entry in Path("/proc").glob("[0-9]*/comm")
-            if _read(entry).strip() == "postgres"]
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:  # the process has ended
-        return ""
-
-
 def cpu_seconds(pids: list[str]) -> float:
     """The CPU time (user + system, seconds) the processes ``pids`` have used so far; a
-    process that has ended counts nothing."""
+    process that has ended counts nothing. (PostgreSQL's: ``transfers.server_cpu``.)"""
     ticks = 0
     for pid in pids:
-        fields = _read(Path(f"/proc/{pid}/stat")).rpartition(")")[2].split()
-        if fields:
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14, 15)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:  # the process has ended
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14, 15)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
@@ -538,11 +528,12 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
         # The CPU the server's workers and PostgreSQL spend a request, beside the rate: on
         # two cores shared by wrk, gunicorn and PostgreSQL the rate also measures who waits.
         workers = _workers(bare if name.startswith("bare") else app)
-        server_before, database_before = cpu_seconds(workers), cpu_seconds(_postgres())
+        server_before, database_before = cpu_seconds(workers), transfers.server_cpu() or 0
         results[name] = measure()
         per_request = 1000 / max(results[name]["requests"], 1)  # ms
         results[name]["server_cpu"] = (cpu_seconds(workers) - server_before) * per_request
-        results[name]["database_cpu"] = (cpu_seconds(_postgres()) - database_before) * per_request
+        results[name]["database_cpu"] = ((transfers.server_cpu() or 0) - database_before
+                                         ) * per_request
         print(name, results[name], file=sys.stderr)
     pg = None
     if not options.only or "pgbench" in options.only:

@@ -13,6 +13,8 @@ first (it seeds ``timebank_bench_http``), then for example:
 
 import argparse
 import cProfile
+import functools
+import importlib.util
 import json
 import os
 import pstats
@@ -26,18 +28,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+@functools.cache
+def _transfers():
+    spec = importlib.util.spec_from_file_location("bench_transfers", ROOT / "bench/transfers.py")
+    transfers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(transfers)
+    return transfers
+
+
 def postgres_cpu() -> float:
-    """The CPU seconds every PostgreSQL process of this machine has used so far (its backends
-    serving this process included: they live as long as the pool's connections)."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            name, _, fields = stat.read_text().rpartition(")")
-        except OSError:  # the process has ended
-            continue
-        if name.endswith("(postgres"):
-            ticks += int(fields.split()[11]) + int(fields.split()[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+    """The CPU seconds this machine's PostgreSQL has used so far (bench/transfers.py's
+    ``server_cpu``; 0 when the server is on another host)."""
+    return _transfers().server_cpu() or 0
 
 
 def main() -> None:
