@@ -42,9 +42,11 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
     # Every execution gets the group, even where no criteria are added here: a load of an
-    # object's relationship or deferred column carries the criteria of the query that loaded
-    # the object. With no group, "group_id = NULL" is never true: tenant tables then match
-    # nothing.
+    # object's relationship or expired or deferred column carries the criteria of the query
+    # that loaded the object, and so is scoped to the group in context when it runs (not, as
+    # when the criteria held the group, to the one that loaded the object). With no group,
+    # "group_id = NULL" is never true: tenant tables then match nothing, so an object loaded
+    # inside group_context() must not be used for new loads after the block.
     group = {GROUP_PARAMETER: current_group_id()}
     parameters = state.parameters
     if isinstance(parameters, (list, tuple)):  # an ORM bulk UPDATE, one dict a row
