@@ -338,3 +338,24 @@ def test_former_treasurer_rejoins_as_a_member(app, make_group, make_member, clie
         account_id = db.session.scalar(
             sa.select(Account.id).where(Account.membership_id == membership.id))
     assert client.get(f"/accounts/{account_id}/limits").status_code == 403
+
+
+def test_only_the_suite_hashes_passwords_with_argon2s_cheapest_parameters(app):
+    """Outside ``TESTING`` a password is hashed with argon2-cffi's RFC 9106 parameters even when
+    ``PASSWORD_HASH_CHEAPEST`` is set; any hash verifies under either app."""
+    from flask import Flask
+
+    from timebank.people.passwords import check_password, hash_password
+
+    production = Flask("production")
+    production.config.update(TESTING=False, PASSWORD_HASH_CHEAPEST=True)
+    with production.app_context():
+        real = hash_password(PASSWORD)
+    with app.app_context():
+        cheap = hash_password(PASSWORD)
+        assert check_password(real, PASSWORD) and not check_password(real, NEW_PASSWORD)
+    with production.app_context():
+        assert check_password(cheap, PASSWORD) and not check_password(cheap, NEW_PASSWORD)
+    assert real.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert cheap.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    assert hash_password(PASSWORD).startswith("$argon2id$v=19$m=65536,")  # no app: the real one

@@ -109,3 +109,6 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     JOBS_SYNC = True  # with REDIS_URL: jobs go through real Redis but run in the test process
     DATABASE_APP_ROLE = "timebank_app"  # tests log in as a superuser: the fence must bind
+    # argon2's cheapest parameters (timebank.people.passwords; honoured only with TESTING): a
+    # real hash costs ~0.2 s of CPU, and the suite makes thousands.
+    PASSWORD_HASH_CHEAPEST = True
