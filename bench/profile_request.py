@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--no-cprofile", action="store_true",
                         help="time only (for a sampling profiler such as py-spy)")
     parser.add_argument("--statements", action="store_true", help="print each statement once")
+    parser.add_argument("--dump", metavar="FILE",
+                        help="also write the profile to FILE (pstats, for print_callers)")
     parser.add_argument("--record", metavar="FILE",
                         help="write one request's statements and parameters to FILE (JSON,"
                              " for bare_app.py's /replay) and stop")
@@ -144,6 +146,8 @@ def main() -> None:
     profile.disable()
     wall, cpu = time.perf_counter() - began, time.process_time() - cpu
     pstats.Stats(profile).sort_stats(options.sort).print_stats(options.top)
+    if options.dump:
+        profile.dump_stats(options.dump)
     print(f"{options.path}: {cpu / options.times * 1000:.2f} ms CPU and"
           f" {wall / options.times * 1000:.2f} ms wall a request (profiled, over {options.times})")
 

@@ -185,7 +185,7 @@ def test_switcher_is_on_every_page_for_visitors_too(group, client_for):
         page = client_for("greenvale").get(path).get_data(as_text=True)
         assert re.findall(r'data-locale="([^"]+)"', page) == list(LANGUAGES), path
     page = client_for(None).get("/login").get_data(as_text=True)
-    assert 'action="/language/ar?next=' in page
+    assert 'action="/language?next=' in page and 'name="code" value="ar"' in page
 
 
 def test_switcher_refuses_unknown_codes_and_foreign_next(group, client_for):
@@ -194,6 +194,17 @@ def test_switcher_refuses_unknown_codes_and_foreign_next(group, client_for):
     response = client.post("/language/de?next=//evil.example.org/")
     assert response.status_code == 302
     assert "evil" not in response.headers["Location"]
+    assert client.post("/language", data={"code": "xx"}).status_code == 404
+    assert client.post("/language").status_code == 404
+
+
+def test_the_menus_one_form_switches_to_the_button_pressed(group, client_for):
+    """The menu posts its one form with the pressed button's ``code``."""
+    client = client_for("greenvale")
+    response = client.post("/language?next=/login", data={"code": "fr"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    page = client.get("/login").get_data(as_text=True)
+    assert html_attributes(page)["lang"] == "fr"
 
 
 # --- the coordinator's language settings -------------------------------------------------------

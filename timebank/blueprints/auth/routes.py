@@ -237,9 +237,11 @@ def logout_everywhere():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/language", methods=["POST"])
 @bp.route("/language/<code>", methods=["POST"])
-def set_language(code: str):
-    """Switch to ``code``, one of the languages this site offers (else 404).
+def set_language(code: str | None = None):
+    """Switch to ``code`` (in the path, or the ``code`` field of the menu's one form), one of
+    the languages this site offers (else 404).
 
     Logged in: saved as the member's preference (it follows them to every group that offers
     it). Always: remembered in a host-only cookie, so a visitor keeps the choice on this site
@@ -247,6 +249,7 @@ def set_language(code: str):
     """
     from timebank.i18n import LOCALE_COOKIE, LOCALE_COOKIE_MAX_AGE, enabled_languages
 
+    code = code or request.form.get("code", "")
     if code not in enabled_languages(g.group):
         abort(404)
     if current_user.is_authenticated:
