@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.test_signup_worker import RQ, WORKER_SECRET_KEY, run_workers
+from tests.test_signup_worker import RQ, WORKER_CLASS, WORKER_SECRET_KEY, run_workers
 from timebank.extensions import db
 from timebank.ledger import service as ledger
 from timebank.models import Account, Currency, Group, Membership, ScheduledRun, Transfer
@@ -137,7 +137,8 @@ def test_a_worker_killed_mid_run_commits_nothing_and_the_rerun_runs_once(committ
                "SECRET_KEY": os.environ.get("SECRET_KEY") or WORKER_SECRET_KEY}
         env.pop("MAIL_SERVER", None)
         worker = subprocess.Popen(
-            [str(RQ), "worker", "--burst", "--url", os.environ["REDIS_URL"], "timebank"],
+            [str(RQ), "worker", "--burst", "--worker-class", WORKER_CLASS,
+             "--url", os.environ["REDIS_URL"], "timebank"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
         deadline, waiting = time.monotonic() + 60, []

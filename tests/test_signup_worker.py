@@ -23,6 +23,7 @@ pytestmark = [
 ]
 ROOT = Path(__file__).resolve().parents[1]
 RQ = Path(sys.executable).with_name("rq")
+WORKER_CLASS = "timebank.tasks.worker.Worker"  # as production runs it (ansible/roles/worker)
 
 
 
@@ -36,8 +37,9 @@ def run_workers(count: int = 1, timeout: float = 90) -> None:
            "SECRET_KEY": os.environ.get("SECRET_KEY") or WORKER_SECRET_KEY}
     env.pop("MAIL_SERVER", None)  # capture mail, never send it
     workers = [
-        subprocess.Popen([str(RQ), "worker", "--burst", "--url", os.environ["REDIS_URL"],
-                          "timebank"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+        subprocess.Popen([str(RQ), "worker", "--burst", "--worker-class", WORKER_CLASS,
+                          "--url", os.environ["REDIS_URL"], "timebank"],
+                         cwd=ROOT, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
         for _ in range(count)
     ]
@@ -72,6 +74,45 @@ def approve(app, request_id: int) -> None:
     with app.app_context():
         approve_request(group_request=db.session.get(GroupRequest, request_id), actor=None)
         db.session.commit()
+
+
+APPS_SEEN = []
+
+
+def note_app() -> None:
+    """A job for the test below: note the app it runs in."""
+    from flask import current_app
+
+    APPS_SEEN.append(current_app._get_current_object())
+
+
+def test_the_worker_class_builds_the_app_once_for_every_job(committing_app, real_queue,
+                                                             monkeypatch):
+    """``timebank.tasks.worker.Worker`` builds the app when it starts (before rq forks any work
+    horse); ``run_job`` then runs every job in it and builds no other. (The tests above run
+    that worker class as production does, as ``rq worker`` processes.)"""
+    import timebank
+    from timebank import tasks
+    from timebank.tasks import run_job
+    from timebank.tasks.worker import Worker
+
+    built = []
+
+    def create_app(*args, **kwargs):
+        built.append(args)
+        return committing_app  # stands for the app the worker builds
+
+    monkeypatch.setattr(timebank, "create_app", create_app)
+    monkeypatch.setattr(tasks, "_worker_app", None)
+    APPS_SEEN.clear()
+    Worker([real_queue], connection=real_queue.connection)
+    assert len(built) == 1
+    for _ in range(3):
+        run_job(f"{__name__}.note_app", (), None)
+    assert len(built) == 1 and APPS_SEEN == [committing_app] * 3
+    monkeypatch.setattr(tasks, "_worker_app", None)  # rq's own worker: one app a job
+    run_job(f"{__name__}.note_app", (), None)
+    assert len(built) == 2
 
 
 def test_approval_provisions_on_a_real_worker(committing_app, real_queue):

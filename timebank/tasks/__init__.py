@@ -159,9 +159,21 @@ def queue(app=None):
     )
 
 
+_worker_app = None  # the app timebank.tasks.worker.Worker built before forking
+
+
+def use_worker_app(app) -> None:
+    """Make ``app`` the one :func:`run_job` runs jobs in when no app context is active (called
+    once by :class:`timebank.tasks.worker.Worker`, before it forks its first work horse)."""
+    global _worker_app
+    _worker_app = app
+
+
 def run_job(target: str, args: tuple, group_id: int | None, app=None,
             once_key: str | None = None) -> None:
-    """Run the job function named ``target`` in a fresh app context, as group ``group_id``.
+    """Run the job function named ``target`` in a fresh app context, as group ``group_id``: of
+    ``app``, else of the app whose context is active, else of the worker's app
+    (:func:`use_worker_app`), else of a new one.
 
     This is what the rq worker executes; it is the job's transaction boundary: the function
     runs through :func:`timebank.boundary.run_in_transaction` (commit once when it returns, roll
@@ -180,7 +192,9 @@ def run_job(target: str, args: tuple, group_id: int | None, app=None,
 
         if has_app_context():  # run synchronously inside the app that enqueued it
             app = current_app._get_current_object()
-        else:  # an rq worker process
+        elif _worker_app is not None:  # a work horse of timebank.tasks.worker.Worker
+            app = _worker_app
+        else:  # a plain rq worker builds the app for each job
             from timebank import create_app
 
             app = create_app()
