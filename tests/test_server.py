@@ -33,7 +33,8 @@ def test_production_and_the_benchmark_call_it_after_loading_the_app():
 def test_a_worker_loads_the_pdf_and_password_libraries_only_when_used():
     """fpdf2 (~33 MB with its font tools) and zxcvbn (~12 MB of word lists) are imported by the
     report's PDF and the password check that use them, not by every worker (bench/RESULTS.md,
-    "Session 11")."""
+    "Session 11"). The database does not exist: building the app must not connect (an rq worker
+    builds it before forking, timebank/tasks/worker.py)."""
     script = ("import sys; from timebank import create_app; create_app();"
               " print(sorted({'fpdf', 'fontTools', 'zxcvbn'} & set(sys.modules)))")
     environment = {**os.environ, "TIMEBANK_ENV": "", "SECRET_KEY": secrets.token_urlsafe(48),

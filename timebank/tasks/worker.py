@@ -5,7 +5,8 @@ every job ~3 s of CPU here (importing it ~1.1 s, :func:`timebank.create_app` ~1.
 almost any job's own work, so a worker ran about one job every 3 s. This worker builds the app
 once, in the process that forks, before its first job; each horse inherits it, and
 :func:`timebank.tasks.run_job` uses it. Building the app opens no connection (the pool fills on
-first use, in the horse), so no horse shares a socket with another.
+first use, in the horse), so no horse shares a socket with another: ``tests/test_server.py``
+builds it against a database that does not exist.
 """
 
 from rq import Worker as RQWorker
