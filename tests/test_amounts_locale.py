@@ -46,6 +46,22 @@ def test_hours_printed_without_the_symbol_parse_back(locale, minutes):
     assert parse_amount(text, subunits_per_unit=60, locale=locale) == minutes
 
 
+@settings(max_examples=300, deadline=None)
+@given(locale=st.sampled_from(LOCALES), minutes=st.integers(min_value=-(10**6) * 60,
+                                                             max_value=10**6 * 60))
+def test_hours_are_printed_as_babel_prints_them(locale, minutes):
+    """Hours skip Babel for speed (``format_amount``): its "0" and "00" patterns must print the
+    same, sign included, in every locale we print for."""
+    from babel.numbers import format_decimal, get_minus_sign_symbol
+
+    hours, rest = divmod(abs(minutes), 60)
+    babel = (format_decimal(hours, format="0", locale=locale, numbering_system="default") + ":"
+             + format_decimal(rest, format="00", locale=locale, numbering_system="default"))
+    if minutes < 0:
+        babel = get_minus_sign_symbol(locale, numbering_system="default") + babel
+    assert format_amount(minutes, subunits_per_unit=60, locale=locale) == babel
+
+
 @settings(max_examples=500, deadline=None)
 @given(text=st.text(max_size=80), locale=st.sampled_from(LOCALES),
        subunits_per_unit=st.sampled_from(SUBUNITS))

@@ -33,10 +33,11 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import (
-    format_decimal,
+    NumberPattern,
     get_decimal_symbol,
     get_group_symbol,
     get_minus_sign_symbol,
+    parse_pattern,
 )
 
 MAX_UNITS = 1_000_000  # no single transfer moves more than a million units (e.g. hours)
@@ -52,14 +53,6 @@ class AmountError(ValueError):
 # --- formatting --------------------------------------------------------------------------------
 
 
-def _decimals_for(subunits_per_unit: int) -> int:
-    """Fewest decimals that show every subunit exactly (4 -> 2 for 0.25; 100 -> 2; 1 -> 0)."""
-    for decimals in range(7):
-        if 10**decimals % subunits_per_unit == 0:
-            return decimals
-    return 6
-
-
 def format_amount(
     amount: int, *, subunits_per_unit: int, locale: str = "en", symbol: str | None = None
 ) -> str:
@@ -67,24 +60,45 @@ def format_amount(
     (hours:minutes, 60 subunits), else a grouped decimal (``1,234.50`` en, ``1.234,50`` de).
 
     Negative amounts start with the locale's minus sign (in ``ar`` a left-to-right mark and
-    ``-``). ``symbol`` is appended after a space when given (``1:30 h``).
+    ``-``). ``symbol`` is appended after a space when given (``1:30 h``). Raises Babel's
+    ``UnknownLocaleError`` for a locale it does not know.
     """
     magnitude = abs(amount)
     if subunits_per_unit == 60:
+        # Hours and two-digit minutes have no separator a locale could change, and Babel only
+        # swaps symbols, never digits (module docstring): its "0" and "00" patterns print what
+        # Python does.
         hours, minutes = divmod(magnitude, 60)
-        text = (
-            format_decimal(hours, format="0", locale=locale, numbering_system=NUMBERING)
-            + ":"
-            + format_decimal(minutes, format="00", locale=locale, numbering_system=NUMBERING)
-        )
+        text = f"{hours}:{minutes:02d}"
     else:
-        decimals = _decimals_for(subunits_per_unit)
         value = Decimal(magnitude) / Decimal(subunits_per_unit)
-        pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-        text = format_decimal(value, format=pattern, locale=locale, numbering_system=NUMBERING)
+        text = _decimal_pattern(subunits_per_unit).apply(
+            value, _babel_locale(locale), numbering_system=NUMBERING)
     if amount < 0:
-        text = get_minus_sign_symbol(locale, numbering_system=NUMBERING) + text
+        text = _minus_sign(locale) + text
     return f"{text} {symbol}" if symbol else text
+
+
+# A page formats dozens of amounts: Babel's locale and pattern are parsed once per process, not
+# at each call (which cost about as much as the rest of the call).
+
+
+@lru_cache(maxsize=64)
+def _babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+@lru_cache(maxsize=64)
+def _minus_sign(locale: str) -> str:
+    return get_minus_sign_symbol(_babel_locale(locale), numbering_system=NUMBERING)
+
+
+@lru_cache(maxsize=64)
+def _decimal_pattern(subunits_per_unit: int) -> NumberPattern:
+    """Babel's pattern for ``subunits_per_unit``: grouped, with the fewest decimals that show
+    every subunit exactly (4 -> 2 for 0.25; 100 -> 2; 1 -> 0)."""
+    decimals = next((d for d in range(7) if 10**d % subunits_per_unit == 0), 6)
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals else ""))
 
 
 # --- parsing -----------------------------------------------------------------------------------
