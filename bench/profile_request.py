@@ -9,6 +9,7 @@ first (it seeds ``timebank_bench_http``), then for example:
     python bench/profile_request.py pay --times 300         # POST /pay, as bench/pay.lua does
     python bench/profile_request.py /dashboard --sort tottime --top 40
     python bench/profile_request.py /dashboard --record /tmp/dashboard.json  # for /replay
+    python bench/profile_request.py /network/ --admin      # the console, as the network admin
 """
 
 import argparse
@@ -47,6 +48,8 @@ def main() -> None:
     parser.add_argument("path", help="a page's path, or 'pay' for POST /pay")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1/timebank_bench_http")
     parser.add_argument("--member", type=int, default=1, help="0: the long history; 1: small")
+    parser.add_argument("--admin", action="store_true",
+                        help="as the network admin, on the network's host (the console)")
     parser.add_argument("--times", type=int, default=200)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=45)
@@ -68,21 +71,25 @@ def main() -> None:
     from timebank.extensions import db
 
     app = create_app()
-    host = "bench.bench.localhost:8014"
+    host = "bench.localhost:8014" if options.admin else "bench.bench.localhost:8014"
     with app.app_context():
         with db.engine.connect() as connection:
             members = connection.execute(sa.text(
                 "SELECT m.id, u.email FROM memberships m JOIN users u ON u.id = m.user_id"
                 " WHERE u.email LIKE 'member%' ORDER BY m.id")).all()
+            admin_email = connection.execute(sa.text(
+                "SELECT email FROM users WHERE is_network_admin")).scalar_one()
     client = app.test_client()
     page = client.get("/login", headers={"Host": host}).text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    email = members[2 if options.path == "pay" else options.member][1]
+    email = (admin_email if options.admin
+             else members[2 if options.path == "pay" else options.member][1])
     client.post("/login", headers={"Host": host},
                 data={"csrf_token": token, "email": email, "password": "bench-pass"})
     payees = [row[0] for row in members[3:50]]
-    page = client.get("/pay", headers={"Host": host}).text  # the logged-in session's token
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    if options.path == "pay":
+        page = client.get("/pay", headers={"Host": host}).text  # the logged-in session's token
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     counter = iter(range(10**9))
     # Each request sends the cookies of the login, as wrk does (a flash message set by one
     # payment is not carried into the next).
