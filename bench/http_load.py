@@ -20,6 +20,9 @@ threaded workers (2 × CPUs + 1) of ``--threads`` 2, ``timebank:create_app()``, 
 the same number of workers, one thread each.
 Seeding (a minute): bench/transfers.py's group of 1,000 members, then the histories written
 in bulk (:func:`seed_history`, checked by the ledger's verify), then the console's groups.
+Each figure (and pgbench) first runs ``--warmup`` seconds of the same load, not counted: a
+worker's first request of a page compiles its templates and statements (in one process, +90 ms
+for the dashboard's first view), which would otherwise land in a short figure's p99.
 Figures are printed as a Markdown table (bench/RESULTS.md).
 
     python bench/http_load.py                        # seed, then 10 s per figure at 4 connections
@@ -401,6 +404,8 @@ def main() -> None:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1")
     parser.add_argument("--database", default="timebank_bench_http")
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="seconds of the same load before each figure, not counted")
     parser.add_argument("--connections", type=int, default=4)
     # As production runs it (ansible/roles/web: gunicorn.conf.py.j2 and its defaults):
     # threaded workers (gthread) of two threads, 2 × CPUs + 1 of them, no preload, the app
@@ -491,22 +496,23 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
     admin = Session(admin_email, host=BASE_DOMAIN)
     payees = ",".join(str(row[0]) for row in members[3:50])
     token = _token(payer.get("/pay"))
-    seconds, connections = options.seconds, options.connections
+    connections = options.connections
     app_url, bare_url = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{BARE_PORT}"
 
     def page(session, path):
-        return lambda: wrk(app_url + path, seconds=seconds, connections=connections,
-                           headers=session.headers)
+        return lambda seconds: wrk(app_url + path, seconds=seconds, connections=connections,
+                                   headers=session.headers)
 
+    def bare_route(path, script="report.lua"):
+        return lambda seconds: wrk(bare_url + path, seconds=seconds, connections=connections,
+                                   headers={}, script=script)
+
+    # Each figure is measured for a number of seconds (a warm-up first, then the figure).
     figures = {
-        "bare /select": lambda: wrk(bare_url + "/select", seconds=seconds, connections=connections,
-                                    headers={}),
-        "bare /tpcb": lambda: wrk(bare_url + "/tpcb", seconds=seconds, connections=connections,
-                                  headers={}, script="post.lua"),
-        "bare /ledger": lambda: wrk(bare_url + "/ledger", seconds=seconds,
-                                    connections=connections, headers={}, script="post.lua"),
-        "bare /replay of the dashboard": lambda: wrk(bare_url + "/replay", seconds=seconds,
-                                                     connections=connections, headers={}),
+        "bare /select": bare_route("/select"),
+        "bare /tpcb": bare_route("/tpcb", "post.lua"),
+        "bare /ledger": bare_route("/ledger", "post.lua"),
+        "bare /replay of the dashboard": bare_route("/replay"),
         "dashboard": page(small, "/dashboard"),
         "statement": page(small, "/statement"),
         "members": page(small, "/members/"),
@@ -518,8 +524,9 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
         "console": page(admin, "/network/"),
         **{f"console by {sort}": page(admin, f"/network/?sort={sort}")
            for sort in CONSOLE_SORTS},
-        "POST /pay": lambda: wrk(app_url, seconds=seconds, connections=connections,
-                                 headers=payer.headers, script="pay.lua", args=[token, payees]),
+        "POST /pay": lambda seconds: wrk(app_url, seconds=seconds, connections=connections,
+                                         headers=payer.headers, script="pay.lua",
+                                         args=[token, payees]),
     }
     results = {}
     for name, measure in figures.items():
@@ -528,8 +535,10 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
         # The CPU the server's workers and PostgreSQL spend a request, beside the rate: on
         # two cores shared by wrk, gunicorn and PostgreSQL the rate also measures who waits.
         workers = _workers(bare if name.startswith("bare") else app)
+        if options.warmup:  # every worker's first requests: templates, statements, kept rows
+            measure(options.warmup)
         server_before, database_before = cpu_seconds(workers), transfers.server_cpu() or 0
-        results[name] = measure()
+        results[name] = measure(options.seconds)
         per_request = 1000 / max(results[name]["requests"], 1)  # ms
         results[name]["server_cpu"] = (cpu_seconds(workers) - server_before) * per_request
         results[name]["database_cpu"] = ((transfers.server_cpu() or 0) - database_before
@@ -537,9 +546,11 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
         print(name, results[name], file=sys.stderr)
     pg = None
     if not options.only or "pgbench" in options.only:
-        pg = transfers.run_pgbench(options.server, pgbench_database, connections, seconds, 0)[0]
-    print(f"\n| figure ({connections} connections, {seconds} s) | requests/s | p50 ms | p99 ms"
-          " | p99/p50 | errors | KB a response | CPU ms a request: server + PostgreSQL |")
+        pg = transfers.run_pgbench(options.server, pgbench_database, connections,
+                                   options.seconds, options.warmup)[0]
+    print(f"\n| figure ({connections} connections, {options.seconds} s after {options.warmup} s"
+          " of warm-up) | requests/s | p50 ms | p99 ms | p99/p50 | errors | KB a response"
+          " | CPU ms a request: server + PostgreSQL |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['rate']:.0f} | {r['p50']:.1f} | {r['p99']:.1f}"
