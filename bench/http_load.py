@@ -29,7 +29,9 @@ Figures are printed as a Markdown table (bench/RESULTS.md).
     python bench/http_load.py --reuse --seconds 20   # keep the seeded database
     python bench/http_load.py --reuse --only dashboard "bare /select"
 
-Needs ``wrk`` (Debian: ``apt-get install wrk``) and ``pgbench``.
+Needs ``wrk`` (Debian: ``apt-get install wrk``) and ``pgbench``. (The issue asked for
+``bench/http.py``: run as a script, a file of that name would shadow the standard library's
+``http`` package, which urllib imports.)
 """
 
 import sys

@@ -1,6 +1,7 @@
 """Possible trades are stored (``ad_matches``): written when an ad changes and by the scheduled
 jobs, read with one query, never across groups."""
 
+import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from timebank.extensions import db
 from timebank.marketplace import jobs, matching
 from timebank.marketplace import service as marketplace
 from timebank.models import Ad, AdMatch, AdStatus, Membership, MembershipStatus, utcnow
+from timebank.models.base import shared_alias
 from timebank.tenants import all_groups, group_context
 
 
@@ -137,3 +139,37 @@ def test_the_dashboard_reads_the_same_pairs_as_columns_in_one_statement(
         ("other_id", "other_title", "other_author_name", "mine_title", "mine_kind")]
     assert len(brief) >= 4 and {row.other_author_name for row in brief} == {"Ben"}
     assert "Looking for bread" not in {row.other_title for row in brief}
+
+
+def _statements_built_by_threads_at_once(threads: int = 4) -> list[str]:
+    """The SQL of the dashboard's possible trades, built by ``threads`` threads at the same
+    moment with aliases no thread has used yet (as in a web worker's first requests)."""
+    from sqlalchemy.dialects import postgresql
+
+    barrier, built = threading.Barrier(threads), []
+
+    def build():
+        barrier.wait()
+        built.append(str(matching._brief_statement.__wrapped__().compile(
+            dialect=postgresql.dialect())))
+
+    workers = [threading.Thread(target=build) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return built
+
+
+def test_aliases_shared_by_threads_are_whole_before_their_first_use(monkeypatch):
+    """Two request threads building the possible trades at once once named the table instead
+    of its alias (``JOIN ads AS other ON ads.group_id``): a half-filled alias, then every
+    dashboard of that worker a 500 (issue 14, session 13). Fresh aliases each round, as a new
+    worker has; with plain ``aliased()`` some rounds in every hundred or so went wrong."""
+    for _ in range(300):
+        monkeypatch.setattr(matching, "_MINE", shared_alias(Ad, name="mine"))
+        monkeypatch.setattr(matching, "_OTHER", shared_alias(Ad, name="other"))
+        monkeypatch.setattr(matching, "_OTHER_AUTHOR",
+                            shared_alias(Membership, name="other_author"))
+        for sql in _statements_built_by_threads_at_once():
+            assert " ads." not in sql and "memberships." not in sql, sql

@@ -60,6 +60,7 @@ from timebank.models import (
     TransferState,
     utcnow,
 )
+from timebank.models.base import shared_alias
 
 RATEABLE_KINDS = (TransferKind.PAYMENT, TransferKind.REQUEST, TransferKind.ON_BEHALF)
 
@@ -251,7 +252,7 @@ def rate_transfer(*, transfer: Transfer, by: Membership, rating: int) -> Transfe
     return transfer
 
 
-_REVERSAL = sa.orm.aliased(Transfer)  # built once: see marketplace.matching's aliases
+_REVERSAL = shared_alias(Transfer)  # built once: see marketplace.matching's aliases
 # Built once, the member a bind parameter: building this statement on every dashboard cost
 # more CPU than running it. (The tenant hook still scopes it each time it runs.)
 _RATING = (

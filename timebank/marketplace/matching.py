@@ -22,7 +22,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import aliased, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from timebank.extensions import db
 from timebank.marketplace.search import (
@@ -43,7 +43,7 @@ from timebank.models import (
     MembershipStatus,
     User,
 )
-from timebank.models.base import utcnow
+from timebank.models.base import shared_alias, utcnow
 from timebank.tenants import all_groups, current_group_id, group_context
 
 MY_ADS_CONSIDERED = 20
@@ -239,8 +239,8 @@ def drop_invisible_matches() -> int:
 
 # Built once per process: an alias adapts its columns the first time it is used, which cost
 # ~15 ms of CPU on every dashboard when the aliases were built in each call.
-_MINE, _OTHER = aliased(Ad, name="mine"), aliased(Ad, name="other")
-_OTHER_AUTHOR = aliased(Membership, name="other_author")
+_MINE, _OTHER = shared_alias(Ad, name="mine"), shared_alias(Ad, name="other")
+_OTHER_AUTHOR = shared_alias(Membership, name="other_author")
 
 
 def _stored_pairs(*columns, mine_id, where, since: datetime | None, limit,

@@ -1,14 +1,29 @@
-"""Shared column helpers and the tenant mixin."""
+"""Shared column helpers, the tenant mixin, and aliases shared between threads."""
 
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, aliased, declared_attr, mapped_column
 
 
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime (stored as ``timestamptz``)."""
     return datetime.now(UTC)
+
+
+def shared_alias(entity: type, name: str | None = None):
+    """Return ``aliased(entity, name=name)`` ready to be shared by every thread of a process:
+    for an alias built once at import and used by statements that requests build.
+
+    SQLAlchemy fills an alias's column collection the first time it is used. Two threads using
+    it first at the same moment could see it half filled, and the statement then names the
+    table where it meant the alias (``JOIN ads AS other ON ads.group_id …``): PostgreSQL
+    refuses it, and the process keeps the wrong column for good. So the columns are filled
+    here, while the module is imported, before any request thread exists.
+    """
+    alias = aliased(entity, name=name)
+    sa.inspect(alias).selectable.c  # noqa: B018  (fills the collection now)
+    return alias
 
 
 class TenantMixin:
