@@ -141,15 +141,22 @@ class NetworkAuditEvent(db.Model):
 
 
 class LedgerCheck(db.Model):
-    """The last ``ledger verify`` of one group: when, and how many problems (0 = sound)."""
+    """The last ``ledger verify`` of one group: when, and how many problems (0 = sound). A
+    group gets its row when it is created, both null until its first check, so that the
+    console's sort by health reads this table's index in order (a group never checked counts
+    below a sound one)."""
 
     __tablename__ = "ledger_checks"
+    __table_args__ = (
+        sa.Index("ix_ledger_checks_problem_count",
+                 sa.text("problem_count NULLS FIRST"), "group_id"),
+    )
 
     group_id: Mapped[int] = mapped_column(
         sa.ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
     )
-    checked_at: Mapped[datetime] = created_at_column()
-    problem_count: Mapped[int] = mapped_column(default=0)
+    checked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    problem_count: Mapped[int | None]
     problems: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
 
 

@@ -130,7 +130,7 @@ def _rows_query(figures: dict[str, sa.ColumnElement]) -> sa.Select:
         sa.select(Group.id, Group.name, Group.slug, Group.place, Group.status,
                   Group.created_at, *(column.label(name) for name, column in figures.items()),
                   LedgerCheck.checked_at, LedgerCheck.problem_count)
-        .outerjoin(LedgerCheck, LedgerCheck.group_id == Group.id)
+        .join(LedgerCheck, LedgerCheck.group_id == Group.id)  # every group has its row
     )
 
 
@@ -170,13 +170,16 @@ def groups_page(
         "created": Group.created_at, "health": LedgerCheck.problem_count,
         **figures,
     }.get(sort, Group.created_at)
-    if sort != "health":  # (column, id) both ways: a scan of the column's index
-        tie = GroupFigures.group_id if sort in FIGURES else Group.id
+    # (column, id) both ways: a scan of the column's index. Health: a group never checked
+    # (null) counts below a sound one (0), as its index orders them.
+    tie = (GroupFigures.group_id if sort in FIGURES
+           else LedgerCheck.group_id if sort == "health" else Group.id)
+    if sort == "health":
+        order = ((order_by.desc().nulls_last(), tie.desc()) if descending
+                 else (order_by.asc().nulls_first(), tie.asc()))
+    else:
         order = ((order_by.desc(), tie.desc()) if descending
                  else (order_by.asc(), tie.asc()))
-    else:  # groups never checked last: a sort of every group (the check is an outer join)
-        order = ((order_by.desc().nulls_last() if descending else order_by.asc().nulls_first()),
-                 Group.id)
     query = (
         _rows_query(figures)
         .join(GroupFigures, GroupFigures.group_id == Group.id)

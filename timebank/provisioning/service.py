@@ -19,7 +19,16 @@ from flask_babel import lazy_gettext as _l
 
 from timebank.extensions import db
 from timebank.marketplace import service as marketplace
-from timebank.models import Currency, CurrencyKind, Group, GroupFigures, JoinPolicy, Role, User
+from timebank.models import (
+    Currency,
+    CurrencyKind,
+    Group,
+    GroupFigures,
+    JoinPolicy,
+    LedgerCheck,
+    Role,
+    User,
+)
 from timebank.people import service as people
 from timebank.tenants import group_context
 from timebank.user_errors import UserError
@@ -125,6 +134,7 @@ def create_group(
     except sa.exc.IntegrityError as error:  # taken between the check and now
         raise SlugTaken() from error
     db.session.add(GroupFigures(group_id=group.id))  # the console's row, zeros until refreshed
+    db.session.add(LedgerCheck(group_id=group.id))  # and its health, null until checked
 
     user = people.find_user_by_email(coordinator_email)
     if user is None:
