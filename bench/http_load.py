@@ -571,6 +571,9 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
     if pg:
         print(f"| pgbench tpcb-like | {pg:.0f} | | | | | | |")
     print()
+    failed = {name: r["errors"] for name, r in results.items() if r["errors"]}
+    if failed:  # a figure with errors measured failures (see /tmp/bench-http-*.log), not pages
+        print(f"* ERRORS, see /tmp/bench-http-{APP_PORT}.log: {failed}")
     for label, top, bottom in RATE_RATIOS:
         if top in results and bottom in results:
             cpu = {name: results[name]["server_cpu"] + results[name]["database_cpu"]
