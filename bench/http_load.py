@@ -199,14 +199,14 @@ def seed_console(database_url: str, count: int = CONSOLE_GROUPS) -> str:
               FROM groups, CAST(id AS bigint) AS n
              WHERE slug ~ '^g[0-9]+$'
         """))
-        # Their last ledger check, as the nightly verify leaves it: most sound, one in 97 with
-        # problems, one in 50 (new groups) not checked yet.
+        # Their last ledger check (each group has its row from a trigger), as the nightly
+        # verify leaves it: most sound, one in 97 with problems, one in 50 not checked yet.
         connection.execute(sa.text("""
-            INSERT INTO ledger_checks (group_id, checked_at, problem_count)
-            SELECT id, CASE WHEN n % 50 <> 0 THEN now() END,
-                   CASE WHEN n % 50 = 0 THEN NULL WHEN n % 97 = 0 THEN 1 + n % 5 ELSE 0 END
-              FROM groups, CAST(id AS bigint) AS n
-             WHERE slug ~ '^g[0-9]+$'
+            UPDATE ledger_checks
+               SET checked_at = now(),
+                   problem_count = CASE WHEN n % 97 = 0 THEN 1 + n % 5 ELSE 0 END
+              FROM groups, CAST(groups.id AS bigint) AS n
+             WHERE groups.id = ledger_checks.group_id AND slug ~ '^g[0-9]+$' AND n % 50 <> 0
         """))
         email = connection.execute(sa.text(
             "UPDATE users SET is_network_admin = true WHERE email LIKE 'coordinator@%'"

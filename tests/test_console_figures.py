@@ -75,7 +75,7 @@ def _set_checks(app, problems_by_slug: dict[str, int | None]) -> None:
 def test_sorted_by_health_a_group_never_checked_counts_below_a_sound_one(app, make_group):
     for slug in ("ash", "beech", "cedar", "damson"):
         make_group(slug)
-    with app.app_context(), all_groups():  # a new group's check: none yet
+    with app.app_context(), all_groups():  # a new group has its row (a trigger): not checked yet
         check = db.session.get(LedgerCheck, db.session.scalar(
             sa.select(Group.id).where(Group.slug == "ash")))
         assert (check.checked_at, check.problem_count) == (None, None)

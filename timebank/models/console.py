@@ -142,9 +142,9 @@ class NetworkAuditEvent(db.Model):
 
 class LedgerCheck(db.Model):
     """The last ``ledger verify`` of one group: when, and how many problems (0 = sound). A
-    group gets its row when it is created, both null until its first check, so that the
-    console's sort by health reads this table's index in order (a group never checked counts
-    below a sound one)."""
+    group gets its row when it is created (a trigger on ``groups``, migration
+    ``e7f8a9b0c1d2``), both null until its first check, so that the console's sort by health
+    reads this table's index in order (a group never checked counts below a sound one)."""
 
     __tablename__ = "ledger_checks"
     __table_args__ = (

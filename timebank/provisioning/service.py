@@ -25,7 +25,6 @@ from timebank.models import (
     Group,
     GroupFigures,
     JoinPolicy,
-    LedgerCheck,
     Role,
     User,
 )
@@ -134,7 +133,6 @@ def create_group(
     except sa.exc.IntegrityError as error:  # taken between the check and now
         raise SlugTaken() from error
     db.session.add(GroupFigures(group_id=group.id))  # the console's row, zeros until refreshed
-    db.session.add(LedgerCheck(group_id=group.id))  # and its health, null until checked
 
     user = people.find_user_by_email(coordinator_email)
     if user is None:
