@@ -141,7 +141,7 @@ def test_the_dashboard_reads_the_same_pairs_as_columns_in_one_statement(
     assert "Looking for bread" not in {row.other_title for row in brief}
 
 
-def _statements_built_by_threads_at_once(threads: int = 4) -> list[str]:
+def _statements_built_by_threads_at_once(threads: int = 8) -> list[str]:
     """The SQL of the dashboard's possible trades, built by ``threads`` threads at the same
     moment with aliases no thread has used yet (as in a web worker's first requests)."""
     from sqlalchemy.dialects import postgresql
@@ -163,10 +163,10 @@ def _statements_built_by_threads_at_once(threads: int = 4) -> list[str]:
 
 def test_aliases_shared_by_threads_are_whole_before_their_first_use(monkeypatch):
     """Two request threads building the possible trades at once once named the table instead
-    of its alias (``JOIN ads AS other ON ads.group_id``): a half-filled alias, then every
+    of its alias (``JOIN ads AS other ON ads.group_id``): a half-adapted alias, then every
     dashboard of that worker a 500 (issue 14, session 13). Fresh aliases each round, as a new
-    worker has; with plain ``aliased()`` some rounds in every hundred or so went wrong."""
-    for _ in range(300):
+    worker has; with plain ``aliased()`` this failed in every run."""
+    for _ in range(500):
         monkeypatch.setattr(matching, "_MINE", shared_alias(Ad, name="mine"))
         monkeypatch.setattr(matching, "_OTHER", shared_alias(Ad, name="other"))
         monkeypatch.setattr(matching, "_OTHER_AUTHOR",

@@ -15,14 +15,17 @@ def shared_alias(entity: type, name: str | None = None):
     """Return ``aliased(entity, name=name)`` ready to be shared by every thread of a process:
     for an alias built once at import and used by statements that requests build.
 
-    SQLAlchemy fills an alias's column collection the first time it is used. Two threads using
-    it first at the same moment could see it half filled, and the statement then names the
-    table where it meant the alias (``JOIN ads AS other ON ads.group_id …``): PostgreSQL
-    refuses it, and the process keeps the wrong column for good. So the columns are filled
-    here, while the module is imported, before any request thread exists.
+    SQLAlchemy adapts an alias's columns the first time each is used: it fills the alias's
+    column collection, then an index of which table column each one stands for, then each
+    attribute's expression. Two threads doing that first at the same moment could see the
+    index half built, and the statement then named the table where it meant the alias
+    (``JOIN ads AS other ON ads.group_id …``): PostgreSQL refuses it, and the process kept the
+    wrong expression for good. So every column attribute is adapted here, while the module is
+    imported, before any request thread exists (``tests/test_marketplace_stored_matches.py``).
     """
     alias = aliased(entity, name=name)
-    sa.inspect(alias).selectable.c  # noqa: B018  (fills the collection now)
+    for column in sa.inspect(entity).column_attrs:
+        getattr(alias, column.key).__clause_element__()
     return alias
 
 
