@@ -19,15 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from timebank.extensions import db
 from timebank.marketplace import service as marketplace
-from timebank.models import (
-    Currency,
-    CurrencyKind,
-    Group,
-    GroupFigures,
-    JoinPolicy,
-    Role,
-    User,
-)
+from timebank.models import Currency, CurrencyKind, Group, GroupFigures, JoinPolicy, Role, User
 from timebank.people import service as people
 from timebank.tenants import group_context
 from timebank.user_errors import UserError
