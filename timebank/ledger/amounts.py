@@ -1,7 +1,9 @@
 """Parse amounts typed by people and format amounts for them, in their locale.
 
 Amounts are integers in subunits (minutes for an hours currency). Formatting goes through Babel
-with the locale's CLDR default numbering system (``numbering_system="default"``). For every
+with the locale's CLDR default numbering system (``numbering_system="default"``); hours
+(``1:30``) print what Babel's ``0`` and ``00`` patterns would, without calling it (a test holds
+them to Babel's output in every shipped locale). For every
 shipped locale, ``ar`` included, that is ``latn``: CLDR's default for generic Arabic is Latin
 digits (Arabic-Indic ``arab`` is the default only for some regions, e.g. ``ar_EG``), and Babel
 formats dates and times with Latin digits too, so amounts and dates agree. Arabic formatting is
