@@ -18,11 +18,13 @@ from timebank.models import (
     Account,
     Group,
     GroupExport,
+    GroupExportChunk,
     Membership,
     Transfer,
     TransferState,
     User,
 )
+from timebank.portability import export as export_module
 from timebank.portability import importer
 from timebank.tenants import group_context
 
@@ -116,6 +118,42 @@ def test_export_zip_holds_csv_and_json(app, admin, source):
     assert any(t["description"] == "Bread\nand jam" for t in transfers)
     entries = rows(files["entries.csv"])
     assert sum(int(e["amount"]) for e in entries) == 0 and len(entries) == 10
+
+
+def test_an_export_is_stored_and_downloaded_in_pieces(app, admin, source, monkeypatch):
+    """The ZIP is written to the database a piece at a time and streamed back the same way,
+    so neither the job nor a download holds the whole file (issue 14)."""
+    monkeypatch.setattr(export_module, "CHUNK_BYTES", 1000)
+    admin.post("/network/groups/source/export")
+    with app.app_context():
+        export = db.session.scalar(sa.select(GroupExport))
+        pieces = db.session.execute(
+            sa.select(GroupExportChunk.seq, sa.func.length(GroupExportChunk.data))
+            .where(GroupExportChunk.export_id == export.id).order_by(GroupExportChunk.seq)).all()
+    assert len(pieces) > 2 and [seq for seq, _ in pieces] == list(range(len(pieces)))
+    assert all(size == 1000 for _, size in pieces[:-1]) and 0 < pieces[-1][1] <= 1000
+    assert export.size == sum(size for _, size in pieces)
+    response = admin.get(f"/network/exports/{export.id}/download")
+    assert response.is_streamed and response.content_length == export.size
+    assert response.headers["Content-Disposition"] == f'attachment; filename="{export.filename}"'
+    files = read_zip(response.data)
+    assert json.loads(files["manifest.json"])["files"]["transfers.csv"] == 6
+    # Deleting the export deletes its pieces.
+    with app.app_context():
+        db.session.delete(db.session.get(GroupExport, export.id))
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(GroupExportChunk)) == 0
+
+
+def test_an_unfinished_export_has_nothing_to_download(app, admin, source):
+    with app.app_context():
+        group_id = db.session.scalar(sa.select(Group.id).where(Group.slug == "source"))
+        export = GroupExport(group_id=group_id, group_slug="source")
+        db.session.add(export)
+        db.session.commit()
+        export_id = export.id
+    assert admin.get(f"/network/exports/{export_id}/download").status_code == 404
+    assert admin.get("/network/exports/99999999/download").status_code == 404
 
 
 def test_export_progress_is_visible(app, admin, source):
@@ -387,6 +425,9 @@ def test_cli_export_then_import_dry_run_and_for_real(app, cli, source, tmp_path)
     result = cli("network", "export", "source", "--output", str(zip_path))
     assert result.exit_code == 0, result.output
     assert "members.csv" in read_zip(zip_path.read_bytes())
+    with app.app_context():  # recorded like a console export, the same bytes stored
+        export_id = db.session.scalar(sa.select(GroupExport.id))
+        assert b"".join(export_module.stored_chunks(export_id)) == zip_path.read_bytes()
     args = ("network", "import", "--members", str(zip_path), "--name", "Copy", "--slug",
             "copy", "--coordinator-email", "coordinator@source.example.org")
     dry = cli(*args, "--dry-run")
@@ -460,7 +501,7 @@ def test_export_job_on_a_real_worker(committing_app, monkeypatch, make_group, ma
     with committing_app.app_context():
         export = db.session.get(GroupExport, export_id)
         assert export.status.value == "done" and export.progress == 100, export.error
-        members = rows(read_zip(export.content)["members.csv"])
+        members = rows(read_zip(b"".join(export_module.stored_chunks(export_id)))["members.csv"])
     assert {m["email"]: m["balance"] for m in members}["ben@example.org"] == "1:15"
 
 

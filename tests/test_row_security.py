@@ -32,6 +32,7 @@ GLOBAL = {
     "network_audit_events": "the network admins' trail",
     "group_requests": "requests to start a group, read on the apex before the group exists",
     "group_exports": "the network console's exports; kept (group_id nulled) after a deletion",
+    "group_export_chunks": "the pieces of a group export's ZIP (global, as the export is)",
     "group_figures": "the network console's figures of each group, sorted across groups",
     "ledger_checks": "the network console's last ledger check of each group",
     "trading_partners": "a choice read by both groups: two groups trade when each chose the other",

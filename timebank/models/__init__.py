@@ -5,6 +5,7 @@ from timebank.models.base import TenantMixin, utcnow
 from timebank.models.console import (
     ExportStatus,
     GroupExport,
+    GroupExportChunk,
     GroupFigures,
     GroupRequest,
     GroupRequestStatus,
@@ -93,6 +94,7 @@ __all__ = [
     "ExportStatus",
     "Group",
     "GroupExport",
+    "GroupExportChunk",
     "GroupRequest",
     "GroupRequestStatus",
     "GroupStatus",

@@ -6,8 +6,8 @@
 * :class:`NetworkAuditEvent` — every console action, append-only (a trigger refuses UPDATE and
   DELETE, see migration ``a7b8c9d0e1f2``);
 * :class:`LedgerCheck` — the last ``ledger verify`` result of each group;
-* :class:`GroupExport` — a ZIP of one group's data, built by a job, kept in the database so any
-  app host can serve it;
+* :class:`GroupExport` — a ZIP of one group's data, built by a job, kept in the database (in
+  :class:`GroupExportChunk` pieces) so any app host can serve it;
 * :class:`LoginHandoff` — the single-use tokens that carry a login from the apex to a group's
   site (see :mod:`timebank.provisioning.handoff`).
 """
@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from timebank.extensions import db
 from timebank.models.base import created_at_column
@@ -194,7 +194,7 @@ class GroupExport(db.Model):
     """A ZIP of one group's data (CSV and JSON), built by :mod:`timebank.portability.jobs`.
 
     ``group_id`` is nulled when the group is deleted; ``group_slug`` keeps the export findable.
-    ``content`` is deferred: lists never load the bytes.
+    The ZIP itself is in :class:`GroupExportChunk` rows; ``size`` is its length in bytes.
     """
 
     __tablename__ = "group_exports"
@@ -215,7 +215,6 @@ class GroupExport(db.Model):
     progress: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(sa.Text)
     size: Mapped[int | None]
-    content: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
     created_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
@@ -223,6 +222,19 @@ class GroupExport(db.Model):
     def filename(self) -> str:
         stamp = self.created_at.strftime("%Y%m%d-%H%M%S")
         return f"{self.group_slug}-export-{stamp}.zip"
+
+
+class GroupExportChunk(db.Model):
+    """One piece of an export's ZIP: ``seq`` 0, 1, ... in order, each at most
+    :data:`timebank.portability.export.CHUNK_BYTES`. The job stores them one at a time and a
+    download reads them one at a time, so neither holds the whole file (issue 14)."""
+
+    __tablename__ = "group_export_chunks"
+
+    export_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("group_exports.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class LoginHandoff(db.Model):

@@ -87,15 +87,6 @@ def plain_text(cell: str) -> str:
     return cell
 
 
-def write_csv(header: list[str], rows) -> str:
-    """Return CSV text (RFC 4180, ``\\r\\n`` line ends) of ``header`` and ``rows``."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def read_csv(data: bytes | str) -> tuple[list[str], list[dict[str, str]]]:
     """Return (header, rows as dicts) of CSV ``data`` (UTF-8, with or without a BOM; comma,
     semicolon or tab separated). Header names are stripped and lower-cased.

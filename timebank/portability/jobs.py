@@ -2,12 +2,14 @@
 
 It runs in steps, each its own transaction through :func:`timebank.boundary.run_in_transaction`:
 the export row is marked ``running``; the data is read in one repeatable-read snapshot while
-progress is written through a separate connection (so the console sees it move); the ZIP and
-``done`` are stored. A failure is recorded on the row. Running it again on a finished export does
-nothing.
+progress is written through a separate connection (so the console sees it move) and the ZIP
+goes to a temporary file; the ZIP (in pieces) and ``done`` are stored. A failure is recorded on
+the row. Running it again on a finished export does nothing.
 """
 
 import logging
+import tempfile
+from typing import BinaryIO
 
 import sqlalchemy as sa
 
@@ -59,20 +61,24 @@ def _start(export_id: int) -> tuple[bool, int | None]:
     return True, export.group_id
 
 
-def _read(export_id: int, group_id: int) -> bytes:
-    """Step: build the ZIP of group ``group_id`` from one snapshot (it writes nothing)."""
-    from timebank.portability.export import build_zip
+def _read(export_id: int, group_id: int, file: BinaryIO) -> None:
+    """Step: write the ZIP of group ``group_id`` to ``file`` from one snapshot (it writes
+    nothing to the database)."""
+    from timebank.portability.export import write_zip
 
+    file.seek(0)
+    file.truncate()  # a retried step starts the file again
     _snapshot()
-    return build_zip(group_id=group_id,
-                     on_progress=lambda percent: _report_progress(export_id, percent))
+    write_zip(file, group_id=group_id,
+              on_progress=lambda percent: _report_progress(export_id, percent))
 
 
-def _store(export_id: int, content: bytes) -> None:
-    """Step: store the ZIP on the export row and mark it ``done``."""
+def _store(export_id: int, file: BinaryIO) -> None:
+    """Step: store the ZIP in ``file`` as the export's pieces and mark it ``done``."""
+    from timebank.portability.export import store
+
     export = _locked(export_id)
-    export.content = content
-    export.size = len(content)
+    store(export, file)
     export.status = ExportStatus.DONE
     export.progress = 100
     export.finished_at = utcnow()
@@ -88,15 +94,18 @@ def _record_failure(export_id: int, error: Exception) -> None:
 
 
 def build_group_export(export_id: int) -> None:
-    """Job: build export ``export_id`` and store the ZIP on its row."""
+    """Job: build export ``export_id`` and store its ZIP (:func:`timebank.portability.export.
+    store`). The ZIP is written to a temporary file first: memory stays flat however long the
+    group's history."""
     should_build, group_id = run_in_transaction(_start, export_id)
     if not should_build:
         return
     try:
         if group_id is None:
             raise LookupError("the group was deleted")
-        content = run_in_transaction(_read, export_id, group_id)
-        run_in_transaction(_store, export_id, content)
+        with tempfile.TemporaryFile() as file:
+            run_in_transaction(_read, export_id, group_id, file)
+            run_in_transaction(_store, export_id, file)
     except Exception as error:
         run_in_transaction(_record_failure, export_id, error)
         log.exception("export %s failed", export_id)

@@ -140,21 +140,21 @@ _install_status_commands()
               help="Where to write the ZIP (default: <slug>-export-<time>.zip here).")
 def export_command(slug: str, output: Path | None) -> None:
     """Export a group as a ZIP of CSV and JSON (recorded like a console export)."""
-    from timebank.portability.export import build_zip
+    from timebank.portability.export import store, write_zip
     from timebank.provisioning import audit
 
     group = _group(slug)
-    content = build_zip(group_id=group.id)
     export = GroupExport(group_id=group.id, group_slug=group.slug, status=ExportStatus.DONE,
-                         progress=100, content=content, size=len(content),
-                         created_at=utcnow(), finished_at=utcnow())
+                         progress=100, created_at=utcnow(), finished_at=utcnow())
     db.session.add(export)
     db.session.flush()
+    output = output or Path(export.filename)
+    with output.open("w+b") as file:
+        write_zip(file, group_id=group.id)
+        store(export, file)
     audit.record(actor=None, action="group.export", target=group,
                  details={"export_id": export.id})
-    output = output or Path(export.filename)
-    output.write_bytes(content)
-    click.echo(f"exported {group.slug} to {output} ({len(content)} bytes)")
+    click.echo(f"exported {group.slug} to {output} ({export.size} bytes)")
 
 
 @network_cli.command("import")

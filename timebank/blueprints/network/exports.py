@@ -2,7 +2,18 @@
 coordinator exports their own group at ``/export`` on the group's site."""
 
 import sqlalchemy as sa
-from flask import abort, flash, g, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,13 +31,20 @@ from timebank.provisioning.service import ProvisioningError
 MAX_UPLOAD = 20 * 1024 * 1024  # bytes per uploaded file
 
 
-def _download(export: GroupExport):
-    if export.status != ExportStatus.DONE or export.content is None:
+def _download(export: GroupExport) -> Response:
+    """Stream a finished export's ZIP, a stored piece at a time (after the view has returned,
+    in an app context of its own): a worker never holds the whole file."""
+    if export.status != ExportStatus.DONE or export.size is None:
         abort(404)
-    import io
+    app, export_id = current_app._get_current_object(), export.id
 
-    return send_file(io.BytesIO(export.content), mimetype="application/zip",
-                     as_attachment=True, download_name=export.filename)
+    def body():
+        with app.app_context():
+            yield from portability_export.stored_chunks(export_id)
+
+    return Response(body(), mimetype="application/zip", headers={
+        "Content-Length": str(export.size),
+        "Content-Disposition": f'attachment; filename="{export.filename}"'})
 
 
 def _status(export: GroupExport) -> dict:
