@@ -10,6 +10,7 @@ first (it seeds ``timebank_bench_http``), then for example:
     python bench/profile_request.py /dashboard --sort tottime --top 40
     python bench/profile_request.py /dashboard --record /tmp/dashboard.json  # for /replay
     python bench/profile_request.py /network/ --admin      # the console, as the network admin
+    python bench/profile_request.py /coordinator --coordinator  # as the group's coordinator
 """
 
 import argparse
@@ -50,6 +51,8 @@ def main() -> None:
     parser.add_argument("--member", type=int, default=1, help="0: the long history; 1: small")
     parser.add_argument("--admin", action="store_true",
                         help="as the network admin, on the network's host (the console)")
+    parser.add_argument("--coordinator", action="store_true",
+                        help="as the group's coordinator (the coordinator's pages)")
     parser.add_argument("--times", type=int, default=200)
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--top", type=int, default=45)
@@ -82,7 +85,7 @@ def main() -> None:
     client = app.test_client()
     page = client.get("/login", headers={"Host": host}).text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    email = (admin_email if options.admin
+    email = (admin_email if options.admin or options.coordinator  # one person, both roles
              else members[2 if options.path == "pay" else options.member][1])
     client.post("/login", headers={"Host": host},
                 data={"csrf_token": token, "email": email, "password": "bench-pass"})

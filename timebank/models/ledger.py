@@ -315,6 +315,9 @@ class Transfer(TenantMixin, db.Model):
             name="only_payments_and_requests_wait",
         ),
         sa.Index("ix_transfers_group_id_created_at", "group_id", "created_at"),
+        # Reports and the coordinator's month figures count trades by when they completed:
+        # they read that range, not the whole history.
+        sa.Index("ix_transfers_group_id_completed_at", "group_id", "completed_at"),
         # Most transfers have no key and no batch: their rows stay out of these two indexes.
         sa.Index(
             "uq_transfers_group_id_idempotency_key", "group_id", "idempotency_key", unique=True,
