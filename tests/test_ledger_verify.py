@@ -163,3 +163,28 @@ def test_cron_config_registers_the_nightly_job():
     [job] = [j for j in rq_cron._job_data_registry if j["name"] == "ledger-verify"]
     assert job["args"][0] == "timebank.ledger.jobs.nightly_verify"
     assert job["cron"] == "17 3 * * *" and job["queue_name"] == "timebank"
+
+
+def test_one_groups_report_is_the_networks_narrowed_to_it(app, world, make_group, make_member):
+    """One group's checks run fenced to that group (row-level security keeps the rest of the
+    network out of them); its report is the network's report of that group's rows."""
+    from timebank.ledger.verify import ACROSS_GROUPS, CHECKS
+
+    assert ACROSS_GROUPS <= {rule for rule, _, _ in CHECKS}
+    other = make_group("other")
+    cleo, dan = make_member(other, name="Cleo"), make_member(other, name="Dan")
+    with in_group(app, other):
+        currency = ledger.default_currency()
+        ledger.pay(payer=fresh(cleo), payee=fresh(dan), currency=currency, amount=45,
+                   description="Garden", starter=fresh(cleo))
+        db.session.commit()
+        cleo_account = ledger.account_for(fresh(cleo), currency).id
+    broken = "UPDATE accounts SET balance = balance + 1 WHERE id IN (:a, :c)"
+    mended = "UPDATE accounts SET balance = balance - 1 WHERE id IN (:a, :c)"
+    with tampered(app, broken, mended, a=world["ann_account"], c=cleo_account):
+        with app.app_context():
+            network = verify_ledger()
+            for group in (world["group"], other):
+                mine = verify_ledger(group_id=group.id)
+                assert mine and {str(p) for p in mine} == {
+                    str(p) for p in network if p.detail.startswith(f"group {group.id} ")}

@@ -3,7 +3,7 @@
 Used by ``flask ledger verify`` (exit status 1 when anything is wrong), by the nightly
 ``rq cron`` job (:mod:`timebank.ledger.jobs`) and by the test suite after every test. Reads
 with plain SQL across all groups on purpose: this is the network-wide auditor, so it must not
-be narrowed by tenant scoping.
+be narrowed by tenant scoping (one group's report excepted: :func:`verify_ledger`).
 
 Beyond the double-entry rules (and the totals the ledger keeps: each account's cached balance,
 each entry's balance after it, each account's monthly totals) it checks issued currencies
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from timebank.extensions import db
-from timebank.tenants import all_groups
+from timebank.tenants import all_groups, group_context
 
 
 @dataclass(frozen=True)
@@ -288,16 +288,33 @@ CHECKS += [
 ]
 
 
+# The checks that read rows of several groups (a payment between groups has a leg in each).
+ACROSS_GROUPS = frozenset({
+    "between groups: a payment's two legs agree",
+    "between groups: clearing accounts sum to zero in network hours (less the rounding)",
+})
+
+
 def verify_ledger(*, group_id: int | None = None) -> list[Problem]:
     """Return every broken invariant (an empty list means the ledger is sound).
 
-    Every group by default; ``group_id`` narrows the report to one group.
+    Every group by default; ``group_id`` narrows the report to one group. Its checks then run
+    in the group's context, so row-level security keeps every other group's rows out of them
+    (a network admin's "verify" of a small group no longer reads the whole network's entries;
+    any row of the group references rows of its own group only: the tenant foreign keys);
+    those of :data:`ACROSS_GROUPS` still read the network. Each check's rows are filtered by
+    ``group_id`` as well: a superuser, whom row-level security lets through, gets the same
+    report.
     """
     problems: list[Problem] = []
-    with all_groups():  # the network's checks sum across groups, even for one group's report
-        for rule, sql, template in CHECKS:
-            if group_id is not None:
-                sql = f"SELECT * FROM ({sql}) AS checked WHERE checked.group_id = :group_id"
+    for rule, sql, template in CHECKS:
+        if group_id is None or rule in ACROSS_GROUPS:
+            scope = all_groups()
+        else:
+            scope = group_context(group_id)
+        if group_id is not None:
+            sql = f"SELECT * FROM ({sql}) AS checked WHERE checked.group_id = :group_id"
+        with scope:
             for row in db.session.execute(sa.text(sql), {"group_id": group_id}):
                 problems.append(Problem(rule, template.format(*row)))
     return problems
