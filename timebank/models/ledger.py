@@ -318,6 +318,11 @@ class Transfer(TenantMixin, db.Model):
         # Reports and the coordinator's month figures count trades by when they completed:
         # they read that range, not the whole history.
         sa.Index("ix_transfers_group_id_completed_at", "group_id", "completed_at"),
+        # An issued currency's public page sums and lists its issuances: few rows among many.
+        sa.Index(
+            "ix_transfers_issuance", "group_id", "currency_id", "completed_at",
+            postgresql_where=sa.text("kind = 'issuance' AND state = 'completed'"),
+        ),
         # Most transfers have no key and no batch: their rows stay out of these two indexes.
         sa.Index(
             "uq_transfers_group_id_idempotency_key", "group_id", "idempotency_key", unique=True,
