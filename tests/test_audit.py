@@ -158,6 +158,25 @@ def test_coordinators_read_and_filter_the_trail(app, make_group, make_member, cl
     assert client.get("/audit?start=yesterday&actor=x&page=-3").status_code == 200
 
 
+def test_the_who_menu_lists_the_members_who_acted_here(app, make_group, make_member,
+                                                        client_for, login):
+    """The "Who" choices: members with an event in this group's trail, and no one else (not
+    a member who never acted, not another group's actor)."""
+    group, other = make_group("gum3"), make_group("gum4")
+    coordinator = coordinator_of(app, group)
+    ann, bob = make_member(group, name="Ann"), make_member(group, name="Bob")
+    login(client_for("gum3"), coordinator.user.email).post(
+        f"/members/{ann.id}/role", data={"role": 20})
+    far = make_member(other, name="Far")
+    login(client_for("gum4"), coordinator_of(app, other).user.email).post(
+        f"/members/{far.id}/role", data={"role": 20})
+    with app.app_context(), group_context(group.id):
+        assert audit.actor_choices() == [(coordinator.id, coordinator.user.name)]
+    page = _body(login(client_for("gum3"), coordinator.user.email).get("/audit"))
+    assert f'value="{coordinator.id}"' in page
+    assert f'value="{bob.id}"' not in page and "Far" not in page
+
+
 @pytest.mark.parametrize("role", ["member", "organizer", "treasurer"])
 def test_only_coordinators_read_the_trail(app, make_group, make_member, client_for, login, role):
     group = make_group("hawthorn")

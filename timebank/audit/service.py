@@ -175,11 +175,16 @@ def events(flt: AuditFilter, *, timezone: str = "UTC", limit: int = 100,
 
 
 def actor_choices() -> list[tuple[int, str]]:
-    """Members who appear as actors in the current group's trail, as (membership id, name)."""
+    """Members who appear as actors in the current group's trail, as (membership id, name):
+    one probe of ``ix_audit_events_group_id_actor_id`` per member, not a read of the trail."""
+    acted = (sa.select(AuditEvent.id)
+             .where(AuditEvent.group_id == Membership.group_id,
+                    AuditEvent.actor_id == Membership.id)
+             .exists())
     rows = db.session.execute(
         sa.select(Membership.id, User.name)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.id.in_(sa.select(AuditEvent.actor_id).distinct()))
+        .where(acted)
         .order_by(User.name)
     )
     return [(row.id, row.name) for row in rows]

@@ -31,6 +31,8 @@ class AuditEvent(TenantMixin, db.Model):
         tenant_fk("actor_id", "memberships"),
         sa.Index("ix_audit_events_group_id_id", "group_id", "id"),  # the trail, paged by key
         sa.Index("ix_audit_events_group_id_action", "group_id", "action"),
+        # The trail's "Who" menu and filter: one probe per member, however long the trail.
+        sa.Index("ix_audit_events_group_id_actor_id", "group_id", "actor_id"),
         sa.CheckConstraint("char_length(action) > 0", name="action_present"),
     )
 
