@@ -160,6 +160,37 @@ def test_conversations_are_private_to_their_two_members(app, people, make_member
     assert "Between us" not in cai_client.get("/marketplace/messages").get_data(as_text=True)
 
 
+def test_a_long_conversation_is_paged_by_key(app, people, client_for, login, monkeypatch):
+    """A conversation shows its latest messages, oldest of them first, and "Older" pages
+    back by key: a long conversation costs a page what a short one does (issue 14)."""
+    group, ann, ben = people
+    monkeypatch.setitem(app.config, "MESSAGES_PER_PAGE", 3)
+    ben_client = login(client_for("greenvale"), ben.user.email)
+    ben_client.post(f"/marketplace/messages/new/{ann.id}", data={"body": "Message 1"})
+    path = f"/marketplace/messages/{_messages(app, group)[0].conversation_id}"
+    for n in range(2, 8):
+        ben_client.post(path, data={"body": f"Message {n}"})
+    ann_client = login(client_for("greenvale"), ann.user.email)
+
+    def shown(url):
+        page = ann_client.get(url).get_data(as_text=True)
+        links = dict(re.findall(r'rel="(prev|next)" href="([^"]+)"', page))
+        return re.findall(r"Message (\d)", page), {k: v.replace("&amp;", "&")
+                                                     for k, v in links.items()}
+
+    latest, links = shown(path)
+    assert latest == ["5", "6", "7"] and set(links) == {"next"}
+    older, links = shown(links["next"])
+    assert older == ["2", "3", "4"] and set(links) == {"prev", "next"}
+    oldest, links = shown(links["next"])
+    assert oldest == ["1"] and set(links) == {"prev"}
+    assert shown(links["prev"])[0] == ["2", "3", "4"]
+    # Every message to Ann is read once she has opened the conversation, paged or not.
+    assert all(m.read_at is not None for m in _messages(app, group))
+    assert ann_client.get(f"{path}?before=99999999999999999999").status_code in (200, 400)
+    assert ann_client.get(f"{path}?before=x&after=").status_code == 200
+
+
 def test_favourite_ads_and_members_on_one_page(app, people, client_for, login):
     _group, ann, ben = people
     ad_id = make_ad(app, ann, "Knitting circle")

@@ -163,26 +163,3 @@ def test_bucket_widths_are_round_and_few():
     assert figures.bucket_width(-1200, 6000, 60) == 20 * 60  # 120 hours in 7 buckets
     assert figures.bucket_width(-5, 5, 100) == 100
 
-
-def test_trades_are_read_by_when_they_completed_not_from_the_whole_history(app, orchard):
-    """The coordinator's month figures and the report read the range of
-    ``ix_transfers_group_id_completed_at``, not every transfer of the group (issue 14)."""
-    import sqlalchemy as sa
-
-    captured = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("WITH trades"):
-            captured.append((statement, parameters))
-
-    with app.app_context(), group_context(orchard.group.id):
-        sa.event.listen(db.engine, "before_cursor_execute", capture)
-        try:
-            figures.exchanged_by_month(RANGE)
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", capture)
-        (statement, parameters), = captured
-        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
-        plan = "\n".join(row[0] for row in db.session.connection().exec_driver_sql(
-            "EXPLAIN " + statement, parameters))
-    assert "ix_transfers_group_id_completed_at" in plan, plan

@@ -99,6 +99,7 @@ class Config:
     INVITATION_MAX_DAYS = int(os.environ.get("INVITATION_MAX_DAYS", "14"))
     TRANSFERS_PER_PAGE = 25
     MEMBERS_PER_PAGE = 50  # the members directory (timebank.people.directory)
+    MESSAGES_PER_PAGE = 50  # a conversation, paged by key (newest page first)
     BOOTSTRAP_SERVE_LOCAL = True
 
 

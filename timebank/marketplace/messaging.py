@@ -40,6 +40,7 @@ from timebank.models import (
     utcnow,
 )
 from timebank.models.marketplace import MESSAGE_MAX
+from timebank.paging import Page, keyset_page
 from timebank.tasks import enqueue
 
 NOTIFICATION_SUBJECT = N_("New message from %(sender)s")
@@ -138,6 +139,41 @@ def open_conversation(
     With ``mark_read=False`` (a suspended group is read only) nothing is written.
     Raises :class:`NotParticipant`.
     """
+    _mark_read(conversation, reader, mark_read)
+    return list(
+        db.session.scalars(
+            sa.select(Message)
+            .where(Message.conversation_id == conversation.id)
+            .order_by(Message.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def open_conversation_page(
+    *, conversation: Conversation, reader: Membership, limit: int, mark_read: bool = True,
+    before: int | None = None, after: int | None = None,
+) -> Page:
+    """Return one page of the conversation, ``limit`` messages from the keys ``before`` /
+    ``after`` (message ids; the latest page without either), paged by key as statements are
+    (:func:`timebank.paging.keyset_page`), and mark every message to ``reader`` read. The
+    page's rows are the messages, oldest first, to be read down. A long conversation costs a
+    page what a short one does.
+
+    With ``mark_read=False`` (a suspended group is read only) nothing is written.
+    Raises :class:`NotParticipant`.
+    """
+    _mark_read(conversation, reader, mark_read)
+    page = keyset_page(
+        sa.select(Message, Message.id.label("key"))
+        .where(Message.conversation_id == conversation.id)
+        .execution_options(populate_existing=True),
+        Message.id, limit=limit, before=before, after=after)
+    page.rows = [row[0] for row in reversed(page.rows)]
+    return page
+
+
+def _mark_read(conversation: Conversation, reader: Membership, mark_read: bool) -> None:
     if not conversation.has_participant(reader.id):
         raise NotParticipant()
     if mark_read:
@@ -151,14 +187,6 @@ def open_conversation(
             .values(read_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    return list(
-        db.session.scalars(
-            sa.select(Message)
-            .where(Message.conversation_id == conversation.id)
-            .order_by(Message.id)
-            .execution_options(populate_existing=True)
-        )
-    )
 
 
 @dataclass

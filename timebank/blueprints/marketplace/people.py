@@ -2,7 +2,7 @@
 and reported messages for coordinators."""
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.marketplace import bp
@@ -140,8 +140,11 @@ def conversation(conversation_id: int):
             form.body.errors = [*form.body.errors, str(error)]
         else:
             return redirect(url_for("marketplace.conversation", conversation_id=conversation.id))
-    messages = messaging.open_conversation(conversation=conversation, reader=me,
-                                           mark_read=not is_read_only())
+    page = messaging.open_conversation_page(
+        conversation=conversation, reader=me, mark_read=not is_read_only(),
+        limit=current_app.config["MESSAGES_PER_PAGE"],
+        before=request.args.get("before", type=int), after=request.args.get("after", type=int))
+    messages = page.rows
     ad_ids = {m.ad_id for m in messages if m.ad_id}
     ads = {a.id: a for a in db.session.scalars(sa.select(Ad).where(Ad.id.in_(ad_ids)))}
     return render_template(
@@ -149,6 +152,7 @@ def conversation(conversation_id: int):
         conversation=conversation,
         other=other,
         messages=messages,
+        messages_page=page,
         ads=ads,
         form=form,
         report_form=ReportForm(formdata=None),
