@@ -162,4 +162,3 @@ def test_bucket_widths_are_round_and_few():
     assert figures.bucket_width(0, 0, 60) == 60
     assert figures.bucket_width(-1200, 6000, 60) == 20 * 60  # 120 hours in 7 buckets
     assert figures.bucket_width(-5, 5, 100) == 100
-
