@@ -145,6 +145,20 @@ def test_an_export_is_stored_and_downloaded_in_pieces(app, admin, source, monkey
         assert db.session.scalar(sa.select(sa.func.count()).select_from(GroupExportChunk)) == 0
 
 
+def test_an_export_the_previous_release_built_still_downloads(app, admin, source):
+    """The release running during a deploy (or rolled back to) stores the ZIP whole in
+    ``group_exports.content``, with no pieces: it downloads as it is."""
+    with app.app_context():
+        group_id = db.session.scalar(sa.select(Group.id).where(Group.slug == "source"))
+        export = GroupExport(group_id=group_id, group_slug="source", status="done",
+                             progress=100, content=b"PK old zip", size=10)
+        db.session.add(export)
+        db.session.commit()
+        export_id = export.id
+    response = admin.get(f"/network/exports/{export_id}/download")
+    assert response.status_code == 200 and response.data == b"PK old zip"
+
+
 def test_an_unfinished_export_has_nothing_to_download(app, admin, source):
     with app.app_context():
         group_id = db.session.scalar(sa.select(Group.id).where(Group.slug == "source"))

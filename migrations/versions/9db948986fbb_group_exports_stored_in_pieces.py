@@ -4,7 +4,9 @@ An export's ZIP was one ``group_exports.content`` value: the job held the whole 
 row it read) in memory to store it, and each download loaded it whole into a web worker
 (bench/export.py: 641 MB of peak memory for a group with 220,000 transfers, 58 MB a download
 of its 9.6 MB ZIP; issue 14). Now it is stored in pieces of at most 1 MiB, written and read one
-at a time. Exports made before are cut into the same pieces.
+at a time. Exports made before are cut into the same pieces. ``content`` stays, unused by this
+release, for the release still running during the deploy (or rolled back to), which writes and
+reads it: drop it a release later.
 
 Revision ID: 9db948986fbb
 Revises: e7f8a9b0c1d2
@@ -41,15 +43,13 @@ def upgrade():
         "        generate_series(0, (length(e.content) - 1) / :piece) AS n"
         "  WHERE e.content IS NOT NULL AND length(e.content) > 0"
     ).bindparams(piece=PIECE))
-    op.drop_column('group_exports', 'content')
 
 
 def downgrade():
-    op.add_column('group_exports', sa.Column('content', sa.LargeBinary(), nullable=True))
     op.execute(
         "UPDATE group_exports AS e SET content = pieces.content"
         "  FROM (SELECT export_id, string_agg(data, ''::bytea ORDER BY seq) AS content"
         "          FROM group_export_chunks GROUP BY export_id) AS pieces"
-        " WHERE pieces.export_id = e.id"
+        " WHERE pieces.export_id = e.id AND e.content IS NULL"
     )
     op.drop_table('group_export_chunks')

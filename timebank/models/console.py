@@ -20,7 +20,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from timebank.extensions import db
 from timebank.models.base import created_at_column
@@ -215,6 +215,10 @@ class GroupExport(db.Model):
     progress: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(sa.Text)
     size: Mapped[int | None]
+    # The whole ZIP as the release before group_export_chunks wrote it (and still does while
+    # it runs, during a deploy or after a rollback): read only when an export has no pieces.
+    # Drop it, and that fallback, in a later release (README, "Deploying": drop a release later).
+    content: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
     created_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 

@@ -211,10 +211,18 @@ def store(export: GroupExport, file: BinaryIO) -> None:
 def stored_chunks(export_id: int) -> Iterator[bytes]:
     """Yield the stored ZIP of export ``export_id``, piece by piece in order. Each piece is
     read in a short transaction of its own: a slow download holds neither the file nor a
-    transaction open."""
+    transaction open. An export the previous release built (no pieces) comes whole from
+    ``group_exports.content``."""
     for seq in itertools.count():
         piece = db.session.scalar(sa.select(GroupExportChunk.data).where(
             GroupExportChunk.export_id == export_id, GroupExportChunk.seq == seq))
+        if piece is None and seq == 0:  # built by the release before pieces: one value
+            piece = db.session.scalar(
+                sa.select(GroupExport.content).where(GroupExport.id == export_id))
+            db.session.rollback()
+            if piece:
+                yield piece
+            return
         db.session.rollback()  # it only read
         if piece is None:
             return
