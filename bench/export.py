@@ -51,7 +51,6 @@ def measure_job(database_url: str, slug: str) -> dict:
     (seconds, MB) and the export's id."""
     import sqlalchemy as sa
 
-    from timebank.blueprints.network.exports import _download
     from timebank.extensions import db
     from timebank.models import Group, GroupExport
     from timebank.portability.jobs import build_group_export

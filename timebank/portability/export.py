@@ -157,18 +157,11 @@ def write_zip(file: BinaryIO, *, group_id: int,
         for table in _other_tenant_tables():
             add_csv(f"{table.name}.csv", *_table_rows(table, group_id))
         progress(90)
-        balances = {
-            code: int(total or 0) for code, total in db.session.execute(
-                sa.select(Currency.code, sa.func.sum(Account.balance))
-                .join(Account, Account.currency_id == Currency.id)
-                .group_by(Currency.code)
-            )
-        }
         manifest = {
             "format": FORMAT, "version": VERSION, "group": group.slug, "name": group.name,
             "exported_at": utcnow().isoformat(), "files": counts,
             "currency": first.code if first else None,
-            "balance_sums": balances,
+            "balance_sums": balance_sums(group_id=group_id),
         }
         archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     progress(100)
@@ -176,7 +169,7 @@ def write_zip(file: BinaryIO, *, group_id: int,
 
 def _write_csv(archive: zipfile.ZipFile, name: str, header: list[str],
                rows: Iterable[list]) -> int:
-    """Write a CSV file (RFC 4180, ``\r\n`` line ends, UTF-8) into ``archive`` row by row;
+    """Write a CSV file (RFC 4180, ``\\r\\n`` line ends, UTF-8) into ``archive`` row by row;
     return its number of rows."""
     count = 0
     with archive.open(name, "w", force_zip64=True) as member, \
@@ -216,17 +209,15 @@ def stored_chunks(export_id: int) -> Iterator[bytes]:
     for seq in itertools.count():
         piece = db.session.scalar(sa.select(GroupExportChunk.data).where(
             GroupExportChunk.export_id == export_id, GroupExportChunk.seq == seq))
-        if piece is None and seq == 0:  # built by the release before pieces: one value
+        whole = piece is None and seq == 0  # built by the release before pieces: one value
+        if whole:
             piece = db.session.scalar(
                 sa.select(GroupExport.content).where(GroupExport.id == export_id))
-            db.session.rollback()
-            if piece:
-                yield piece
-            return
         db.session.rollback()  # it only read
-        if piece is None:
+        if piece:
+            yield piece
+        if whole or not piece:
             return
-        yield piece
 
 
 def _group_settings(group: Group) -> dict:
