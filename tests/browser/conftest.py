@@ -308,6 +308,16 @@ def normalized_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def open_menu(page, name: str) -> None:
+    """Open the main menu's dropdown whose button starts with ``name`` (the account menu is the
+    person's name). Waits for the page's ``load`` first: a click that lands before Bootstrap's
+    script has run opens nothing."""
+    button = page.get_by_role("button", name=re.compile(f"^{re.escape(name)}"))
+    button.wait_for()
+    page.wait_for_load_state()
+    button.click()
+
+
 def choose_member(page, label: str, name: str) -> None:
     """Pick member ``name`` in the payment field labelled ``label``: type the name into the
     search box ``static/js/member_search.js`` makes of the select, then click the result."""

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Person, watch_assets
+from tests.browser.conftest import Person, open_menu, watch_assets
 from tests.conftest import coordinator_of
 from timebank.extensions import db
 from timebank.models import AuditEvent, VolunteerTask, utcnow
@@ -37,7 +37,7 @@ def test_approve_promote_post_pledge_complete_and_kudos(
     cora = new_context().new_page()
     cora_assets = watch_assets(cora)
     browser_login(cora, coordinator_email, slug=SLUG)
-    cora.get_by_role("button", name=re.compile("^Manage")).click()
+    open_menu(cora, "Manage")
     cora.get_by_role("link", name=re.compile("^Join requests")).click()
     row = cora.locator("tr", has_text=MIA.name)
     row.get_by_placeholder("Message to the person (optional)").fill("Welcome to Willowbrook!")

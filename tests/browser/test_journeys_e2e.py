@@ -20,7 +20,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import choose_member, normalized_text
+from tests.browser.conftest import choose_member, normalized_text, open_menu
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -34,11 +34,6 @@ def log_in(page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-
-
-def open_menu(page, name: str) -> None:
-    """Open the main menu's dropdown ``name`` (the account menu is the person's name)."""
-    page.get_by_role("button", name=re.compile(f"^{re.escape(name)}")).click()
 
 
 @pytest.fixture
@@ -279,6 +274,7 @@ def test_spanish_then_arabic(live_server, new_context, make_group, make_member):
     assert normalized_text(page.locator("#balance").inner_text()).startswith("-1:30")
 
     # Arabic, from the language menu (named by the language now shown).
+    page.wait_for_load_state()  # Bootstrap's dropdowns are live
     page.get_by_role("button", name=re.compile("Español")).click()
     with page.expect_navigation():
         page.get_by_role("button", name="العربية").click()

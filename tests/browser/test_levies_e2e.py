@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import choose_member, normalized_text
-from tests.browser.test_journeys_e2e import log_in, open_menu
+from tests.browser.conftest import choose_member, normalized_text, open_menu
+from tests.browser.test_journeys_e2e import log_in
 from tests.browser.test_reports_e2e import download_the_pdf, open_the_report
 from tests.conftest import coordinator_of
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import watch_assets
+from tests.browser.conftest import open_menu, watch_assets
 from tests.conftest import coordinator_of
 
 pytestmark = pytest.mark.browser
@@ -38,7 +38,7 @@ def open_the_report(page, group_name: str, *, hours: float, shown: str) -> None:
     """From any page of the group, as its coordinator: Manage → Activity report; check that
     this month's bar of the exchanged-hours chart is drawn with ``hours`` (shown as ``shown``)
     and that the table beside the chart says the same."""
-    page.get_by_role("button", name=re.compile("^Manage")).click()
+    open_menu(page, "Manage")
     page.get_by_role("link", name="Activity report").click()
     expect(page).to_have_url(re.compile(r"/reports$"))
     expect(page.get_by_role("heading", name=f"Activity report: {group_name}")).to_be_visible()
