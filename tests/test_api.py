@@ -182,3 +182,45 @@ def test_unknown_api_path_is_a_problem(app, pair, client_for):
     group, ann, _ = pair
     response = client_for(group.slug).get("/api/v1/nothing", headers=bearer(token_for(app, ann)))
     assert response.status_code == 404 and response.content_type == PROBLEM
+
+
+def test_a_conversations_messages_come_newest_first_a_page_at_a_time(
+        app, pair, make_group, make_member, make_transfer, client_for):
+    """``GET /conversations/{id}/messages`` pages by key like ``/transfers`` (issue 14): a long
+    conversation costs a request what a short one does. Only its two members read it; a
+    cursor the API did not give is a 400 naming the field."""
+    group, ann, ben = pair
+    cai = make_member(group, name="Cai")
+    client = client_for(group.slug)
+    ann_token, ben_token = token_for(app, ann), token_for(app, ben)
+    for n in range(1, 6):
+        response = client.post("/api/v1/messages", headers=bearer(ann_token),
+                               json={"recipient_id": ben.id, "body": f"Message {n}"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+    conversation_id = response.get_json()["conversation_id"]
+    path = f"/api/v1/conversations/{conversation_id}/messages"
+
+    bodies, cursor = [], None
+    while True:
+        query = f"?limit=2&cursor={cursor}" if cursor else "?limit=2"
+        page = client.get(path + query, headers=bearer(ben_token))
+        assert page.status_code == 200, page.get_data(as_text=True)
+        body = page.get_json()
+        assert len(body["items"]) <= 2
+        bodies += [item["body"] for item in body["items"]]
+        if (cursor := body["next_cursor"]) is None:
+            break
+    assert bodies == [f"Message {n}" for n in range(5, 0, -1)]
+    read = client.get(path, headers=bearer(ben_token)).get_json()["items"]
+    assert all(item["read_at"] is not None for item in read)  # Ben has opened it
+
+    for bad in ("x", "-1", "99999999999999999999"):
+        response = client.get(f"{path}?cursor={bad}", headers=bearer(ben_token))
+        assert response.status_code == 400 and response.content_type == PROBLEM
+        assert response.get_json()["field"] == "cursor"
+    assert client.get(path, headers=bearer(token_for(app, cai))).status_code == 404
+    assert client.get(path).status_code == 401
+    other = make_group("apimessages")
+    zoe = make_member(other, name="Zoe")
+    assert client_for(other.slug).get(path, headers=bearer(token_for(app, zoe))).status_code \
+        == 404

@@ -246,6 +246,41 @@ def test_a_member_writes_to_an_author_in_another_group(app, net, client_for, log
         assert db.session.scalar(sa.select(sa.func.count(NetworkMessage.id))) == 2
 
 
+def test_a_long_conversation_between_groups_is_paged_by_key(app, net, client_for, login,
+                                                            monkeypatch):
+    """Like a conversation in a group (issue 14): the latest messages, oldest of them first,
+    and "Older" / "Newer" by key; the inbox costs the same few statements however many
+    conversations it lists."""
+    monkeypatch.setitem(app.config, "MESSAGES_PER_PAGE", 3)
+    ad_id = publish(app, net.luis, "Bicycle repair")
+    ann = login(client_for(None), email_of(app, net.ann))
+    url = _write(ann, ad_id, "Message 1", net.ann.id).headers["Location"]
+    for n in range(2, 8):
+        ann.post(url, data={"body": f"Message {n}"})
+    luis = login(client_for(None), email_of(app, net.luis))
+
+    def shown(address):
+        page = luis.get(address).get_data(as_text=True)
+        links = dict(re.findall(r'rel="(prev|next)" href="([^"]+)"', page))
+        return re.findall(r"Message (\d)", page), {k: v.replace("&amp;", "&")
+                                                     for k, v in links.items()}
+
+    latest, links = shown(url)
+    assert latest == ["5", "6", "7"] and set(links) == {"next"}
+    older, links = shown(links["next"])
+    assert older == ["2", "3", "4"] and set(links) == {"prev", "next"}
+    oldest, links = shown(links["next"])
+    assert oldest == ["1"] and set(links) == {"prev"}
+    assert shown(links["prev"])[0] == ["2", "3", "4"]
+    with app.app_context(), all_groups():
+        assert db.session.scalar(sa.select(sa.func.count(NetworkMessage.id))
+                                 .where(NetworkMessage.read_at.is_(None))) == 0
+    assert luis.get(f"{url}?before=99999999999999999999").status_code in (200, 400)
+    assert luis.get(f"{url}?before=x&after=").status_code == 200
+    inbox = luis.get("/marketplace/network/messages").get_data(as_text=True)
+    assert "Ann, Greenvale Timebank" in inbox and "Message 7" in inbox
+
+
 def test_nobody_else_reads_or_writes_a_conversation(app, net, client_for, login):
     ad_id = publish(app, net.luis, "Bicycle repair")
     ann = login(client_for(None), email_of(app, net.ann))

@@ -55,6 +55,16 @@ def fail(status: int, detail: str | None = None, *, field: str | None = None,
     abort(problem_response(status, title=title, detail=detail, field=field, headers=headers))
 
 
+def cursor_key(cursor: str | None) -> int | None:
+    """The id a page's ``cursor`` (a ``next_cursor`` the API gave) stands for; None for the
+    first page. A cursor the API cannot have given is a 400 naming the field."""
+    if not cursor:
+        return None
+    if not cursor.isdigit() or int(cursor) > 2**31:
+        fail(400, "This cursor is not one the API gave.", field="cursor")
+    return int(cursor)
+
+
 # A typed refusal's status when it is not 422; its form field's name in the API.
 REFUSAL_STATUS = {
     "NotYourTurn": 403, "NotAllowed": 403, "NotYourPledge": 403, "NotOrganizer": 403,

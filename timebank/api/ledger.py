@@ -10,7 +10,7 @@ from flask import g, url_for
 from sqlalchemy.orm import selectinload
 
 from timebank.api import schemas
-from timebank.api.core import ApiBlueprint, fail, refuse
+from timebank.api.core import ApiBlueprint, cursor_key, fail, refuse
 from timebank.api.idempotency import idempotent
 from timebank.api.serialize import transfer_json
 from timebank.extensions import db
@@ -89,10 +89,8 @@ def list_transfers(limit: int = 50, state=None, kind=None, currency=None, counte
         theirs = sa.select(Account.id).where(Account.membership_id == counterpart_id)
         statement = statement.where(sa.or_(Transfer.payer_account_id.in_(theirs),
                                            Transfer.payee_account_id.in_(theirs)))
-    if cursor:
-        if not cursor.isdigit() or int(cursor) > 2**31:
-            fail(400, "This cursor is not one the API gave.", field="cursor")
-        statement = statement.where(Transfer.id < int(cursor))
+    if (before := cursor_key(cursor)) is not None:
+        statement = statement.where(Transfer.id < before)
     rows = list(db.session.scalars(
         statement.options(selectinload(Transfer.payer_account).selectinload(Account.membership),
                           selectinload(Transfer.payee_account).selectinload(Account.membership),

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from flask import g, url_for
 
 from timebank.api import schemas
-from timebank.api.core import ApiBlueprint, fail, refuse
+from timebank.api.core import ApiBlueprint, cursor_key, fail, refuse
 from timebank.api.idempotency import idempotent
 from timebank.api.ledger import IDEMPOTENCY_PARAMETER
 from timebank.api.serialize import ad_json
@@ -15,6 +15,7 @@ from timebank.marketplace import messaging, search
 from timebank.marketplace import service as marketplace
 from timebank.marketplace.errors import MarketplaceError
 from timebank.models import Ad, AdKind, Conversation, Currency, Membership
+from timebank.tenants import is_read_only
 
 blp = ApiBlueprint("marketplace_api", __name__, url_prefix="/api/v1",
                    description="Offers and wants; private messages")
@@ -134,14 +135,19 @@ def _message_json(message) -> dict:
 
 @blp.route("/conversations/<int(max=2147483647):conversation_id>/messages", methods=["GET"])
 @blp.operation("marketplace.message")
-@blp.response(200, schemas.MessageSchema(many=True))
-def conversation_messages(conversation_id: int):
-    """The messages of one of your conversations (marks them read)."""
+@blp.arguments(schemas.PageQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, schemas.MessagePageSchema)
+def conversation_messages(conversation_id: int, limit: int = 50, cursor: str | None = None):
+    """One page of one of your conversations, newest first; ``next_cursor`` leads to older
+    messages. Marks every message to you read."""
     conversation = db.session.get(Conversation, conversation_id)
     if conversation is None or not conversation.has_participant(g.membership.id):
         fail(404)
-    messages = messaging.open_conversation(conversation=conversation, reader=g.membership)
-    return [_message_json(m) for m in messages]
+    page = messaging.open_conversation_page(
+        conversation=conversation, reader=g.membership, mark_read=not is_read_only(),
+        limit=limit, before=cursor_key(cursor))
+    return {"items": [_message_json(m) for m in reversed(page.rows)],
+            "next_cursor": str(page.before) if page.before is not None else None}
 
 
 @blp.route("/messages", methods=["POST"])

@@ -140,13 +140,19 @@ class TransferPageSchema(Output):
                                 metadata={"description": "pass as cursor for the next page"})
 
 
-class TransferQuerySchema(Input):
+class PageQuerySchema(Input):
+    """One page of a list read by key, newest first."""
+
+    cursor = fields.String(validate=validate.Length(max=40),
+                           metadata={"description": "the previous page's next_cursor"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class TransferQuerySchema(PageQuerySchema):
     state = fields.String(validate=validate.OneOf([state.value for state in TransferState]))
     kind = fields.String(validate=validate.OneOf([kind.value for kind in TransferKind]))
     currency = fields.String(validate=validate.Length(min=1, max=12))
     counterpart_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    cursor = fields.String(validate=validate.Length(max=40))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class TransferCreateSchema(Input):
@@ -240,6 +246,12 @@ class MessageSchema(Output):
     body = fields.String(required=True)
     created_at = fields.DateTime(required=True)
     read_at = fields.DateTime(allow_none=True, required=True)
+
+
+class MessagePageSchema(Output):
+    items = fields.List(fields.Nested(MessageSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True,
+                                metadata={"description": "pass as cursor for older messages"})
 
 
 class ConversationSchema(Output):

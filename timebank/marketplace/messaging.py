@@ -131,25 +131,6 @@ def send_message(
     return message
 
 
-def open_conversation(
-    *, conversation: Conversation, reader: Membership, mark_read: bool = True
-) -> list[Message]:
-    """Return the conversation's messages (oldest first) and mark those to ``reader`` read.
-
-    With ``mark_read=False`` (a suspended group is read only) nothing is written.
-    Raises :class:`NotParticipant`.
-    """
-    _mark_read(conversation, reader, mark_read)
-    return list(
-        db.session.scalars(
-            sa.select(Message)
-            .where(Message.conversation_id == conversation.id)
-            .order_by(Message.id)
-            .execution_options(populate_existing=True)
-        )
-    )
-
-
 def open_conversation_page(
     *, conversation: Conversation, reader: Membership, limit: int, mark_read: bool = True,
     before: int | None = None, after: int | None = None,
@@ -163,7 +144,16 @@ def open_conversation_page(
     With ``mark_read=False`` (a suspended group is read only) nothing is written.
     Raises :class:`NotParticipant`.
     """
-    _mark_read(conversation, reader, mark_read)
+    if not conversation.has_participant(reader.id):
+        raise NotParticipant()
+    if mark_read:
+        db.session.execute(
+            sa.update(Message)
+            .where(Message.conversation_id == conversation.id, Message.recipient_id == reader.id,
+                   Message.read_at.is_(None))
+            .values(read_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     page = keyset_page(
         sa.select(Message, Message.id.label("key"))
         .where(Message.conversation_id == conversation.id)
@@ -171,22 +161,6 @@ def open_conversation_page(
         Message.id, limit=limit, before=before, after=after)
     page.rows = [row[0] for row in reversed(page.rows)]
     return page
-
-
-def _mark_read(conversation: Conversation, reader: Membership, mark_read: bool) -> None:
-    if not conversation.has_participant(reader.id):
-        raise NotParticipant()
-    if mark_read:
-        db.session.execute(
-            sa.update(Message)
-            .where(
-                Message.conversation_id == conversation.id,
-                Message.recipient_id == reader.id,
-                Message.read_at.is_(None),
-            )
-            .values(read_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
 
 
 @dataclass

@@ -9,7 +9,7 @@ Reads across groups only through :mod:`timebank.marketplace.network` (the explic
 
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -182,9 +182,11 @@ def marketplace_conversation(conversation_id: int):
             else:
                 return redirect(url_for("network.marketplace_conversation",
                                         conversation_id=conversation_id))
-        conversation, me, other, messages = messaging.open_conversation(
-            user=current_user, conversation_id=conversation_id)
+        conversation, me, other, page = messaging.open_conversation(
+            user=current_user, conversation_id=conversation_id,
+            limit=current_app.config["MESSAGES_PER_PAGE"],
+            before=request.args.get("before", type=int), after=request.args.get("after", type=int))
     except NotParticipant:
         abort(404)
     return render_template("network/marketplace_conversation.html", me=me, other=other,
-                           messages=messages, form=form, conversation=conversation)
+                           messages_page=page, form=form, conversation=conversation)

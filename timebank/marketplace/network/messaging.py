@@ -45,6 +45,7 @@ from timebank.models import (
     utcnow,
 )
 from timebank.models.marketplace import MESSAGE_MAX
+from timebank.paging import Page, keyset_page
 from timebank.tasks import enqueue
 from timebank.tenants import all_groups
 
@@ -61,16 +62,21 @@ class Party:
     group_slug: str
 
 
-def _party(membership_id: int) -> Party | None:
+def _parties(membership_ids: set[int]) -> dict[int, Party]:
+    """The :class:`Party` of each of ``membership_ids`` (one query)."""
     with all_groups():
-        row = db.session.execute(
-            sa.select(User.name, Group.name, Group.slug)
+        rows = db.session.execute(
+            sa.select(Membership.id, User.name, Group.name, Group.slug)
             .select_from(Membership)
             .join(User, User.id == Membership.user_id)
             .join(Group, Group.id == Membership.group_id)
-            .where(Membership.id == membership_id)
-        ).first()
-    return Party(membership_id, *row) if row else None
+            .where(Membership.id.in_(membership_ids))
+        ).all()
+    return {row[0]: Party(*row) for row in rows}
+
+
+def _party(membership_id: int) -> Party | None:
+    return _parties({membership_id}).get(membership_id)
 
 
 def can_trade_messages(membership: Membership) -> bool:
@@ -190,10 +196,14 @@ class MessageView:
     is_mine: bool
 
 
-def open_conversation(*, user: User, conversation_id: int, mark_read: bool = True
-                      ) -> tuple[NetworkConversation, Party, Party, list[MessageView]]:
-    """Return the conversation, the reader's side, the other side and the messages (oldest
-    first), marking those to the reader read. Raises :class:`NotParticipant`."""
+def open_conversation(*, user: User, conversation_id: int, limit: int, mark_read: bool = True,
+                      before: int | None = None, after: int | None = None
+                      ) -> tuple[NetworkConversation, Party, Party, Page]:
+    """Return the conversation, the reader's side, the other side and one page of
+    ``limit`` messages from the keys ``before`` / ``after`` (message ids; the latest page
+    without either), as :class:`MessageView` rows oldest first, paged by key
+    (:func:`timebank.paging.keyset_page`); mark every message to the reader read.
+    Raises :class:`NotParticipant`."""
     conversation, mine = conversation_for(user, conversation_id)
     if mark_read:
         db.session.execute(
@@ -204,13 +214,15 @@ def open_conversation(*, user: User, conversation_id: int, mark_read: bool = Tru
             .values(read_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    messages = [
-        MessageView(body=m.body, created_at=m.created_at, is_mine=m.sender_id == mine.id)
-        for m in db.session.scalars(
-            sa.select(NetworkMessage).where(NetworkMessage.conversation_id == conversation.id)
-            .order_by(NetworkMessage.id))
-    ]
-    return (conversation, _party(mine.id), _party(conversation.other_id(mine.id)), messages)
+    page = keyset_page(
+        sa.select(NetworkMessage.body, NetworkMessage.created_at,
+                  NetworkMessage.sender_id == mine.id, NetworkMessage.id.label("key"))
+        .where(NetworkMessage.conversation_id == conversation.id),
+        NetworkMessage.id, limit=limit, before=before, after=after)
+    page.rows = [MessageView(*row) for row in reversed(page.rows)]
+    other_id = conversation.other_id(mine.id)
+    parties = _parties({mine.id, other_id})
+    return conversation, parties[mine.id], parties[other_id], page
 
 
 @dataclass
@@ -225,28 +237,36 @@ class ConversationSummary:
 
 def conversations_of(user: User) -> list[ConversationSummary]:
     """Return the conversations between groups of every membership of ``user``, most recent
-    first, with unread counts."""
+    first, with unread counts (three queries however many there are)."""
     with all_groups():
-        mine = sa.select(Membership.id).where(Membership.user_id == user.id)
+        my_ids = set(db.session.scalars(
+            sa.select(Membership.id).where(Membership.user_id == user.id)))
+        unread = (
+            sa.select(sa.func.count(NetworkMessage.id))
+            .where(NetworkMessage.conversation_id == NetworkConversation.id,
+                   NetworkMessage.recipient_id.in_(my_ids), NetworkMessage.read_at.is_(None))
+            .correlate(NetworkConversation).scalar_subquery()
+        )
+        last_body = (
+            sa.select(NetworkMessage.body)
+            .where(NetworkMessage.conversation_id == NetworkConversation.id)
+            .order_by(NetworkMessage.id.desc()).limit(1)
+            .correlate(NetworkConversation).scalar_subquery()
+        )
         rows = db.session.execute(
-            sa.select(NetworkConversation).where(sa.or_(
-                NetworkConversation.low_id.in_(mine), NetworkConversation.high_id.in_(mine)))
+            sa.select(NetworkConversation, unread, last_body)
+            .where(sa.or_(NetworkConversation.low_id.in_(my_ids),
+                          NetworkConversation.high_id.in_(my_ids)))
             .order_by(NetworkConversation.last_message_at.desc())
-        ).scalars().all()
-        my_ids = set(db.session.scalars(mine))
+        ).all()
+    parties = _parties({c.low_id for c, _n, _b in rows} | {c.high_id for c, _n, _b in rows})
     summaries = []
-    for conversation in rows:
+    for conversation, count, body in rows:
         me_id = conversation.low_id if conversation.low_id in my_ids else conversation.high_id
-        unread = db.session.scalar(sa.select(sa.func.count(NetworkMessage.id)).where(
-            NetworkMessage.conversation_id == conversation.id,
-            NetworkMessage.recipient_id == me_id, NetworkMessage.read_at.is_(None))) or 0
-        last_body = db.session.scalar(
-            sa.select(NetworkMessage.body).where(NetworkMessage.conversation_id == conversation.id)
-            .order_by(NetworkMessage.id.desc()).limit(1)) or ""
         summaries.append(ConversationSummary(
-            conversation_id=conversation.id, me=_party(me_id),
-            other=_party(conversation.other_id(me_id)), unread=unread, last_body=last_body,
-            last_message_at=conversation.last_message_at))
+            conversation_id=conversation.id, me=parties[me_id],
+            other=parties[conversation.other_id(me_id)], unread=count or 0,
+            last_body=body or "", last_message_at=conversation.last_message_at))
     return summaries
 
 
