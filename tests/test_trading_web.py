@@ -2,6 +2,7 @@
 member pays a member of another group, both statements and both coordinators' pages show it,
 a network admin caps a group; nobody outside reaches these pages."""
 
+import json
 import re
 
 import sqlalchemy as sa
@@ -78,12 +79,18 @@ def test_a_member_pays_a_member_of_another_group(app, make_group, make_member, c
     assert "Ann (Greenvale Timebank)" in _text(luis.get("/statement"))
     transfer_page = _text(ann.get(response.headers["Location"]))
     assert "Luis (Barrio Timebank)" in transfer_page
-    for group, partner_name in ((net.a, "Barrio Timebank"), (net.b, "Greenvale Timebank")):
+    for group, partner_name, seconds in ((net.a, "Barrio Timebank", 5400),
+                                         (net.b, "Greenvale Timebank", -5400)):
         coordinator = coordinator_of(app, group)
         client = login(client_for(group.slug), coordinator.user.email)
         page = _text(client.get("/trading"))
         assert partner_name in page and 'id="partner-balances"' in page
         assert "1.5 h" in page
+        # The chart's points, from the clearing account's monthly totals: this month's end.
+        chart = json.loads(re.search(
+            r'<script type="application/json" id="balance-history">(.*?)</script>', page)[1])
+        assert [point["balance"] for point in chart["points"]] == [seconds]
+        assert chart["points"][0]["day"].endswith("-01")
         dashboard = _text(client.get("/coordinator"))
         assert 'id="network-position"' in dashboard and partner_name in dashboard
 

@@ -7,12 +7,11 @@ elsewhere); negative, the network owes it. Values between groups are in network 
 """
 
 from dataclasses import dataclass
-from datetime import date
 
 import sqlalchemy as sa
 
 from timebank.extensions import db
-from timebank.models import Account, Currency, Entry, Group
+from timebank.models import Account, AccountMonth, Currency, Group
 from timebank.tenants import all_groups
 from timebank.trading.service import bounds_of_account
 
@@ -80,20 +79,24 @@ def balances_by_partner(group: Group) -> list[tuple[Group, int]]:
 
 def monthly_history() -> list[dict]:
     """The current group's position with the network at the end of each of the last
-    ``MONTHS`` months with movement: ``[{"day": "YYYY-MM-01", "balance": seconds}]``."""
+    ``MONTHS`` months with movement (months in the group's time zone):
+    ``[{"day": "YYYY-MM-01", "balance": seconds}]``. Read from the clearing accounts' monthly
+    totals that the ledger keeps (:class:`~timebank.models.AccountMonth`), so it costs one row
+    a month, however many payments between groups there were; ``ledger_network_seconds`` is
+    linear, so a month's net converts as its entries would."""
     seconds = sa.func.ledger_network_seconds(
-        Entry.amount, Currency.hour_value, Currency.subunits_per_unit)
-    month = sa.func.date_trunc("month", Entry.created_at)
+        AccountMonth.incoming - AccountMonth.outgoing, Currency.hour_value,
+        Currency.subunits_per_unit)
     rows = db.session.execute(
-        sa.select(month.label("month"), sa.func.sum(seconds))
-        .join(Account, Account.id == Entry.account_id)
+        sa.select(AccountMonth.month, sa.func.sum(seconds))
+        .join(Account, sa.and_(Account.group_id == AccountMonth.group_id,
+                               Account.id == AccountMonth.account_id))
         .join(Currency, Currency.id == Account.currency_id)
         .where(Account.is_clearing)
-        .group_by(month).order_by(month)
+        .group_by(AccountMonth.month).order_by(AccountMonth.month)
     ).all()
     points, running = [], 0
-    for moment, total in rows:
-        running += int(total)
-        points.append({"day": date(moment.year, moment.month, 1).isoformat(),
-                       "balance": running})
+    for month, total in rows:
+        running += total
+        points.append({"day": month.isoformat(), "balance": int(running)})
     return points[-MONTHS:]
