@@ -210,6 +210,38 @@ def test_audit_trail_is_append_only(app, admin, make_group):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(NetworkAuditEvent)) == 1
 
 
+def test_the_audit_trail_is_paged_by_key_and_keeps_its_search(app, admin, monkeypatch):
+    """Newest first, "Older" / "Newer" by event id (no OFFSET, no count: a deep page costs
+    what the first does), the search carried along; odd keys are not a 500 (issue 14)."""
+    import re
+
+    from timebank.blueprints.network import console
+    from timebank.provisioning import audit
+
+    monkeypatch.setattr(console, "PER_PAGE", 2)
+    with app.app_context():
+        for n in range(1, 6):
+            audit.record(actor=None, action=f"test.step{n}")
+        audit.record(actor=None, action="other.thing")
+        db.session.commit()
+
+    def shown(url):
+        page = admin.get(url).get_data(as_text=True)
+        links = dict(re.findall(r'rel="(prev|next)" href="([^"]+)"', page))
+        return re.findall(r"test\.step(\d)", page), {k: v.replace("&amp;", "&")
+                                                      for k, v in links.items()}
+
+    first, links = shown("/network/audit?q=test.step")
+    assert first == ["5", "4"] and set(links) == {"next"} and "q=test.step" in links["next"]
+    second, links = shown(links["next"])
+    assert second == ["3", "2"] and set(links) == {"prev", "next"}
+    last, links = shown(links["next"])
+    assert last == ["1"] and set(links) == {"prev"}
+    assert shown(links["prev"])[0] == ["3", "2"]
+    for odd in ("before=x", "after=-1", "before=99999999999999999999", "q=%00"):
+        assert admin.get(f"/network/audit?{odd}").status_code in (200, 400), odd
+
+
 def test_admin_created_group_is_audited(app, admin):
     from tests.conftest import PASSWORD
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.models import Group, NetworkAuditEvent, User, utcnow
+from timebank.paging import Page, keyset_page
 
 
 def record(
@@ -46,11 +47,14 @@ def record(
     return event
 
 
-def recent_events(*, page: int = 1, per_page: int = 50, search: str = "",
-                  group: Group | None = None) -> tuple[list, int]:
-    """Return (events newest first, total count), filtered by ``search`` (action, target or
-    actor email, case-insensitive) and ``group`` (events about that group). Two queries."""
-    query = sa.select(NetworkAuditEvent)
+def recent_events(*, limit: int = 50, before: int | None = None, after: int | None = None,
+                  search: str = "", group: Group | None = None) -> Page:
+    """Return one page of ``limit`` events, newest first, paged by key from the event ids
+    ``before`` / ``after`` (:func:`timebank.paging.keyset_page`: one query, a deep page costs
+    what the first does), filtered by ``search`` (action, target or actor email,
+    case-insensitive) and ``group`` (events about that group). The page's rows are
+    :class:`NetworkAuditEvent` objects."""
+    query = sa.select(NetworkAuditEvent, NetworkAuditEvent.id.label("key"))
     if group is not None:
         query = query.where(NetworkAuditEvent.target_type == "group",
                             NetworkAuditEvent.target_id == group.id)
@@ -63,10 +67,6 @@ def recent_events(*, page: int = 1, per_page: int = 50, search: str = "",
                 sa.func.lower(NetworkAuditEvent.actor_email).like(pattern),
             )
         )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    events = db.session.scalars(
-        query.order_by(NetworkAuditEvent.created_at.desc(), NetworkAuditEvent.id.desc())
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
-    ).all()
-    return list(events), total or 0
+    page = keyset_page(query, NetworkAuditEvent.id, limit=limit, before=before, after=after)
+    page.rows = [row[0] for row in page.rows]
+    return page

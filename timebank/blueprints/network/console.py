@@ -102,7 +102,7 @@ def group_detail(slug: str):
         sa.select(GroupExport).where(GroupExport.group_id == group.id)
         .order_by(GroupExport.created_at.desc()).limit(10)
     ).all()
-    events, _total = audit.recent_events(group=group, per_page=20)
+    events = audit.recent_events(group=group, limit=20).rows
     page = render_template(
         "network/group.html", group=group, row=overview.group_row(group.id), exports=exports,
         events=events, reason_form=ReasonForm(), delete_form=DeleteGroupForm(),
@@ -304,7 +304,8 @@ def revoke_admin(user_id: int):
 def audit_trail():
     """Every console action, newest first; searchable by action, target or admin."""
     search = request.args.get("q", "").strip()[:100]
-    page = page_arg()
-    events, total = audit.recent_events(search=search, page=page, per_page=PER_PAGE)
-    return render_template("network/audit.html", events=events, total=total, search=search,
-                           page=page, pages=_pages(total))
+    page = audit.recent_events(search=search, limit=PER_PAGE,
+                               before=request.args.get("before", type=int),
+                               after=request.args.get("after", type=int))
+    return render_template("network/audit.html", events=page.rows, events_page=page,
+                           search=search)
