@@ -2,6 +2,7 @@
 default categories, photos, and bad input that must store nothing."""
 
 import html
+import re
 import io
 from datetime import timedelta
 
@@ -372,3 +373,30 @@ def test_transfer_links_from_offers_and_wants(app, greenvale, client_for, login)
     # The author sees neither link on their own ad.
     own = login(client_for("greenvale"), ann.user.email).get(f"/marketplace/ads/{offer}")
     assert 'id="transfer-link"' not in own.get_data(as_text=True)
+
+
+def test_my_ads_are_paged_by_key_with_every_status(app, greenvale, client_for, login,
+                                                    monkeypatch):
+    """"My ads" lists every ad of mine, paused and expired too, newest first, a page at a
+    time by key (issue 14); another member's ads are not mine."""
+    _group, ann, ben = greenvale
+    monkeypatch.setitem(app.config, "ADS_PER_PAGE", 2)
+    make_ad(app, ann, "Ann ad 1", status="expired")
+    make_ad(app, ann, "Ann ad 2", status="paused")
+    make_ad(app, ann, "Ann ad 3")
+    make_ad(app, ben, "Ben ad")
+    client = login(client_for("greenvale"), ann.user.email)
+
+    def shown(url):
+        page = client.get(url).get_data(as_text=True)
+        links = dict(re.findall(r'rel="(prev|next)" href="([^"]+)"', page))
+        assert "Ben ad" not in page
+        return re.findall(r"Ann ad (\d)", page), {k: html.unescape(v) for k, v in links.items()}
+
+    newest, links = shown("/marketplace/mine")
+    assert newest == ["3", "2"] and set(links) == {"next"}
+    oldest, links = shown(links["next"])
+    assert oldest == ["1"] and set(links) == {"prev"}
+    assert shown(links["prev"])[0] == ["3", "2"]
+    for odd in ("before=x", "after=-5", "before=99999999999999999999"):
+        assert client.get(f"/marketplace/mine?{odd}").status_code in (200, 400), odd

@@ -100,6 +100,7 @@ class Config:
     TRANSFERS_PER_PAGE = 25
     MEMBERS_PER_PAGE = 50  # the members directory (timebank.people.directory)
     MESSAGES_PER_PAGE = 50  # a conversation, paged by key (newest page first)
+    ADS_PER_PAGE = 50  # "My ads", paged by key (newest first)
     BOOTSTRAP_SERVE_LOCAL = True
 
 

@@ -62,6 +62,7 @@ from timebank.models.marketplace import (
     TAGS_PER_AD,
     TITLE_MAX,
 )
+from timebank.paging import Page, keyset_page
 from timebank.policy import can
 from timebank.tasks import enqueue
 
@@ -416,13 +417,15 @@ def ad_for(membership: Membership | None, ad_id: int) -> Ad | None:
     return None
 
 
-def my_ads(membership: Membership) -> list[Ad]:
-    """Return every ad by ``membership``, newest first (all statuses)."""
-    return list(
-        db.session.scalars(
-            sa.select(Ad).where(Ad.author_id == membership.id).order_by(Ad.created_at.desc())
-        )
-    )
+def my_ads(membership: Membership, *, limit: int, before: int | None = None,
+           after: int | None = None) -> Page:
+    """Return one page of ``limit`` ads by ``membership`` (every status), newest first, paged
+    by key from the ad ids ``before`` / ``after`` (:func:`timebank.paging.keyset_page`); the
+    page's rows are :class:`Ad` objects."""
+    page = keyset_page(sa.select(Ad, Ad.id.label("key")).where(Ad.author_id == membership.id),
+                       Ad.id, limit=limit, before=before, after=after)
+    page.rows = [row[0] for row in page.rows]
+    return page
 
 
 def set_digest_frequency(*, user: User, frequency: DigestFrequency | str,

@@ -1,7 +1,7 @@
 """Ads: browse and search, post and edit, pause and renew, photos, favourites, possible trades."""
 
 import sqlalchemy as sa
-from flask import abort, flash, g, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, g, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.marketplace import bp
@@ -265,9 +265,10 @@ def photo(ad_id: int):
 @bp.route("/mine")
 @require("marketplace.post")
 def my_ads():
-    return render_template(
-        "marketplace/mine.html", ads=marketplace.my_ads(current_membership())
-    )
+    page = marketplace.my_ads(current_membership(), limit=current_app.config["ADS_PER_PAGE"],
+                              before=request.args.get("before", type=int),
+                              after=request.args.get("after", type=int))
+    return render_template("marketplace/mine.html", ads=page.rows, ads_page=page)
 
 
 @bp.route("/matches")
