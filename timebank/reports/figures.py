@@ -227,12 +227,17 @@ def _members_at_end(rng: DateRange):
     return sa.and_(Membership.status.in_(MEMBER_STATUSES), _joined_at() < upper)
 
 
+def _traded(rng: DateRange):
+    """Whether a membership took part in a trade in ``rng``: ``IN`` the set of parties, read
+    once and hashed (a correlated ``EXISTS`` re-read the trades for every member). Never
+    NULL: a trade's parties are member accounts, which always have a membership."""
+    return Membership.id.in_(sa.select(_parties(trades(rng)).c.membership_id))
+
+
 def member_totals(rng: DateRange) -> dict[int, MemberTotals]:
     """Return :class:`MemberTotals` per group id (one query)."""
     lower, upper = rng.bounds()
-    parties = _parties(trades(rng))
-    traded = sa.select(parties.c.membership_id).where(
-        parties.c.membership_id == Membership.id).exists()
+    traded = _traded(rng)
     rows = db.session.execute(
         sa.select(
             Membership.group_id,
@@ -256,13 +261,10 @@ class IdleMember:
 
 def idle_members(rng: DateRange, *, limit: int | None = None) -> list[IdleMember]:
     """Return the members at the range's end who took part in no trade in it, by name."""
-    parties = _parties(trades(rng))
-    traded = sa.select(parties.c.membership_id).where(
-        parties.c.membership_id == Membership.id).exists()
     query = (
         sa.select(Membership.id, User.name, _joined_at())
         .join(User, User.id == Membership.user_id)
-        .where(_members_at_end(rng), ~traded)
+        .where(_members_at_end(rng), ~_traded(rng))
         .order_by(User.name, Membership.id)
     )
     if limit is not None:
