@@ -83,6 +83,25 @@ def test_dashboard_shows_balance_pending_and_room(app, group, people, as_):
     assert "Waiting for you" in ben_page and "Garden" in ben_page
 
 
+def test_the_dashboard_lists_the_oldest_pending_and_links_to_the_rest(app, group, people,
+                                                                     as_, monkeypatch):
+    """However many transfers wait, a dashboard lists the oldest few (issue 14: nothing on a
+    page grows without bound) and links to the statement filtered to pending ones."""
+    monkeypatch.setitem(app.config, "PENDING_ON_DASHBOARD", 2)
+    set_confirmation(app, group)
+    ann = as_("ann")
+    for n in range(1, 5):
+        assert ann.post("/pay", data={"payee": people["ben"].id, "amount": "0:10",
+                                      "description": f"Errand {n}"}).status_code == 302
+    page = text(ann.get("/dashboard"))
+    assert re.findall(r"Errand (\d)", page) == ["1", "2"]
+    link = re.search(r'id="pending-not-shown"><a href="([^"]+)">… and 2 more\.</a>', page)
+    assert link and link[1] == "/statement?state=pending"
+    statement = text(ann.get(link[1]))
+    assert all(f"Errand {n}" in statement for n in range(1, 5))
+    assert 'id="pending-not-shown"' not in text(as_("tre").get("/dashboard"))
+
+
 def test_payment_waits_for_the_payee_then_completes_and_both_are_told(app, group, people, as_,
                                                                       outbox):
     from timebank.ledger import settings as ledger_settings

@@ -2,8 +2,8 @@
 default categories, photos, and bad input that must store nothing."""
 
 import html
-import re
 import io
+import re
 from datetime import timedelta
 
 import pytest

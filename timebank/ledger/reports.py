@@ -298,32 +298,33 @@ def balance_history(account: Account, *, timezone: str, days: int = 365) -> list
     return points
 
 
-def pending_for(accounts: list[Account]) -> list[Transfer]:
-    """Pending transfers touching any of ``accounts``, oldest first, each with both accounts,
-    their holders (the names a list shows) and its currency.
+def pending_for(accounts: list[Account], *, limit: int) -> tuple[list[Transfer], int]:
+    """The oldest ``limit`` pending transfers touching any of ``accounts``, oldest first, each
+    with both accounts, their holders (the names a list shows) and its currency; and how many
+    are pending in all.
 
-    One statement when there are none, two when there are some: the transfers, then both
-    sides' accounts with their memberships (each joins its user). Loading the sides with the
-    transfers, in one statement, costs more on every dashboard, pending transfers or not. The
-    currency is that of the one of ``accounts`` a transfer touches (a transfer's accounts hold
-    its currency: their keys say so), attached without a query.
+    One statement when there are none, two when there are some (the transfers, then both
+    sides' accounts with their memberships, each joining its user), three when there are more
+    than ``limit`` (their count). Loading the sides with the transfers, in one statement,
+    costs more on every dashboard, pending transfers or not. The currency is that of the one
+    of ``accounts`` a transfer touches (a transfer's accounts hold its currency: their keys
+    say so), attached without a query.
     """
     by_id = {account.id: account for account in accounts}
     if not by_id:
-        return []
-    transfers = list(
-        db.session.scalars(
-            sa.select(Transfer)
-            .where(
-                Transfer.state == TransferState.PENDING,
-                sa.or_(Transfer.payer_account_id.in_(by_id),
-                       Transfer.payee_account_id.in_(by_id)),
-            )
-            .order_by(Transfer.created_at)
-        )
+        return [], 0
+    pending = sa.select(Transfer).where(
+        Transfer.state == TransferState.PENDING,
+        sa.or_(Transfer.payer_account_id.in_(by_id), Transfer.payee_account_id.in_(by_id)),
     )
+    transfers = list(db.session.scalars(
+        pending.order_by(Transfer.created_at, Transfer.id).limit(limit + 1)))
     if not transfers:
-        return []
+        return [], 0
+    total = len(transfers)
+    if total > limit:
+        transfers = transfers[:limit]
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(pending.subquery()))
     sides = {transfer.payer_account_id for transfer in transfers} | {
         transfer.payee_account_id for transfer in transfers}
     parties = {
@@ -337,7 +338,7 @@ def pending_for(accounts: list[Account]) -> list[Transfer]:
         set_committed_value(transfer, "payee_account", parties[transfer.payee_account_id])
         mine = by_id.get(transfer.payer_account_id) or by_id[transfer.payee_account_id]
         set_committed_value(transfer, "currency", mine.currency)
-    return transfers
+    return transfers, total
 
 
 def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None, limit: int,

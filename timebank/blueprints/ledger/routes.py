@@ -5,7 +5,7 @@ boundary (:mod:`timebank.boundary`) commits once, retries a transient abort by r
 again, and rolls back when a refusal is shown (:func:`~timebank.boundary.roll_back_at_end`).
 """
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from timebank.blueprints.ledger import bp
@@ -48,13 +48,15 @@ def dashboard():
     # The other side of each recent transfer, named in one query (not one per row).
     names = reports.account_names(
         t.payee_account_id if entry.amount < 0 else t.payer_account_id for entry, t, _ in recent)
-    pending = reports.pending_for(accounts)
+    pending, pending_total = reports.pending_for(
+        accounts, limit=current_app.config["PENDING_ON_DASHBOARD"])
     waiting_for_me = [t for t in pending if may_accept(me, t)]
     waiting_for_others = [t for t in pending if t not in waiting_for_me]
     return render_template(
         "ledger/dashboard.html", account=account, positions=positions, recent=recent,
         names=names,
         waiting_for_me=waiting_for_me, waiting_for_others=waiting_for_others,
+        pending_not_shown=pending_total - len(pending),
         rating=ledger.average_rating(me),
     )
 
