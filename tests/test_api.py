@@ -214,7 +214,7 @@ def test_a_conversations_messages_come_newest_first_a_page_at_a_time(
     read = client.get(path, headers=bearer(ben_token)).get_json()["items"]
     assert all(item["read_at"] is not None for item in read)  # Ben has opened it
 
-    for bad in ("x", "-1", "99999999999999999999"):
+    for bad in ("x", "-1", "99999999999999999999", "%C2%B2"):  # "²" is a digit, not ASCII
         response = client.get(f"{path}?cursor={bad}", headers=bearer(ben_token))
         assert response.status_code == 400 and response.content_type == PROBLEM
         assert response.get_json()["field"] == "cursor"

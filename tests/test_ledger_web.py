@@ -83,22 +83,28 @@ def test_dashboard_shows_balance_pending_and_room(app, group, people, as_):
     assert "Waiting for you" in ben_page and "Garden" in ben_page
 
 
-def test_the_dashboard_lists_the_oldest_pending_and_links_to_the_rest(app, group, people,
-                                                                     as_, monkeypatch):
-    """However many transfers wait, a dashboard lists the oldest few (issue 14: nothing on a
-    page grows without bound) and links to the statement filtered to pending ones."""
+def test_the_dashboard_lists_a_few_pending_asking_me_first_and_links_to_the_rest(
+        app, group, people, as_, monkeypatch):
+    """However many transfers wait, a dashboard lists a few (issue 14: nothing on a page grows
+    without bound): those asking the member first, then the oldest, and a link to the
+    statement filtered to pending ones."""
     monkeypatch.setitem(app.config, "PENDING_ON_DASHBOARD", 2)
     set_confirmation(app, group)
-    ann = as_("ann")
-    for n in range(1, 5):
+    ann, ben = as_("ann"), as_("ben")
+    for n in range(1, 4):  # the oldest: Ben's, waiting for Ann
+        assert ben.post("/pay", data={"payee": people["ann"].id, "amount": "0:10",
+                                      "description": f"Errand {n}"}).status_code == 302
+    for n in range(4, 6):  # then Ann's, waiting for Ben
         assert ann.post("/pay", data={"payee": people["ben"].id, "amount": "0:10",
                                       "description": f"Errand {n}"}).status_code == 302
-    page = text(ann.get("/dashboard"))
-    assert re.findall(r"Errand (\d)", page) == ["1", "2"]
-    link = re.search(r'id="pending-not-shown"><a href="([^"]+)">… and 2 more\.</a>', page)
+    page = text(ben.get("/dashboard"))
+    assert re.findall(r"Errand (\d)", page) == ["4", "5"]  # waiting for him, not the oldest
+    assert 'id="nothing-waiting"' not in page
+    link = re.search(r'id="pending-not-shown"><a href="([^"]+)">… and 3 more\.</a>', page)
     assert link and link[1] == "/statement?state=pending"
-    statement = text(ann.get(link[1]))
-    assert all(f"Errand {n}" in statement for n in range(1, 5))
+    statement = text(ben.get(link[1]))
+    assert all(f"Errand {n}" in statement for n in range(1, 6))
+    assert re.findall(r"Errand (\d)", text(ann.get("/dashboard"))) == ["1", "2"]
     assert 'id="pending-not-shown"' not in text(as_("tre").get("/dashboard"))
 
 

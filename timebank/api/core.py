@@ -60,7 +60,7 @@ def cursor_key(cursor: str | None) -> int | None:
     first page. A cursor the API cannot have given is a 400 naming the field."""
     if not cursor:
         return None
-    if not cursor.isdigit() or int(cursor) > 2**31:
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > 2**31:
         fail(400, "This cursor is not one the API gave.", field="cursor")
     return int(cursor)
 

@@ -299,9 +299,11 @@ def balance_history(account: Account, *, timezone: str, days: int = 365) -> list
 
 
 def pending_for(accounts: list[Account], *, limit: int) -> tuple[list[Transfer], int]:
-    """The oldest ``limit`` pending transfers touching any of ``accounts``, oldest first, each
-    with both accounts, their holders (the names a list shows) and its currency; and how many
-    are pending in all.
+    """``limit`` pending transfers touching any of ``accounts`` (a member's own accounts):
+    those that ask one of them to accept first (the payer of a request, else the payee; see
+    :func:`timebank.ledger.transfers.acceptor_account`), then the others, oldest first in each,
+    each with both accounts, their holders (the names a list shows) and its currency; and how
+    many are pending in all.
 
     One statement when there are none, two when there are some (the transfers, then both
     sides' accounts with their memberships, each joining its user), three when there are more
@@ -317,8 +319,12 @@ def pending_for(accounts: list[Account], *, limit: int) -> tuple[list[Transfer],
         Transfer.state == TransferState.PENDING,
         sa.or_(Transfer.payer_account_id.in_(by_id), Transfer.payee_account_id.in_(by_id)),
     )
+    asks_one_of_them = sa.case(
+        (Transfer.kind == TransferKind.REQUEST, Transfer.payer_account_id.in_(by_id)),
+        else_=Transfer.payee_account_id.in_(by_id))
     transfers = list(db.session.scalars(
-        pending.order_by(Transfer.created_at, Transfer.id).limit(limit + 1)))
+        pending.order_by(asks_one_of_them.desc(), Transfer.created_at, Transfer.id)
+        .limit(limit + 1)))
     if not transfers:
         return [], 0
     total = len(transfers)

@@ -231,7 +231,7 @@ def _traded(rng: DateRange):
     """Whether a membership took part in a trade in ``rng``: ``IN`` the set of parties, read
     once and hashed (a correlated ``EXISTS`` re-read the trades for every member). Never
     NULL: a trade's parties are member accounts, which always have a membership."""
-    return Membership.id.in_(sa.select(_parties(trades(rng)).c.membership_id))
+    return Membership.id.in_(sa.select(_parties(trades(rng)).c.membership_id).distinct())
 
 
 def member_totals(rng: DateRange) -> dict[int, MemberTotals]:
