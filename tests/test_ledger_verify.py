@@ -53,8 +53,15 @@ def world(app, make_group, make_member):
 
 
 def _rules(app) -> set[str]:
+    """The rules the network's verify finds broken; each group's own verify (its checks'
+    scans filtered to the group) must find exactly that group's share of them."""
     with app.app_context():
-        return {problem.rule for problem in verify_ledger()}
+        network = verify_ledger()
+        for group_id in {int(p.detail.split()[1]) for p in network
+                         if p.detail.startswith("group ")}:
+            assert {str(p) for p in verify_ledger(group_id=group_id)} == {
+                str(p) for p in network if p.detail.startswith(f"group {group_id} ")}
+        return {problem.rule for problem in network}
 
 
 def test_a_sound_ledger_verifies(app, world):
@@ -188,3 +195,37 @@ def test_one_groups_report_is_the_networks_narrowed_to_it(app, world, make_group
                 mine = verify_ledger(group_id=group.id)
                 assert mine and {str(p) for p in mine} == {
                     str(p) for p in network if p.detail.startswith(f"group {group.id} ")}
+
+
+@pytest.mark.parametrize(("rule", "break_sql", "restore_sql"), [
+    ("completed transfer entries sum to zero",
+     "UPDATE entries SET amount = amount + 1 WHERE transfer_id = :t AND amount > 0",
+     "UPDATE entries SET amount = amount - 1 WHERE transfer_id = :t AND amount > 0"),
+    ("pending and cancelled transfers have no entries",
+     "UPDATE transfers SET state = 'pending', completed_at = NULL WHERE id = :t",
+     "UPDATE transfers SET state = 'completed', completed_at = created_at WHERE id = :t"),
+    ("completed transfer moves its amount from payer to payee",
+     "UPDATE transfers SET amount = amount + 1 WHERE id = :t",
+     "UPDATE transfers SET amount = amount - 1 WHERE id = :t"),
+    ("each entry's balance_after is its account's running sum by entry id",
+     "UPDATE entries SET balance_after = balance_after + 1 WHERE transfer_id = :t",
+     "UPDATE entries SET balance_after = balance_after - 1 WHERE transfer_id = :t"),
+    ("every currency's balances sum to zero",
+     "UPDATE accounts SET balance = balance + 1 WHERE id = :a",
+     "UPDATE accounts SET balance = balance - 1 WHERE id = :a"),
+])
+def test_each_rule_is_found_by_the_network_and_by_the_groups_own_verify(
+        app, world, make_group, make_member, rule, break_sql, restore_sql):
+    """A group's verify filters each check's scans to the group (issue 14: it costs the
+    group's size, not the network's); ``_rules`` holds it to the network's report of the group.
+    Another group with a history of its own must not show up in it."""
+    other = make_group("bystander")
+    cleo, dan = make_member(other, name="Cleo"), make_member(other, name="Dan")
+    with in_group(app, other):
+        ledger.pay(payer=fresh(cleo), payee=fresh(dan), currency=ledger.default_currency(),
+                   amount=45, description="Garden", starter=fresh(cleo))
+        db.session.commit()
+    with tampered(app, break_sql, restore_sql, t=world["paid"], a=world["ann_account"]):
+        assert rule in _rules(app)
+        with app.app_context():
+            assert verify_ledger(group_id=other.id) == []
