@@ -281,6 +281,24 @@ def test_a_long_conversation_between_groups_is_paged_by_key(app, net, client_for
     assert "Ann, Greenvale Timebank" in inbox and "Message 7" in inbox
 
 
+def test_the_inbox_between_groups_costs_the_same_however_many_conversations(
+        app, net, client_for, login, count_queries):
+    ad_id = publish(app, net.luis, "Bicycle repair")
+    ann = login(client_for(None), email_of(app, net.ann))
+    _write(ann, ad_id, "From Ann", net.ann.id)
+    luis = login(client_for(None), email_of(app, net.luis))
+    luis.get("/marketplace/network/messages")  # warm up (the login, kept)
+    with count_queries() as one:
+        luis.get("/marketplace/network/messages")
+    ada = login(client_for(None), email_of(app, net.ada))
+    _write(ada, ad_id, "From Ada", net.ada.id)
+    luis.get("/marketplace/network/messages")
+    with count_queries() as two:
+        inbox = luis.get("/marketplace/network/messages").get_data(as_text=True)
+    assert "From Ann" in inbox and "From Ada" in inbox
+    assert two.count == one.count, two.statements
+
+
 def test_nobody_else_reads_or_writes_a_conversation(app, net, client_for, login):
     ad_id = publish(app, net.luis, "Bicycle repair")
     ann = login(client_for(None), email_of(app, net.ann))
