@@ -12,6 +12,7 @@
 """
 
 import fcntl
+import html
 import os
 import re
 from collections.abc import Iterator
@@ -273,6 +274,30 @@ def make_member(app: Flask):
         return membership
 
     return make
+
+
+def walk_pager(client: FlaskClient, url: str, item: str) -> list[list[str]]:
+    """Follow a list paged by key (``templates/ledger/_pager.html``) from ``url`` through its
+    "Older" links (``rel="next"``) to the last page, and return what ``item`` (a regex with one
+    group) finds on each page, in order. Holds the pager to its shape on the way: no "Newer"
+    on the first page, "Newer" on every later one, and "Newer" from the last page shows the
+    page before it again."""
+
+    def read(address: str) -> tuple[list[str], dict[str, str]]:
+        page = client.get(address).get_data(as_text=True)
+        links = re.findall(r'rel="(prev|next)" href="([^"]+)"', page)
+        return re.findall(item, page), {rel: html.unescape(href) for rel, href in links}
+
+    items, links = read(url)
+    assert "prev" not in links, links
+    pages = [items]
+    while "next" in links:
+        items, links = read(links["next"])
+        assert "prev" in links, links
+        pages.append(items)
+    if len(pages) > 1:
+        assert read(links["prev"])[0] == pages[-2]
+    return pages
 
 
 def coordinator_of(app: Flask, group: Group) -> Membership:

@@ -4,7 +4,7 @@ constant number of queries), ledger health, network settings, network admins, th
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import row_counts
+from tests.conftest import row_counts, walk_pager
 from tests.signup_support import audit_actions
 from timebank.extensions import db
 from timebank.models import Group, NetworkAuditEvent, NetworkSettings, User
@@ -225,19 +225,10 @@ def test_the_audit_trail_is_paged_by_key_and_keeps_its_search(app, admin, monkey
         audit.record(actor=None, action="other.thing")
         db.session.commit()
 
-    def shown(url):
-        page = admin.get(url).get_data(as_text=True)
-        links = dict(re.findall(r'rel="(prev|next)" href="([^"]+)"', page))
-        return re.findall(r"test\.step(\d)", page), {k: v.replace("&amp;", "&")
-                                                      for k, v in links.items()}
-
-    first, links = shown("/network/audit?q=test.step")
-    assert first == ["5", "4"] and set(links) == {"next"} and "q=test.step" in links["next"]
-    second, links = shown(links["next"])
-    assert second == ["3", "2"] and set(links) == {"prev", "next"}
-    last, links = shown(links["next"])
-    assert last == ["1"] and set(links) == {"prev"}
-    assert shown(links["prev"])[0] == ["3", "2"]
+    first = admin.get("/network/audit?q=test.step").get_data(as_text=True)
+    assert re.search(r'rel="next" href="[^"]*q=test.step', first)  # the search goes along
+    assert walk_pager(admin, "/network/audit?q=test.step", r"test\.step(\d)") == [
+        ["5", "4"], ["3", "2"], ["1"]]
     for odd in ("before=x", "after=-1", "before=99999999999999999999", "q=%00"):
         assert admin.get(f"/network/audit?{odd}").status_code in (200, 400), odd
 
