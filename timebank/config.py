@@ -101,7 +101,7 @@ class Config:
     MEMBERS_PER_PAGE = 50  # the members directory (timebank.people.directory)
     MESSAGES_PER_PAGE = 50  # a conversation, paged by key (newest page first)
     ADS_PER_PAGE = 50  # "My ads", paged by key (newest first)
-    PENDING_ON_DASHBOARD = 20  # the oldest pending transfers; the statement lists them all
+    PENDING_ON_DASHBOARD = 20  # pending transfers a dashboard lists; the statement has them all
     BOOTSTRAP_SERVE_LOCAL = True
 
 
