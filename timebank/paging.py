@@ -45,6 +45,16 @@ def keyset_page(query: sa.Select, key, *, limit: int, before: int | None = None,
                 after=ids[0] if has_newer else None)
 
 
+def keyset_objects(query: sa.Select, key, *, limit: int, before: int | None = None,
+                   after: int | None = None) -> Page:
+    """:func:`keyset_page` for ``query`` selecting one entity (``sa.select(Ad)...``) whose id
+    is ``key``: the page's rows are its objects, newest first."""
+    page = keyset_page(query.add_columns(key.label("key")), key, limit=limit, before=before,
+                       after=after)
+    page.rows = [row[0] for row in page.rows]
+    return page
+
+
 # A download's chunks (:func:`keyset_chunks`): the first is small, so its first rows leave at
 # once however long the list is (1,000 rows of a statement take ~40 ms to read and format);
 # the rest are large, so a long list costs few statements.

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from timebank.extensions import db
 from timebank.models import AuditEvent, Membership, User, utcnow
-from timebank.paging import Page, keyset_page
+from timebank.paging import Page, keyset_objects
 
 # action -> what a coordinator reads in the trail. Actions are "<area>.<verb>".
 ACTIONS: dict[str, Any] = {
@@ -152,7 +152,7 @@ def events(flt: AuditFilter, *, timezone: str = "UTC", limit: int = 100,
 
     ``start``/``end`` are calendar days in ``timezone`` (the group's), both included.
     """
-    query = sa.select(AuditEvent, AuditEvent.id.label("key"))
+    query = sa.select(AuditEvent)
     if flt.action:
         if "." in flt.action:
             query = query.where(AuditEvent.action == flt.action)
@@ -169,9 +169,7 @@ def events(flt: AuditFilter, *, timezone: str = "UTC", limit: int = 100,
         query = query.where(sa.cast(local, sa.Date) >= flt.start)
     if flt.end:
         query = query.where(sa.cast(local, sa.Date) <= flt.end)
-    page = keyset_page(query, AuditEvent.id, limit=limit, before=before, after=after)
-    page.rows = [row[0] for row in page.rows]
-    return page
+    return keyset_objects(query, AuditEvent.id, limit=limit, before=before, after=after)
 
 
 def actor_choices() -> list[tuple[int, str]]:

@@ -1,6 +1,15 @@
-"""Where to send the browser next, without open redirects."""
+"""Where to send the browser next, without open redirects; which page of a list it asked for."""
 
 from urllib.parse import urlsplit
+
+from flask import request
+
+
+def page_keys() -> dict[str, int | None]:
+    """The keys ``before`` / ``after`` of a list paged by key (:mod:`timebank.paging`), from
+    the query string: ``{"before": int | None, "after": int | None}``; a key that is not an
+    integer is None (the first page)."""
+    return {name: request.args.get(name, type=int) for name in ("before", "after")}
 
 
 def local_path(target: str | None) -> str | None:

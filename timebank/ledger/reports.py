@@ -27,7 +27,7 @@ from timebank.models import (
     TransferState,
     User,
 )
-from timebank.paging import Page, keyset_chunks, keyset_page
+from timebank.paging import Page, keyset_chunks, keyset_objects, keyset_page
 
 STATES = ("completed", "pending", "cancelled")
 # Load both sides (and who started and completed) of a list of transfers in a few queries.
@@ -352,7 +352,7 @@ def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None
     """Return one :class:`Page` of the whole group's transfers, newest first, filtered (rows
     are transfers with both sides loaded); ``before`` / ``after`` are keys from a page."""
     lower, upper = flt.bounds(timezone)
-    query = sa.select(Transfer, Transfer.id.label("key"))
+    query = sa.select(Transfer)
     if flt.state in STATES:
         query = query.where(Transfer.state == TransferState(flt.state))
     if flt.kind:
@@ -367,10 +367,8 @@ def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None
     if flt.counterparty_id:
         query = query.where(sa.or_(Transfer.payer_account_id == flt.counterparty_id,
                                    Transfer.payee_account_id == flt.counterparty_id))
-    page = keyset_page(query.options(*_PARTIES), Transfer.id, limit=limit, before=before,
-                   after=after)
-    page.rows = [row[0] for row in page.rows]
-    return page
+    return keyset_objects(query.options(*_PARTIES), Transfer.id, limit=limit, before=before,
+                          after=after)
 
 
 def group_ledger_chunks(flt: StatementFilter, *, timezone: str, currency_id: int | None,

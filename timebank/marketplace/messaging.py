@@ -40,7 +40,7 @@ from timebank.models import (
     utcnow,
 )
 from timebank.models.marketplace import MESSAGE_MAX
-from timebank.paging import Page, keyset_page
+from timebank.paging import Page, keyset_objects
 from timebank.tasks import enqueue
 
 NOTIFICATION_SUBJECT = N_("New message from %(sender)s")
@@ -154,12 +154,11 @@ def open_conversation_page(
             .values(read_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    page = keyset_page(
-        sa.select(Message, Message.id.label("key"))
-        .where(Message.conversation_id == conversation.id)
+    page = keyset_objects(
+        sa.select(Message).where(Message.conversation_id == conversation.id)
         .execution_options(populate_existing=True),
         Message.id, limit=limit, before=before, after=after)
-    page.rows = [row[0] for row in reversed(page.rows)]
+    page.rows.reverse()  # read down: oldest first
     return page
 
 

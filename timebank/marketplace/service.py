@@ -62,7 +62,7 @@ from timebank.models.marketplace import (
     TAGS_PER_AD,
     TITLE_MAX,
 )
-from timebank.paging import Page, keyset_page
+from timebank.paging import Page, keyset_objects
 from timebank.policy import can
 from timebank.tasks import enqueue
 
@@ -422,10 +422,8 @@ def my_ads(membership: Membership, *, limit: int, before: int | None = None,
     """Return one page of ``limit`` ads by ``membership`` (every status), newest first, paged
     by key from the ad ids ``before`` / ``after`` (:func:`timebank.paging.keyset_page`); the
     page's rows are :class:`Ad` objects."""
-    page = keyset_page(sa.select(Ad, Ad.id.label("key")).where(Ad.author_id == membership.id),
-                       Ad.id, limit=limit, before=before, after=after)
-    page.rows = [row[0] for row in page.rows]
-    return page
+    return keyset_objects(sa.select(Ad).where(Ad.author_id == membership.id), Ad.id,
+                          limit=limit, before=before, after=after)
 
 
 def set_digest_frequency(*, user: User, frequency: DigestFrequency | str,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from timebank.extensions import db
 from timebank.models import Group, NetworkAuditEvent, User, utcnow
-from timebank.paging import Page, keyset_page
+from timebank.paging import Page, keyset_objects
 
 
 def record(
@@ -54,7 +54,7 @@ def recent_events(*, limit: int = 50, before: int | None = None, after: int | No
     what the first does), filtered by ``search`` (action, target or actor email,
     case-insensitive) and ``group`` (events about that group). The page's rows are
     :class:`NetworkAuditEvent` objects."""
-    query = sa.select(NetworkAuditEvent, NetworkAuditEvent.id.label("key"))
+    query = sa.select(NetworkAuditEvent)
     if group is not None:
         query = query.where(NetworkAuditEvent.target_type == "group",
                             NetworkAuditEvent.target_id == group.id)
@@ -67,6 +67,4 @@ def recent_events(*, limit: int = 50, before: int | None = None, after: int | No
                 sa.func.lower(NetworkAuditEvent.actor_email).like(pattern),
             )
         )
-    page = keyset_page(query, NetworkAuditEvent.id, limit=limit, before=before, after=after)
-    page.rows = [row[0] for row in page.rows]
-    return page
+    return keyset_objects(query, NetworkAuditEvent.id, limit=limit, before=before, after=after)

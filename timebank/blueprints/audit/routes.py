@@ -9,6 +9,7 @@ from wtforms.validators import Optional
 from timebank.audit import service as audit
 from timebank.blueprints.audit import bp
 from timebank.blueprints.forms import Form
+from timebank.blueprints.navigation import page_keys
 from timebank.policy import require
 
 PER_PAGE = 50
@@ -49,8 +50,7 @@ def trail():
         object_id=request.args.get("object_id", type=int),
     )
     page = audit.events(flt, timezone=g.group.timezone or "UTC", limit=PER_PAGE,
-                        before=request.args.get("before", type=int),
-                        after=request.args.get("after", type=int))
+                        **page_keys())
     return render_template(
         "audit/trail.html", form=form, events=page.rows, labels=audit.ACTIONS,
         object_labels=audit.OBJECT_TYPES, page=page,

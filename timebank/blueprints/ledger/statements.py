@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from timebank.blueprints.ledger import bp
 from timebank.blueprints.ledger.forms import StatementFilterForm
 from timebank.blueprints.ledger.helpers import currency_choices, selected_currency
+from timebank.blueprints.navigation import page_keys
 from timebank.extensions import db
 from timebank.ledger import intergroup, reports
 from timebank.ledger import service as ledger
@@ -62,11 +63,6 @@ def _statement_context(*, for_page: bool = True):
     return currency, account, form, _filters(form)
 
 
-def _page_keys() -> dict:
-    """The keys ``before`` / ``after`` of a page paged by key, from the query string."""
-    return {name: request.args.get(name, type=int) for name in ("before", "after")}
-
-
 def _query_without_keys() -> dict:
     return {k: v for k, v in request.args.items() if k not in ("before", "after", "page")}
 
@@ -98,7 +94,7 @@ def statement():
     currency, account, form, flt = _statement_context()
     page = reports.statement_rows(
         account, flt, timezone=g.group.timezone, limit=current_app.config["TRANSFERS_PER_PAGE"],
-        **_page_keys())
+        **page_keys())
     rows = page.rows
     names = reports.account_names(
         {t.payee_account_id if t.payer_account_id == account.id else t.payer_account_id
@@ -200,7 +196,7 @@ def _group_ledger_context():
 def group_ledger():
     currency, form, flt, names = _group_ledger_context()
     page = reports.group_ledger(flt, timezone=g.group.timezone, currency_id=currency.id,
-                                limit=current_app.config["TRANSFERS_PER_PAGE"], **_page_keys())
+                                limit=current_app.config["TRANSFERS_PER_PAGE"], **page_keys())
     transfers = page.rows
     return render_template(
         "ledger/group_ledger.html", currency=currency, form=form, transfers=transfers,

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from timebank.blueprints.marketplace import bp
 from timebank.blueprints.marketplace.forms import AdForm, MessageForm
 from timebank.blueprints.marketplace.helpers import back
+from timebank.blueprints.navigation import page_keys
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.marketplace import matching, photos, search
@@ -266,8 +267,7 @@ def photo(ad_id: int):
 @require("marketplace.post")
 def my_ads():
     page = marketplace.my_ads(current_membership(), limit=current_app.config["ADS_PER_PAGE"],
-                              before=request.args.get("before", type=int),
-                              after=request.args.get("after", type=int))
+                              **page_keys())
     return render_template("marketplace/mine.html", ads=page.rows, ads_page=page)
 
 

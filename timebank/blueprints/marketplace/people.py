@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from timebank.blueprints.marketplace import bp
 from timebank.blueprints.marketplace.forms import MessageForm, ReportForm
 from timebank.blueprints.marketplace.helpers import active_member_or_404, back
+from timebank.blueprints.navigation import page_keys
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
 from timebank.marketplace import messaging, search
@@ -142,8 +143,7 @@ def conversation(conversation_id: int):
             return redirect(url_for("marketplace.conversation", conversation_id=conversation.id))
     page = messaging.open_conversation_page(
         conversation=conversation, reader=me, mark_read=not is_read_only(),
-        limit=current_app.config["MESSAGES_PER_PAGE"],
-        before=request.args.get("before", type=int), after=request.args.get("after", type=int))
+        limit=current_app.config["MESSAGES_PER_PAGE"], **page_keys())
     messages = page.rows
     ad_ids = {m.ad_id for m in messages if m.ad_id}
     ads = {a.id: a for a in db.session.scalars(sa.select(Ad).where(Ad.id.in_(ad_ids)))}

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from timebank.blueprints.navigation import page_keys
 from timebank.blueprints.network import bp
 from timebank.blueprints.network.forms import (
     AdminForm,
@@ -304,8 +305,6 @@ def revoke_admin(user_id: int):
 def audit_trail():
     """Every console action, newest first; searchable by action, target or admin."""
     search = request.args.get("q", "").strip()[:100]
-    page = audit.recent_events(search=search, limit=PER_PAGE,
-                               before=request.args.get("before", type=int),
-                               after=request.args.get("after", type=int))
+    page = audit.recent_events(search=search, limit=PER_PAGE, **page_keys())
     return render_template("network/audit.html", events=page.rows, events_page=page,
                            search=search)

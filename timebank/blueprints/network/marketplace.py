@@ -17,6 +17,7 @@ from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from timebank.blueprints.forms import Form
+from timebank.blueprints.navigation import page_keys
 from timebank.blueprints.network import bp
 from timebank.boundary import roll_back_at_end
 from timebank.marketplace.errors import MarketplaceError, NotParticipant
@@ -184,8 +185,7 @@ def marketplace_conversation(conversation_id: int):
                                         conversation_id=conversation_id))
         conversation, me, other, page = messaging.open_conversation(
             user=current_user, conversation_id=conversation_id,
-            limit=current_app.config["MESSAGES_PER_PAGE"],
-            before=request.args.get("before", type=int), after=request.args.get("after", type=int))
+            limit=current_app.config["MESSAGES_PER_PAGE"], **page_keys())
     except NotParticipant:
         abort(404)
     return render_template("network/marketplace_conversation.html", me=me, other=other,
