@@ -12,7 +12,10 @@ In one run, on one PostgreSQL server (issue 14):
   marketplace and a transfer's page beside them;
 * statement, dashboard and CSV of a member with ``--history`` transfers (200,000) beside a
   member with a few dozen (the CSV's first row: medians of 15 requests);
-* the network console at 10,000 groups, sorted by each column, beside its default order.
+* the network console at 10,000 groups, sorted by each column, beside its default order;
+* not targets, ``floor_app.py``'s POST /pay and dashboard: the same work with only the
+  libraries our standards require, each at its cheapest, so the ratios show what of a page's
+  cost no code of ours can remove.
 
 The app runs under gunicorn as production runs it (``ansible/roles/web``): ``--workers``
 threaded workers (2 × CPUs + 1) of ``--threads`` 2, ``timebank:create_app()``, no preload;
@@ -60,7 +63,7 @@ _spec = importlib.util.spec_from_file_location("bench_transfers", HERE / "transf
 transfers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(transfers)
 
-APP_PORT, BARE_PORT = 8014, 8015
+APP_PORT, BARE_PORT, FLOOR_PORT = 8014, 8015, 8016
 BASE_DOMAIN = f"bench.localhost:{APP_PORT}"
 HOST = f"{transfers.SLUG}.{BASE_DOMAIN}"
 PASSWORD = "bench-pass"  # every seeded member shares the coordinator's password hash
@@ -349,6 +352,15 @@ class Session:
                 "Cookie": "; ".join(f"{c.name}={c.value}" for c in self.jar)}
 
 
+def floor_login(url: str) -> tuple[dict, str]:
+    """Log in to ``floor_app.py``: the headers wrk sends (its session cookie) and the CSRF
+    token its form takes."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    token = opener.open(f"{url}/start").read().decode()
+    return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in jar)}, token
+
+
 def _token(page: str) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
@@ -462,9 +474,11 @@ def main() -> None:
                  "-b", f"127.0.0.1:{APP_PORT}", "timebank:create_app()"], env, APP_PORT)
     bare = start([*gunicorn, "-b", f"127.0.0.1:{BARE_PORT}", "--chdir", str(HERE),
                   "bare_app:app"], env, BARE_PORT)
+    floor = start([*gunicorn, "-b", f"127.0.0.1:{FLOOR_PORT}", "--chdir", str(HERE),
+                   "floor_app:app"], env, FLOOR_PORT)
     try:
-        run(options, database_url, pgbench_database, app=app, bare=bare)
-        for name, process in (("app", app), ("bare app", bare)):
+        run(options, database_url, pgbench_database, app=app, bare=bare, floor=floor)
+        for name, process in (("app", app), ("bare app", bare), ("floor app", floor)):
             rss, pss = worker_memory(process)
             threads = options.threads if name == "app" else 1
             print(f"* {name}: {options.workers} workers × {threads} threads,"
@@ -472,16 +486,23 @@ def main() -> None:
     finally:
         stop(app)
         stop(bare)
+        stop(floor)
 
 
 # Ratios the issue's targets are stated in (bench/RESULTS.md): (label, figure, baseline).
 RATE_RATIOS = [("POST /pay / bare /tpcb (target >= 0.35)", "POST /pay", "bare /tpcb"),
                # Not a target: the same database work as POST /pay without the framework.
                ("POST /pay / bare /ledger", "POST /pay", "bare /ledger"),
+               # Not targets: the required libraries' least, against the same baselines.
+               ("floor POST /pay / bare /tpcb", "floor POST /pay", "bare /tpcb"),
+               ("floor POST /pay / bare /ledger", "floor POST /pay", "bare /ledger"),
+               ("POST /pay / floor POST /pay", "POST /pay", "floor POST /pay"),
                ("dashboard / bare /select (target >= 0.10)", "dashboard", "bare /select"),
                # Not a target: the dashboard's own statements without the framework.
                ("dashboard / bare /replay of its statements", "dashboard",
-                "bare /replay of the dashboard")]
+                "bare /replay of the dashboard"),
+               ("floor dashboard / bare /select", "floor dashboard", "bare /select"),
+               ("dashboard / floor dashboard", "dashboard", "floor dashboard")]
 # Latency against the small account's, and the console's sorts against its default order.
 LATENCY_RATIOS = [("statement: 200k / small (target <= 1.5)", "statement, 200k", "statement"),
                   ("dashboard: 200k / small (target <= 1.5)", "dashboard, 200k", "dashboard")]
@@ -490,7 +511,7 @@ CONSOLE_SORTS = ["name", "slug", "status", "members", "active_members", "transfe
 
 
 def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Popen,
-        bare: subprocess.Popen) -> None:
+        bare: subprocess.Popen, floor: subprocess.Popen) -> None:
     import sqlalchemy as sa
 
     members = _members(database_url)
@@ -510,6 +531,8 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
     token = _token(payer.get("/pay"))
     connections = options.connections
     app_url, bare_url = f"http://127.0.0.1:{APP_PORT}", f"http://127.0.0.1:{BARE_PORT}"
+    floor_url = f"http://127.0.0.1:{FLOOR_PORT}"
+    floor_headers, floor_token = floor_login(floor_url)
 
     def page(session, path):
         return lambda seconds: wrk(app_url + path, seconds=seconds, connections=connections,
@@ -525,6 +548,11 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
         "bare /tpcb": bare_route("/tpcb", "post.lua"),
         "bare /ledger": bare_route("/ledger", "post.lua"),
         "bare /replay of the dashboard": bare_route("/replay"),
+        "floor dashboard": lambda seconds: wrk(floor_url + "/dashboard", seconds=seconds,
+                                               connections=connections, headers=floor_headers),
+        "floor POST /pay": lambda seconds: wrk(floor_url, seconds=seconds,
+                                               connections=connections, headers=floor_headers,
+                                               script="pay.lua", args=[floor_token, payees]),
         "dashboard": page(small, "/dashboard"),
         "statement": page(small, "/statement"),
         "members": page(small, "/members/"),
@@ -546,7 +574,8 @@ def run(options, database_url: str, pgbench_database: str, *, app: subprocess.Po
             continue
         # The CPU the server's workers and PostgreSQL spend a request, beside the rate: on
         # two cores shared by wrk, gunicorn and PostgreSQL the rate also measures who waits.
-        workers = _workers(bare if name.startswith("bare") else app)
+        server = bare if name.startswith("bare") else floor if name.startswith("floor") else app
+        workers = _workers(server)
         if options.warmup:  # every worker's first requests: templates, statements, kept rows
             measure(options.warmup)
         server_before, database_before = cpu_seconds(workers), transfers.server_cpu() or 0
