@@ -3,6 +3,7 @@ emails, corrections by a treasurer, limits history, statements with filters and 
 currencies and issuance."""
 
 import csv
+import html
 import io
 import re
 
@@ -101,11 +102,35 @@ def test_the_dashboard_lists_a_few_pending_asking_me_first_and_links_to_the_rest
     assert re.findall(r"Errand (\d)", page) == ["4", "5"]  # waiting for him, not the oldest
     assert 'id="nothing-waiting"' not in page
     link = re.search(r'id="pending-not-shown"><a href="([^"]+)">… and 3 more\.</a>', page)
-    assert link and link[1] == "/statement?state=pending"
-    statement = text(ben.get(link[1]))
+    assert link and html.unescape(link[1]) == "/statement?state=pending&currency=HOUR"
+    statement = text(ben.get(html.unescape(link[1])))
     assert all(f"Errand {n}" in statement for n in range(1, 6))
     assert re.findall(r"Errand (\d)", text(ann.get("/dashboard"))) == ["1", "2"]
     assert 'id="pending-not-shown"' not in text(as_("tre").get("/dashboard"))
+
+
+def test_the_pending_not_listed_are_linked_per_currency(app, group, people, as_, monkeypatch):
+    """With transfers pending in two currencies and more than the dashboard lists, each
+    currency with some left out links to its own statement of pending transfers."""
+    from tests.trading_support import add_currency
+
+    monkeypatch.setitem(app.config, "PENDING_ON_DASHBOARD", 1)
+    set_confirmation(app, group)
+    add_currency(app, group, "LETS")
+    ben = as_("ben")
+    for currency, count in (("HOUR", 2), ("LETS", 3)):
+        for n in range(count):
+            assert ben.post("/pay", data={"payee": people["ann"].id, "currency": currency,
+                                          "amount": "0:10", "description": f"{currency} {n}"}
+                            ).status_code == 302
+    page = text(as_("ann").get("/dashboard"))
+    assert len(re.findall(r"(HOUR|LETS) \d", page)) == 1  # the oldest: HOUR 0
+    links = re.findall(r'<a href="(/statement\?state=pending&amp;currency=\w+)">… and (\d) more',
+                       page)
+    assert links == [("/statement?state=pending&amp;currency=HOUR", "1"),
+                     ("/statement?state=pending&amp;currency=LETS", "3")]
+    statement = text(as_("ann").get("/statement?state=pending&currency=LETS"))
+    assert all(f"LETS {n}" in statement for n in range(3)) and "HOUR 0" not in statement
 
 
 def test_payment_waits_for_the_payee_then_completes_and_both_are_told(app, group, people, as_,

@@ -20,6 +20,7 @@ from timebank.extensions import db
 from timebank.models import (
     Account,
     AccountMonth,
+    Currency,
     Entry,
     Membership,
     Transfer,
@@ -298,23 +299,25 @@ def balance_history(account: Account, *, timezone: str, days: int = 365) -> list
     return points
 
 
-def pending_for(accounts: list[Account], *, limit: int) -> tuple[list[Transfer], int]:
+def pending_for(accounts: list[Account], *, limit: int
+                ) -> tuple[list[Transfer], list[tuple[Currency, int]]]:
     """``limit`` pending transfers touching any of ``accounts`` (a member's own accounts):
     those that ask one of them to accept first (the payer of a request, else the payee; see
     :func:`timebank.ledger.transfers.acceptor_account`), then the others, oldest first in each,
     each with both accounts, their holders (the names a list shows) and its currency; and how
-    many are pending in all.
+    many more are pending and not listed, per currency: ``[(currency, count)]`` in the order
+    of ``accounts``, only currencies with some (empty when all are listed).
 
     One statement when there are none, two when there are some (the transfers, then both
     sides' accounts with their memberships, each joining its user), three when there are more
-    than ``limit`` (their count). Loading the sides with the transfers, in one statement,
-    costs more on every dashboard, pending transfers or not. The currency is that of the one
-    of ``accounts`` a transfer touches (a transfer's accounts hold its currency: their keys
-    say so), attached without a query.
+    than ``limit`` (their count per currency). Loading the sides with the transfers, in one
+    statement, costs more on every dashboard, pending transfers or not. The currency is that
+    of the one of ``accounts`` a transfer touches (a transfer's accounts hold its currency:
+    their keys say so), attached without a query.
     """
     by_id = {account.id: account for account in accounts}
     if not by_id:
-        return [], 0
+        return [], []
     pending = sa.select(Transfer).where(
         Transfer.state == TransferState.PENDING,
         sa.or_(Transfer.payer_account_id.in_(by_id), Transfer.payee_account_id.in_(by_id)),
@@ -326,11 +329,17 @@ def pending_for(accounts: list[Account], *, limit: int) -> tuple[list[Transfer],
         pending.order_by(asks_one_of_them.desc(), Transfer.created_at, Transfer.id)
         .limit(limit + 1)))
     if not transfers:
-        return [], 0
-    total = len(transfers)
-    if total > limit:
+        return [], []
+    more: list[tuple[Currency, int]] = []
+    if len(transfers) > limit:
         transfers = transfers[:limit]
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(pending.subquery()))
+        counts = dict(db.session.execute(
+            pending.with_only_columns(Transfer.currency_id, sa.func.count())
+            .group_by(Transfer.currency_id)).all())
+        for transfer in transfers:
+            counts[transfer.currency_id] -= 1
+        more = [(account.currency, counts[account.currency_id]) for account in accounts
+                if counts.get(account.currency_id)]
     sides = {transfer.payer_account_id for transfer in transfers} | {
         transfer.payee_account_id for transfer in transfers}
     parties = {
@@ -344,7 +353,7 @@ def pending_for(accounts: list[Account], *, limit: int) -> tuple[list[Transfer],
         set_committed_value(transfer, "payee_account", parties[transfer.payee_account_id])
         mine = by_id.get(transfer.payer_account_id) or by_id[transfer.payee_account_id]
         set_committed_value(transfer, "currency", mine.currency)
-    return transfers, total
+    return transfers, more
 
 
 def group_ledger(flt: StatementFilter, *, timezone: str, currency_id: int | None, limit: int,

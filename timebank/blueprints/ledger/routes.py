@@ -48,7 +48,7 @@ def dashboard():
     # The other side of each recent transfer, named in one query (not one per row).
     names = reports.account_names(
         t.payee_account_id if entry.amount < 0 else t.payer_account_id for entry, t, _ in recent)
-    pending, pending_total = reports.pending_for(
+    pending, pending_not_shown = reports.pending_for(
         accounts, limit=current_app.config["PENDING_ON_DASHBOARD"])
     waiting_for_me = [t for t in pending if may_accept(me, t)]
     waiting_for_others = [t for t in pending if t not in waiting_for_me]
@@ -56,7 +56,7 @@ def dashboard():
         "ledger/dashboard.html", account=account, positions=positions, recent=recent,
         names=names,
         waiting_for_me=waiting_for_me, waiting_for_others=waiting_for_others,
-        pending_not_shown=pending_total - len(pending),
+        pending_not_shown=pending_not_shown,
         rating=ledger.average_rating(me),
     )
 
