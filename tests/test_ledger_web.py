@@ -101,7 +101,7 @@ def test_the_dashboard_lists_a_few_pending_asking_me_first_and_links_to_the_rest
     page = text(ben.get("/dashboard"))
     assert re.findall(r"Errand (\d)", page) == ["4", "5"]  # waiting for him, not the oldest
     assert 'id="nothing-waiting"' not in page
-    link = re.search(r'id="pending-not-shown"><a href="([^"]+)">… and 3 more\.</a>', page)
+    link = re.search(r'id="pending-not-shown">\s*<p><a href="([^"]+)">… and 3 more\.</a>', page)
     assert link and html.unescape(link[1]) == "/statement?state=pending&currency=HOUR"
     statement = text(ben.get(html.unescape(link[1])))
     assert all(f"Errand {n}" in statement for n in range(1, 6))
