@@ -4,15 +4,20 @@ visitor); the network admin's
 report across groups and each group's report from the console."""
 
 import csv
+import html as html_text
 import io
 import json
+import os
 import re
 import zlib
 
 import pytest
+import sqlalchemy as sa
 
-from tests.conftest import coordinator_of
+from tests.conftest import coordinator_of, walk_pager
 from tests.reports_support import build_orchard, pay_at, utc
+from timebank.extensions import db
+from timebank.models import Group
 from timebank.reports import export
 
 RANGE = {"start": "2026-01-01", "end": "2026-03-31"}
@@ -195,12 +200,24 @@ def test_the_network_admin_sees_every_group_and_the_totals(app, orchard, make_gr
     assert admin.get("/network/reports/groups/nowhere").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/network/reports", "/network/reports.pdf",
-                                  "/network/reports/groups/orchard"])
+@pytest.mark.parametrize("path", [
+    "/network/reports", "/network/reports.pdf", "/network/reports/groups/orchard",
+    # The pager's shapes: a range with either key.
+    "/network/reports?start=2026-01-01&end=2026-03-31&before=1",
+    "/network/reports?start=2026-01-01&end=2026-03-31&after=1",
+    "/network/reports.csv?start=2026-01-01&end=2026-03-31&before=1",
+])
 def test_the_network_report_is_for_network_admins_only(app, orchard, client_for, login, path):
-    assert client_for(None).get(path).status_code == 302
+    visitor = client_for(None).get(path)
+    assert visitor.status_code == 302 and "/login" in visitor.location
     coordinator = login(client_for(None), coordinator_of(app, orchard.group).user.email)
+    member = login(client_for(None), orchard.ann.user.email)
+    for response in (visitor, coordinator.get(path), member.get(path)):
+        body = response.get_data(as_text=True)
+        assert 'id="network-group-' not in body and 'id="network-total"' not in body
+        assert "Network hours exchanged" not in body and not body.startswith("%PDF")
     assert coordinator.get(path).status_code == 403
+    assert member.get(path).status_code == 403
     assert client_for("orchard").get(path).status_code == 404  # not on a group's site
 
 
@@ -220,3 +237,144 @@ def test_the_pdf_draws_a_bar_chart_of_what_was_exchanged(app, orchard, coordinat
     assert len(after_colour) == 2, "the bars' fill colour is set"
     # Three months of hours (2:00, 1:00, -0:15): three filled rectangles in the bars' colour.
     assert after_colour[1].split(b" rg", 1)[0].count(b" re f") >= 3
+
+
+# --- the network report a page of groups at a time ----------------------------------------------
+
+NETWORK_REPORT = "/network/reports?start=2026-01-01&end=2026-03-31"
+GROUP_ROW = r'id="network-group-([\w-]+)"'
+
+
+def _row_cells(page: str, row_id: str) -> list[str]:
+    row = re.search(r'id="' + row_id + r'"[^>]*>(.*?)</tr>', page, re.S).group(1)
+    return re.findall(r'<td class="text-end">([^<]*)</td>', row)
+
+
+@pytest.fixture
+def network(app, orchard, make_group, make_member):
+    """Five groups, by name case-insensitively: apple, banana (named in lower case), mango,
+    orchard, quince. Quince trades 10 hours in RANGE and 2 more after it."""
+    quince = make_group("quince")
+    xena, yuri = make_member(quince, name="Xena"), make_member(quince, name="Yuri")
+    pay_at(app, xena, yuri, 600, utc(2026, 2, 3, 12))
+    pay_at(app, yuri, xena, 120, utc(2026, 4, 15, 12))  # after RANGE
+    for slug in ("mango", "banana", "apple"):
+        make_group(slug)
+    with app.app_context():
+        db.session.execute(sa.update(Group).where(Group.slug == "banana")
+                           .values(name="banana co-op"))
+        db.session.commit()
+    return ["apple", "banana", "mango", "orchard", "quince"]
+
+
+@pytest.fixture
+def network_admin(make_network_admin, client_for, login):
+    make_network_admin("admin@example.org")
+    return login(client_for(None), "admin@example.org")
+
+
+def test_the_network_report_lists_a_page_of_groups_by_name_paged_by_key(
+        app, network, network_admin, monkeypatch):
+    monkeypatch.setitem(app.config, "NETWORK_REPORT_GROUPS_PER_PAGE", 3)
+    first = network_admin.get(NETWORK_REPORT)
+    assert first.status_code == 200
+    page = first.get_data(as_text=True)
+    assert re.findall(GROUP_ROW, page) == ["apple", "banana", "mango"]
+    assert 'href="/network/reports/groups/banana"' in page  # each group's own report
+    assert 'rel="prev"' not in page
+    next_link = html_text.unescape(re.search(r'rel="next" href="([^"]+)"', page).group(1))
+    assert re.search(r'rel="next" href="[^"]*">Next</a>', page)  # not "Older": by name
+    assert "start=2026-01-01" in next_link and "end=2026-03-31" in next_link
+    second = network_admin.get(next_link).get_data(as_text=True)
+    assert re.findall(GROUP_ROW, second) == ["orchard", "quince"]
+    assert 'rel="next"' not in second
+    assert re.search(r'rel="prev" href="[^"]*start=2026-01-01[^"]*">Previous</a>', second)
+    # The range went along: quince's trade after RANGE is not counted.
+    assert _row_cells(second, "network-group-quince")[:2] == ["10", "1"]
+    assert _row_cells(second, "network-group-orchard")[:2] == ["2", "2"]
+    assert walk_pager(network_admin, NETWORK_REPORT, GROUP_ROW) == [
+        ["apple", "banana", "mango"], ["orchard", "quince"]]
+    # Without a range the links carry the default one (the last twelve months), as dates.
+    default = network_admin.get("/network/reports").get_data(as_text=True)
+    assert re.search(r'rel="next" href="/network/reports\?[^"]*start=\d{4}-\d\d-01', default)
+
+
+def test_every_page_shows_the_whole_networks_totals(app, network, network_admin,
+                                                    monkeypatch):
+    monkeypatch.setitem(app.config, "NETWORK_REPORT_GROUPS_PER_PAGE", 2)
+    pages = walk_pager(network_admin, NETWORK_REPORT, GROUP_ROW)
+    assert [slug for page in pages for slug in page] == network and len(pages) == 3
+    sums = [0] * 6
+    link, totals, charts = NETWORK_REPORT, [], []
+    while link:
+        page = network_admin.get(link).get_data(as_text=True)
+        totals.append(_row_cells(page, "network-total"))
+        charts.append(_chart(page, "chart-network-months")["datasets"][0]["data"])
+        for slug in re.findall(GROUP_ROW, page):
+            sums = [a + int(b) for a, b in zip(sums, _row_cells(page, "network-group-" + slug),
+                                               strict=True)]
+        found = re.search(r'rel="next" href="([^"]+)"', page)
+        link = html_text.unescape(found.group(1)) if found else None
+    assert totals[0] == totals[1] == totals[2]  # not the page's
+    assert totals[0] == [str(value) for value in sums]  # every group's lines added up
+    assert totals[0][:2] == ["12", "3"]
+    assert charts == [[1.5, 11.5, -1]] * 3  # the whole network's months on every page
+    # The CSV still lists every group (not a page), by name, with the same totals.
+    rows = list(csv.reader(io.StringIO(network_admin.get(
+        "/network/reports.csv?start=2026-01-01&end=2026-03-31").get_data(as_text=True))))
+    header = rows.index(next(row for row in rows if row[:1] == ["Timebank"]))
+    assert [row[0] for row in rows[header + 1:header + 7]] == [
+        "Apple Timebank", "banana co-op", "Mango Timebank", "Orchard Timebank",
+        "Quince Timebank", "Network"]
+    assert rows[header + 6][1:] == totals[0]
+
+
+def test_a_network_report_page_costs_the_same_statements_however_many_groups(
+        app, orchard, make_group, make_member, network_admin, count_queries, monkeypatch):
+    monkeypatch.setitem(app.config, "NETWORK_REPORT_GROUPS_PER_PAGE", 2)
+    make_group("apple"), make_group("banana")
+
+    def statements(url: str) -> list[str]:
+        with count_queries() as counter:
+            response = network_admin.get(url)
+            assert response.status_code == 200
+            response.get_data()
+        return counter.statements
+
+    network_admin.get(NETWORK_REPORT)  # warm up: session, locale, caches
+    few = statements(NETWORK_REPORT)
+    for number in range(6):
+        group = make_group(f"busy{number}")
+        ann, ben = make_member(group, name="Ann"), make_member(group, name="Ben")
+        pay_at(app, ann, ben, 30 + number, utc(2026, 2, 1 + number, 12))
+    network_admin.get(NETWORK_REPORT)
+    many = statements(NETWORK_REPORT)
+    page = network_admin.get(NETWORK_REPORT).get_data(as_text=True)
+    deeper = html_text.unescape(re.search(r'rel="next" href="([^"]+)"', page).group(1))
+    deep = statements(deeper)
+    back = html_text.unescape(re.search(
+        r'rel="prev" href="([^"]+)"', network_admin.get(deeper).get_data(as_text=True)).group(1))
+    # The page's groups, their hours, their member counts, the network's months, the network's
+    # member counts; without Redis the process keeps no login and reads it too (test_page_costs).
+    budget = 5 if os.environ.get("REDIS_URL") else 6
+    assert len(few) == len(many) == len(deep) == len(statements(back)) == budget, many
+    # The page's figures are read for its groups only.
+    narrowed = [s for s in many if re.search(r"\.group_id IN \(", s)]
+    assert len(narrowed) == 2, many
+
+
+@pytest.mark.parametrize("query", [
+    "before=a%00b", "after=a%00b", "before=99999999999999999999999",
+    "after=-99999999999999999999999", "before=x", "after=", "before=%FF%FEab",
+    "before=1.5", "after=1e3", "before=0&after=0", "before=-1",
+    "before=%D9%A1%D9%A2%D9%A3%D9%A4%D9%A5%D9%A6%D9%A7%D9%A8%D9%A9",  # Arabic-Indic digits
+])
+def test_bad_paging_keys_are_ignored_or_refused_never_a_500(app, network, network_admin,
+                                                            monkeypatch, query):
+    monkeypatch.setitem(app.config, "NETWORK_REPORT_GROUPS_PER_PAGE", 3)
+    response = network_admin.get(f"{NETWORK_REPORT}&{query}")
+    assert response.status_code in {200, 400, 404}
+    if response.status_code == 200:  # ignored: the first page
+        assert re.findall(GROUP_ROW, response.get_data(as_text=True)) == network[:3]
+    download = network_admin.get(f"/network/reports.csv?start=2026-01-01&end=2026-03-31&{query}")
+    assert download.status_code in {200, 400}  # downloads ignore the keys (NUL: refused)

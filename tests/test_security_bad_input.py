@@ -34,8 +34,11 @@ def _names(pattern: str) -> set[str]:
     return names
 
 
+# "before" and "after" are read in a loop (navigation.page_keys: every list paged by key, the
+# network report's page of groups among them), so the patterns do not find them.
 QUERY_NAMES = _names(r"request\.args\.get(?:list)?\(\s*[\"'](\w+)[\"']") | _names(
-    r"request\.args\[\s*[\"'](\w+)[\"']\]") | {"page", "q", "start", "end", "next"}
+    r"request\.args\[\s*[\"'](\w+)[\"']\]") | {"page", "q", "start", "end", "next"} | {
+    "before", "after"}
 FORM_NAMES = _names(r"^\s+(\w+)\s*=\s*\w*Field\(") | _names(r"request\.form\.get\(\s*[\"'](\w+)")
 FILE_NAMES = {"photo", "logo", "file", "image"}
 

@@ -101,6 +101,9 @@ class Config:
     MEMBERS_PER_PAGE = 50  # the members directory (timebank.people.directory)
     MESSAGES_PER_PAGE = 50  # a conversation, paged by key (newest page first)
     ADS_PER_PAGE = 50  # "My ads", paged by key (newest first)
+    # Groups on a page of the network report (/network/reports), paged by key by name; the
+    # CSV and PDF list every group. The console lists 50 groups a page too.
+    NETWORK_REPORT_GROUPS_PER_PAGE = 50
     PENDING_ON_DASHBOARD = 20  # pending transfers a dashboard lists; the statement has them all
     BOOTSTRAP_SERVE_LOCAL = True
 

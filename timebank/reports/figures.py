@@ -1,11 +1,14 @@
 """The figures of a report over a date range, each one aggregate query on the ledger.
 
-Every figure is grouped by ``group_id``: inside a group's context (the tenant hook) the rows are
-that group's; inside ``all_groups()`` (the network report) one row per group, so the network's
-totals come from the same queries. Amounts are integers in subunits of their currency; months
-and days are in the time zone of the :class:`DateRange` (the group's; UTC on the network).
-Nothing here loads ledger rows into Python: each query returns one row per month, category,
-currency or histogram bucket (the members lists are one row per member).
+Figures are grouped by ``group_id``: inside a group's context (the tenant hook) the rows are
+that group's; inside ``all_groups()`` (the network report) one row per group, or only the
+groups named by ``group_ids`` (a page of the network report reads only its groups). The
+network's totals apply the same rules summed in SQL over every group in scope
+(:func:`hours_by_month`, :func:`network_member_totals`: one row per month, or one row).
+Amounts are integers in subunits of their currency; months and days are in the time zone of
+the :class:`DateRange` (the group's; UTC on the network). Nothing here loads ledger rows into
+Python: each query returns one row per group, month, category, currency or histogram bucket
+(the members lists are one row per member).
 
 **What counts as a trade** (the rule every figure uses): a completed transfer of a kind in
 :data:`TRADE_KINDS` whose payer and payee are both members' accounts (not the group's account,
@@ -18,8 +21,10 @@ they are added to :data:`TRADE_KINDS`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -89,12 +94,13 @@ def _local_month(rng: DateRange, column):
     return sa.func.date_trunc("month", sa.func.timezone(rng.timezone, column))
 
 
-def trades(rng: DateRange) -> sa.CTE:
+def trades(rng: DateRange, *, group_ids: Collection[int] | None = None) -> sa.CTE:
     """The trades completed in ``rng`` (module docstring), one row each: ``group_id,
     transfer_id, currency_id, completed_at, traded_at`` (a reversal's: its original's
     ``completed_at``), ``amount`` (signed: a reversal is negative), ``sign``
     (+1 trade, -1 reversal), ``worker_id`` (the membership paid for the work: a trade's payee,
-    a reversal's payer) and ``buyer_id`` (the other side)."""
+    a reversal's payer) and ``buyer_id`` (the other side). ``group_ids``: only those groups'
+    trades (None: every group in scope)."""
     lower, upper = rng.bounds()
     payer, payee, original = aliased(Account), aliased(Account), aliased(Transfer)
     is_reversal = Transfer.kind == TransferKind.REVERSAL
@@ -107,6 +113,7 @@ def trades(rng: DateRange) -> sa.CTE:
                original.kind.in_(TRADE_KINDS))
         .scalar_subquery()
     )
+    in_groups = () if group_ids is None else (Transfer.group_id.in_(group_ids),)
     return (
         sa.select(
             Transfer.group_id, Transfer.id.label("transfer_id"), Transfer.currency_id,
@@ -129,6 +136,7 @@ def trades(rng: DateRange) -> sa.CTE:
             payer.kind == AccountKind.MEMBER, payee.kind == AccountKind.MEMBER,
             sa.or_(Transfer.kind.in_(TRADE_KINDS),
                    sa.and_(is_reversal, reversed_trade.is_not(None))),
+            *in_groups,
         )
         .cte("trades")
     )
@@ -157,6 +165,53 @@ def exchanged_by_month(rng: DateRange) -> list[MonthAmount]:
         .order_by(month)
     ).all()
     return [MonthAmount(row[0], row[1], row[2].date(), int(row[3]), int(row[4])) for row in rows]
+
+
+@dataclass(frozen=True)
+class HoursExchanged:
+    """Exchanged across currencies: ``hours`` in network hours (each currency's amount times
+    its hour value), ``trades`` a count (reversals subtract from both). ``hours`` is divided by
+    ``subunits_per_unit`` in PostgreSQL, to at least 16 significant digits (20 minutes is
+    0.33333333333333333333), far beyond what a report shows (two decimals; four in a CSV)."""
+
+    hours: Decimal
+    trades: int
+
+
+def _network_hours(rng: DateRange, by: str, group_ids: Collection[int] | None) -> list[sa.Row]:
+    """Rows ``(key, hours, trades)`` per ``by`` (``"group"``: group id; ``"month"``: first
+    instant of the month in ``rng``'s time zone): each currency's sum first, converted once
+    at its hour value, so the sum of amounts stays an exact integer until then."""
+    lines = trades(rng, group_ids=group_ids)
+    key = lines.c.group_id if by == "group" else _local_month(rng, lines.c.completed_at)
+    per_currency = (
+        sa.select(key.label("key"), lines.c.currency_id,
+                  sa.func.sum(lines.c.amount).label("amount"),
+                  sa.func.sum(lines.c.sign).label("trades"))
+        .group_by(key, lines.c.currency_id)
+        .subquery("per_currency")
+    )
+    hours = sa.func.sum(per_currency.c.amount * Currency.hour_value / Currency.subunits_per_unit)
+    return db.session.execute(
+        sa.select(per_currency.c.key, hours, sa.func.sum(per_currency.c.trades))
+        .join(Currency, Currency.id == per_currency.c.currency_id)
+        .group_by(per_currency.c.key)
+    ).all()
+
+
+def hours_by_group(rng: DateRange, *,
+                   group_ids: Collection[int] | None = None) -> dict[int, HoursExchanged]:
+    """Return network hours and trades per group id (groups with trades only; one query),
+    reading only the trades of ``group_ids`` when given."""
+    return {key: HoursExchanged(hours, int(count))
+            for key, hours, count in _network_hours(rng, "group", group_ids)}
+
+
+def hours_by_month(rng: DateRange) -> dict[date, HoursExchanged]:
+    """Return network hours and trades per month (first day; months with trades only) across
+    every group in scope (one query, one row per month whatever the number of groups)."""
+    return {key.date(): HoursExchanged(hours, int(count))
+            for key, hours, count in _network_hours(rng, "month", None)}
 
 
 def _parties(lines: sa.CTE) -> sa.Subquery:
@@ -212,9 +267,10 @@ def members_by_month(rng: DateRange) -> list[MonthMembers]:
 class MemberTotals:
     """Over the whole range: ``members`` at its end (active or suspended, joined before it
     ended), ``active`` members who took part in a trade in it (whatever their status now),
-    ``new`` joined in it, ``idle`` members at its end who took part in no trade in it."""
+    ``new`` joined in it, ``idle`` members at its end who took part in no trade in it;
+    ``group_id`` None when summed over groups (:func:`network_member_totals`)."""
 
-    group_id: int
+    group_id: int | None
     members: int
     active: int
     new: int
@@ -227,29 +283,48 @@ def _members_at_end(rng: DateRange):
     return sa.and_(Membership.status.in_(MEMBER_STATUSES), _joined_at() < upper)
 
 
-def _traded(rng: DateRange):
+def _traded(rng: DateRange, group_ids: Collection[int] | None = None):
     """Whether a membership took part in a trade in ``rng``: ``IN`` the set of parties, read
     once and hashed (a correlated ``EXISTS`` re-read the trades for every member). Never
-    NULL: a trade's parties are member accounts, which always have a membership."""
-    return Membership.id.in_(sa.select(_parties(trades(rng)).c.membership_id).distinct())
+    NULL: a trade's parties are member accounts, which always have a membership.
+    ``group_ids``: the set holds only those groups' parties."""
+    parties = _parties(trades(rng, group_ids=group_ids))
+    return Membership.id.in_(sa.select(parties.c.membership_id).distinct())
 
 
-def member_totals(rng: DateRange) -> dict[int, MemberTotals]:
-    """Return :class:`MemberTotals` per group id (one query)."""
+def _member_counts(rng: DateRange, group_ids: Collection[int] | None) -> list:
+    """The four counts of :class:`MemberTotals` as aggregate columns on ``memberships``."""
     lower, upper = rng.bounds()
-    traded = _traded(rng)
+    traded = _traded(rng, group_ids)
+    return [
+        sa.func.count(Membership.id).filter(_members_at_end(rng)),
+        sa.func.count(Membership.id).filter(traded),
+        sa.func.count(Membership.id).filter(
+            Membership.status != MembershipStatus.PENDING,
+            _joined_at() >= lower, _joined_at() < upper),
+        sa.func.count(Membership.id).filter(_members_at_end(rng), ~traded),
+    ]
+
+
+def member_totals(rng: DateRange, *,
+                  group_ids: Collection[int] | None = None) -> dict[int, MemberTotals]:
+    """Return :class:`MemberTotals` per group id (one query), for ``group_ids`` only when
+    given (their memberships and trades alone are read)."""
+    in_groups = () if group_ids is None else (Membership.group_id.in_(group_ids),)
     rows = db.session.execute(
-        sa.select(
-            Membership.group_id,
-            sa.func.count(Membership.id).filter(_members_at_end(rng)),
-            sa.func.count(Membership.id).filter(traded),
-            sa.func.count(Membership.id).filter(
-                Membership.status != MembershipStatus.PENDING,
-                _joined_at() >= lower, _joined_at() < upper),
-            sa.func.count(Membership.id).filter(_members_at_end(rng), ~traded),
-        ).group_by(Membership.group_id)
+        sa.select(Membership.group_id, *_member_counts(rng, group_ids))
+        .where(*in_groups)
+        .group_by(Membership.group_id)
     ).all()
     return {row[0]: MemberTotals(*row) for row in rows}
+
+
+def network_member_totals(rng: DateRange) -> MemberTotals:
+    """Return :class:`MemberTotals` summed over every group in scope (``group_id`` None; one
+    query, one row whatever the number of groups): a membership belongs to one group, so
+    each count is the sum of the groups' counts."""
+    row = db.session.execute(sa.select(*_member_counts(rng, None))).one()
+    return MemberTotals(None, *row)
 
 
 @dataclass(frozen=True)

@@ -116,8 +116,9 @@ def group_tables(report: GroupReport, *, for_people: bool) -> list[Table]:
 
 
 def network_tables(report: NetworkReport, *, for_people: bool) -> list[Table]:
-    """Return the network report's tables: one line per group, the network's totals, and the
-    network hours exchanged per month."""
+    """Return the network report's tables: one line per group ``report`` lists (every group
+    for a download: :func:`~timebank.reports.summary.network_report` without ``limit``), the
+    whole network's totals, and the network hours exchanged per month."""
     cells = _Cells(for_people)
     groups = Table(
         _("Timebanks"),

@@ -1,11 +1,13 @@
-"""``/network/reports`` on the apex (network admins): every group's figures and the network's
-totals for a date range (days in UTC), with CSV and PDF; and any one group's full report, as its
-coordinators see it (days in that group's time zone)."""
+"""``/network/reports`` on the apex (network admins): the groups' figures a page at a time (by
+name, paged by key) and the whole network's totals for a date range (days in UTC), with CSV and
+PDF of every group; and any one group's full report, as its coordinators see it (days in that
+group's time zone)."""
 
 import sqlalchemy as sa
-from flask import abort, render_template, url_for
+from flask import abort, current_app, render_template, url_for
 from flask_babel import gettext as _
 
+from timebank.blueprints.navigation import page_keys
 from timebank.blueprints.reports import bp, pages
 from timebank.extensions import db
 from timebank.models import Group
@@ -22,12 +24,14 @@ def _group_or_404(slug: str) -> Group:
 
 
 def _network_page(report, form, status: int = 200):
-    downloads = None
+    downloads = range_args = None
     if report is not None:
-        downloads = {fmt: url_for("reports.network_download", fmt=fmt,
-                                  **pages.range_args(report.range)) for fmt in ("csv", "pdf")}
+        range_args = pages.range_args(report.range)  # the pager's links keep the range
+        downloads = {fmt: url_for("reports.network_download", fmt=fmt, **range_args)
+                     for fmt in ("csv", "pdf")}
     return render_template(
         "reports/network.html", report=report, form=form, downloads=downloads, zone="UTC",
+        range_args=range_args,
         charts=pages.network_charts(report) if report else None, rule=pages.trade_rule(),
     ), status
 
@@ -35,16 +39,19 @@ def _network_page(report, form, status: int = 200):
 @bp.route("/network/reports")
 @network_admin_required
 def network_report():
-    """Every group's line and the network's totals, and network hours per month."""
+    """A page of groups' lines by name (``?before=`` / ``?after=`` a group id, the pager's
+    keys), the whole network's totals, and network hours per month."""
     form, rng = pages.range_form("UTC")
     if rng is None:
         return _network_page(None, form, status=400)
-    return _network_page(summary.network_report(rng), form)
+    return _network_page(summary.network_report(
+        rng, limit=current_app.config["NETWORK_REPORT_GROUPS_PER_PAGE"], **page_keys()), form)
 
 
 @bp.route("/network/reports.<any(csv, pdf):fmt>")
 @network_admin_required
 def network_download(fmt: str):
+    """Every group's line (not a page), the network's totals and months, as CSV or PDF."""
     form, rng = pages.range_form("UTC")
     if rng is None:
         return _network_page(None, form, status=400)
