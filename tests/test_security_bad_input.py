@@ -12,6 +12,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import sqlalchemy as sa
+
+from timebank.extensions import db
+from timebank.models import Membership, Transfer, User
+from timebank.tenants import all_groups
 
 SOURCE = Path(__file__).resolve().parent.parent / "timebank"
 # Raw (already percent-encoded) values, so invalid UTF-8 can be sent as it is.
@@ -147,6 +152,46 @@ def test_nul_in_a_form_field_is_400(greenvale_coordinator):
     response = greenvale_coordinator.post("/profile", data={"name": "a\x00b", "bio": ""})
     assert response.status_code == 400
     assert quote("\x00") not in response.get_data(as_text=True)
+
+
+def _pay_form(client, payee_id: int, description: str) -> dict:
+    page = client.get("/pay").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    return {"csrf_token": token[1] if token else "", "payee": payee_id, "amount": "0:10",
+            "description": description}
+
+
+def test_nul_is_refused_before_the_csrf_check_parses_the_form(app, greenvale_coordinator,
+                                                               monkeypatch):
+    """With CSRF on, as in production: Flask-WTF's check parses the form before the views, and
+    the NUL guard must still read the raw body first (it went on to the ledger: a 500)."""
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    ann = _member_named(app, "Ann")
+    response = greenvale_coordinator.post(
+        "/pay", data=_pay_form(greenvale_coordinator, ann, "a\x00b"))
+    assert response.status_code == 400
+    response = greenvale_coordinator.post("/pay", data=_pay_form(greenvale_coordinator, ann, "ok"))
+    assert response.status_code == 302  # the same form without the NUL is a payment
+
+
+def test_a_data_error_from_the_driver_is_400_and_writes_nothing(app, greenvale_coordinator,
+                                                                 monkeypatch):
+    """The ledger's functions run on psycopg's cursor, so the database's refusal arrives as
+    psycopg's DataError, not SQLAlchemy's: still 400, nothing written."""
+    monkeypatch.setattr("timebank.security.bad_input.is_readable_request", lambda: True)
+    ann = _member_named(app, "Ann")
+    with app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(Transfer))
+    response = greenvale_coordinator.post(
+        "/pay", data=_pay_form(greenvale_coordinator, ann, "a\x00b"))
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Transfer)) == before
+
+
+def _member_named(app, name: str) -> int:
+    with app.app_context(), all_groups():
+        return db.session.scalar(sa.select(Membership.id).join(User).where(User.name == name))
 
 
 def test_hostile_bodies_to_a_publishing_groups_inbox_are_4xx(app, client_for, make_group):

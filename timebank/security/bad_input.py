@@ -4,16 +4,19 @@ Three nets, widest last:
 
 * ids in URLs: the ``int`` converter refuses numbers past PostgreSQL's ``bigint`` (404, as for
   any id that does not exist) instead of letting the database overflow;
-* before any view: a NUL byte or invalid UTF-8 in the path, the query string or a form field is
-  refused with 400 (PostgreSQL cannot store NUL in text, and Werkzeug would silently turn broken
-  UTF-8 into U+FFFD);
+* before any view, and before every other ``before_request`` hook (Flask-WTF's CSRF check
+  parses the form, and a parsed body can no longer be read raw): a NUL byte or invalid UTF-8 in
+  the path, the query string or a form field is refused with 400 (PostgreSQL cannot store NUL
+  in text, and Werkzeug would silently turn broken UTF-8 into U+FFFD);
 * after: a database ``DataError`` (SQLSTATE class 22: a number out of range, a date PostgreSQL
-  cannot hold, …) or Python's ``OverflowError`` raised while handling a request is answered with
-  400 in the user's language, the transaction rolled back.
+  cannot hold, …), through SQLAlchemy or from psycopg directly (the ledger's functions are
+  called on the driver's cursor), or Python's ``OverflowError`` raised while handling a request
+  is answered with 400 in the user's language, the transaction rolled back.
 """
 
 from urllib.parse import unquote_to_bytes
 
+import psycopg
 import sqlalchemy as sa
 from flask import Flask, abort, request
 from werkzeug.routing import IntegerConverter
@@ -33,12 +36,15 @@ def install_bad_input_guards(app: Flask) -> None:
     """Register the converter, the input check and the error handlers."""
     app.url_map.converters["int"] = BoundedIntegerConverter
 
-    @app.before_request
     def refuse_unreadable_input():
         if not is_readable_request():
             abort(400)
 
+    # First of the app's hooks: the CSRF check (registered earlier) would parse the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unreadable_input)
+
     @app.errorhandler(sa.exc.DataError)
+    @app.errorhandler(psycopg.DataError)
     @app.errorhandler(OverflowError)
     def bad_value(error):
         from timebank.extensions import db
