@@ -23,7 +23,7 @@ from timebank.ledger import service as ledger
 from timebank.models import MembershipStatus
 from timebank.schedules import jobs
 from timebank.schedules import service as schedules
-from timebank.schedules.errors import EndBeforeStart, NotAllowed, StartInPast
+from timebank.schedules.errors import EndBeforeStart, NotAllowed, StartInPast, StartTooFar
 from timebank.schedules.periods import Interval, add_months, due_date, period_starts
 
 pytestmark = pytest.mark.usefixtures("deferred_constraints_hold")
@@ -237,6 +237,8 @@ def test_who_sees_an_order(app, people, make_member, make_group):
 
 @pytest.mark.parametrize("change,error", [
     ({"starts_on": date(2027, 1, 30)}, StartInPast),
+    ({"starts_on": date(2037, 2, 1)}, StartTooFar),  # ten years on is the last day allowed
+    ({"starts_on": date(9999, 12, 31)}, StartTooFar),  # its next due date would not exist
     ({"ends_on": date(2027, 1, 1)}, EndBeforeStart),
     ({"by": "ben"}, NotAllowed),  # someone else's money
 ])
@@ -247,6 +249,19 @@ def test_order_input_refusals(ctx, change, error):
         arguments["by"] = ctx[arguments["by"]]
     with pytest.raises(error):
         order(ctx["ann"], ctx["tre"], **arguments)
+
+
+def test_an_order_may_start_ten_years_from_today(ctx):
+    assert order(ctx["ann"], ctx["tre"], starts_on=date(2037, 1, 31), today=date(2027, 1, 31))
+
+
+def test_an_order_past_the_calendars_end_shows_no_following_date(ctx):
+    """An order saved before the first payment was bounded (31 December 9999, yearly) has no
+    following due date to show: None, not an error."""
+    standing = order(ctx["ann"], ctx["tre"], starts_on=date(2027, 1, 31), today=date(2027, 1, 31),
+                     interval="year")
+    standing.starts_on = standing.next_due_on = date(9999, 12, 31)
+    assert schedules.next_due_after(standing) is None
 
 
 def test_a_treasurer_sets_up_an_order_for_a_member(ctx):

@@ -90,6 +90,7 @@ def test_a_member_finds_sets_up_sees_and_cancels_an_order(app, group, people, as
 
 @pytest.mark.parametrize("change,field_error", [
     ({"starts_on": "2001-01-01"}, "Choose today or a later day."),
+    ({"starts_on": "9999-12-31"}, "Choose a day at most 10 years from today."),
     ({"amount": "abc"}, "Enter an amount like"),
     ({"amount": "0"}, "greater than zero"),
     ({"ends_on": "2001-01-01"}, "on or after the first payment"),

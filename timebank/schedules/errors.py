@@ -16,6 +16,14 @@ class StartInPast(ScheduleError):
     message = _l("Choose today or a later day.")
 
 
+MAX_YEARS_AHEAD = 10  # a standing order's first payment is at most this far from today
+
+
+class StartTooFar(ScheduleError):
+    field = "starts_on"
+    message = _l("Choose a day at most %(years)s years from today.", years=MAX_YEARS_AHEAD)
+
+
 class EndBeforeStart(ScheduleError):
     field = "ends_on"
     message = _l("The end date must be on or after the first payment.")

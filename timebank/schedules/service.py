@@ -35,14 +35,17 @@ from timebank.models.notices import NoticeKind
 from timebank.models.schedules import ScheduledRun, StandingOrder
 from timebank.policy import can
 from timebank.schedules.errors import (
+    MAX_YEARS_AHEAD,
     EndBeforeStart,
     InvalidInterval,
     InvalidRate,
     NotAllowed,
     StartInPast,
+    StartTooFar,
 )
 from timebank.schedules.periods import (
     Interval,
+    add_months,
     due_date,
     next_period_start,
     period_key,
@@ -80,12 +83,12 @@ def create_standing_order(
 ) -> StandingOrder:
     """Make ``payer`` pay ``amount`` subunits of ``currency`` to ``payee`` every ``interval``
     (``week``, ``month`` or ``year``) from ``starts_on`` (today or later in the group's time
-    zone, ``today``) until ``ends_on`` (None: until cancelled). ``by`` is the payer or a
-    treasurer. Returns the new order (flushed).
+    zone, ``today``, and at most ``MAX_YEARS_AHEAD`` years on) until ``ends_on`` (None: until
+    cancelled). ``by`` is the payer or a treasurer. Returns the new order (flushed).
 
     Raises :class:`NotAllowed`, :class:`SameAccount`, :class:`InactiveParty`,
     :class:`CurrencyMismatch`, :class:`InvalidAmount`, :class:`InvalidInterval`,
-    :class:`StartInPast` or :class:`EndBeforeStart`.
+    :class:`StartInPast`, :class:`StartTooFar` or :class:`EndBeforeStart`.
     """
     if by.id != payer.id and not _is_treasurer(by):
         raise NotAllowed()
@@ -98,6 +101,8 @@ def create_standing_order(
         raise InvalidInterval()
     if starts_on < today:
         raise StartInPast()
+    if starts_on > add_months(today, 12 * MAX_YEARS_AHEAD):
+        raise StartTooFar()
     if ends_on is not None and ends_on < starts_on:
         raise EndBeforeStart()
     payer_account = ledger.account_for(payer, currency)
@@ -253,8 +258,13 @@ def runs_of(order: StandingOrder, *, limit: int = 24) -> list[ScheduledRun]:
 
 
 def next_due_after(order: StandingOrder) -> date | None:
-    """The due date after the next one (for display), or None past the end date."""
-    following = due_date(order.starts_on, Interval(order.interval), order.next_index + 1)
+    """The due date after the next one (for display), or None past the end date (or past
+    the calendar's last day, 31 December 9999, for an order set up before
+    ``MAX_YEARS_AHEAD`` bounded the first payment)."""
+    try:
+        following = due_date(order.starts_on, Interval(order.interval), order.next_index + 1)
+    except (ValueError, OverflowError):
+        return None
     return None if order.ends_on is not None and following > order.ends_on else following
 
 
