@@ -118,6 +118,20 @@ def test_profile_shows_the_account_only_to_treasurers(app, make_group, make_memb
     assert f"/accounts/{_account(app, bob).id}/limits" in body
 
 
+def test_a_profile_offers_to_pay_others_and_titles_the_page_with_the_name(
+        make_group, make_member, client_for, login):
+    group = make_group("larch")
+    bob = make_member(group, name="Bob")
+    member = make_member(group, name="Meg")
+    client = login(client_for("larch"), member.user.email)
+    page = client.get(f"/members/{bob.id}").get_data(as_text=True)
+    assert re.search(r"<title>Bob · ", page)  # the name alone, no markup in the title
+    assert f'href="/pay?to={bob.id}"' in page
+    own = client.get(f"/members/{member.id}").get_data(as_text=True)
+    assert "/pay?to=" not in own  # no paying oneself
+    assert 'id="member-ads"' in own  # the member's ads stay on the page
+
+
 def _limits(app, member) -> str:
     return f"/accounts/{_account(app, member).id}/limits"
 
