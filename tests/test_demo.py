@@ -38,3 +38,20 @@ def test_demo_seeds_two_groups_with_trade_and_is_idempotent(app):
         with group_context(groups[0].id):  # Ann pays Ben by standing order every month
             (order,) = db.session.scalars(sa.select(StandingOrder)).all()
             assert order.description == "Allotment share" and order.is_running
+
+
+def test_the_demo_console_shows_its_groups_activity_and_checked_ledgers(app):
+    """The quick start runs no scheduler: the seed computes the console's figures and ledger
+    checks, so the console does not show zeros and "not checked" beside groups that trade."""
+    from timebank.models import GroupFigures, LedgerCheck
+    from timebank.tenants import all_groups
+
+    with app.app_context():
+        list(seed_demo())
+        with all_groups():
+            figures = db.session.scalars(sa.select(GroupFigures)).all()
+            checks = db.session.scalars(sa.select(LedgerCheck)).all()
+        assert len(figures) == len(GROUPS)
+        assert all(f.members > 0 and f.transfers > 0 for f in figures)
+        assert len(checks) == len(GROUPS)
+        assert all(c.checked_at is not None and c.problem_count == 0 for c in checks)

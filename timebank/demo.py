@@ -15,8 +15,10 @@ from timebank.ledger import service as ledger
 from timebank.marketplace import service as marketplace
 from timebank.models import AdKind, Group, JoinPolicy, Membership, Role, utcnow
 from timebank.people import service as people
+from timebank.provisioning.lifecycle import record_ledger_checks
+from timebank.provisioning.overview import refresh_figures
 from timebank.provisioning.service import create_group, make_network_admin
-from timebank.tenants import group_context
+from timebank.tenants import all_groups, group_context
 from timebank.tenants.urls import group_url, network_url
 from timebank.trading import service as trading
 
@@ -65,7 +67,8 @@ GROUPS = [
 
 def seed_demo() -> Iterator[str]:
     """Create the demo network if missing and yield lines to print (URLs, logins); the
-    command's transaction commits it."""
+    command's transaction commits it. The network console's figures and ledger checks are
+    computed at the end, as the scheduled jobs would (the quick start runs no scheduler)."""
     exists = db.session.scalar(sa.select(Group.id).where(Group.slug == GROUPS[0]["slug"]))
     if exists is None:
         rng = random.Random(42)
@@ -74,6 +77,10 @@ def seed_demo() -> Iterator[str]:
             _seed_group(spec, rng)
         _seed_trading()
         _seed_standing_order()
+        db.session.flush()
+        with all_groups():
+            refresh_figures()
+            record_ledger_checks()
     yield f"Network:  {network_url('/')}   (admin: {ADMIN_EMAIL} / {PASSWORD})"
     for spec in GROUPS:
         logins = ", ".join(email for _, email in [spec["coordinator"], *spec["members"]])
