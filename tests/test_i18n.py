@@ -186,6 +186,9 @@ def test_switcher_is_on_every_page_for_visitors_too(group, client_for):
         assert re.findall(r'data-locale="([^"]+)"', page) == list(LANGUAGES), path
     page = client_for(None).get("/login").get_data(as_text=True)
     assert 'action="/language?next=' in page and 'name="code" value="ar"' in page
+    assert 'action="/language?next=/login"' in page  # no stray "?" when there is no query
+    page = client_for(None).get("/login?x=1").get_data(as_text=True)
+    assert 'action="/language?next=/login?x%3D1"' in page  # a query goes along
 
 
 def test_switcher_refuses_unknown_codes_and_foreign_next(group, client_for):
