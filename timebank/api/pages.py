@@ -9,7 +9,14 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms import (
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    widgets,
+)
 from wtforms.validators import DataRequired, Length
 
 from timebank.api import tokens
@@ -24,11 +31,13 @@ class TokenForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=tokens.NAME_MAX)],
                        description=_l("What it is for, e.g. 'my phone'."))
     scopes = SelectMultipleField(
-        _l("Allows"), choices=[("read", _l("Reading")), ("write", _l("Making changes"))],
+        _l("Allows"),
+        choices=[SelectChoice("read", _l("Reading")), SelectChoice("write", _l("Making changes"))],
         default=["read"], option_widget=widgets.CheckboxInput(),
         widget=widgets.ListWidget(prefix_label=False))
     days = SelectField(_l("Expires after"), coerce=int, default=90, choices=[
-        (30, _l("30 days")), (90, _l("90 days")), (366, _l("a year"))])
+        SelectChoice(30, _l("30 days")), SelectChoice(90, _l("90 days")),
+        SelectChoice(366, _l("a year"))])
     submit = SubmitField(_l("Make a token"))
 
 

@@ -1,6 +1,7 @@
 """Form pieces shared by several blueprints."""
 
 import functools
+from collections.abc import Iterable
 from decimal import Decimal
 
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
@@ -8,7 +9,7 @@ from babel.support import Translations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, StringField
+from wtforms import DecimalField, SelectChoice, StringField
 from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
@@ -35,6 +36,12 @@ def _wtforms_translations(locale: str) -> Translations:
     """WTForms' own messages in ``locale`` (a Babel locale name such as ``pt_BR``), loaded
     once per process and locale."""
     return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def select_choices(pairs: Iterable[tuple]) -> list[SelectChoice]:
+    """Return ``(value, label)`` pairs (what the services return) as a select's options;
+    WTForms 3.3 deprecates giving a field its choices as tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 AMOUNT_MESSAGES = {

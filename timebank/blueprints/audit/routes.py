@@ -3,12 +3,12 @@ key (``before`` / ``after`` an event id: :mod:`timebank.paging`)."""
 
 from flask import g, render_template, request
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField
+from wtforms import DateField, SelectChoice, SelectField
 from wtforms.validators import Optional
 
 from timebank.audit import service as audit
 from timebank.blueprints.audit import bp
-from timebank.blueprints.forms import Form
+from timebank.blueprints.forms import Form, select_choices
 from timebank.blueprints.navigation import page_keys
 from timebank.policy import require
 
@@ -37,9 +37,9 @@ class AuditFilterForm(Form):
 @require("audit.view")
 def trail():
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _l("Everything"))] + list(AREAS.items()) + list(
-        audit.ACTIONS.items())
-    form.actor.choices = [(0, _l("Anyone"))] + audit.actor_choices()
+    form.action.choices = [SelectChoice("", _l("Everything"))] + select_choices(
+        [*AREAS.items(), *audit.ACTIONS.items()])
+    form.actor.choices = [SelectChoice(0, _l("Anyone"))] + select_choices(audit.actor_choices())
     form.validate()
     action = form.action.data if form.action.data in {*AREAS, *audit.ACTIONS} else None
     flt = audit.AuditFilter(

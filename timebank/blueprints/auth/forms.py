@@ -3,6 +3,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -10,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from timebank.blueprints.forms import Form
+from timebank.blueprints.forms import Form, select_choices
 from timebank.i18n import LANGUAGES
 from timebank.security.passwords import StrongPassword
 
@@ -70,6 +71,7 @@ class ProfileForm(Form):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
     bio = TextAreaField(_l("About you and what you can offer"), validators=[Length(max=2000)])
     locale = SelectField(
-        _l("Language"), choices=[("", _l("Group default"))] + list(LANGUAGES.items())
+        _l("Language"),
+        choices=[SelectChoice("", _l("Group default"))] + select_choices(LANGUAGES.items()),
     )
     submit = SubmitField(_l("Save"))

@@ -6,7 +6,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
+from timebank.blueprints.forms import select_choices
 from timebank.blueprints.ledger import bp
 from timebank.blueprints.ledger.forms import (
     AccountLimitsForm,
@@ -53,12 +55,12 @@ from timebank.policy import can, current_membership, group_only, require
 def on_behalf():
     currency = selected_currency()
     form = OnBehalfForm()
-    form.currency.choices = currency_choices()
+    form.currency.choices = select_choices(currency_choices())
     form.amount.use_currency(currency)
-    choose = [(0, _("Choose a member"))]
+    choose = [SelectChoice(0, _("Choose a member"))]
     # The treasurer pays for themself on the pay page: an on-behalf entry is for others.
-    form.payer.choices = choose + member_choices(exclude=current_membership())
-    form.payee.choices = choose + member_choices()
+    form.payer.choices = choose + select_choices(member_choices(exclude=current_membership()))
+    form.payee.choices = choose + select_choices(member_choices())
     if request.method == "GET":
         form.fill_key()
         form.currency.data = currency.code
@@ -148,9 +150,9 @@ def _parse_legs(text: str, choices: list[tuple[int, str]], currency: Currency):
 def bulk():
     currency = selected_currency()
     form = BulkForm()
-    form.currency.choices = currency_choices()
+    form.currency.choices = select_choices(currency_choices())
     choices = _account_choices(currency)
-    form.counterpart.choices = [(0, _("Choose an account"))] + choices
+    form.counterpart.choices = [SelectChoice(0, _("Choose an account"))] + select_choices(choices)
     if request.method == "GET":
         form.fill_key()
         form.currency.data = currency.code
@@ -415,7 +417,8 @@ def issuance(code: str):
     membership = current_membership()
     if membership is not None and can(membership, "ledger.issue") and currency.is_active:
         form = IssueForm()
-        form.payee.choices = [(0, _("Choose an account"))] + _account_choices(currency)
+        form.payee.choices = [SelectChoice(0, _("Choose an account"))] + select_choices(
+            _account_choices(currency))
         form.fill_key()
     return render_template("ledger/issuance.html", currency=currency, summary=summary,
                            records=records, reversed_ids=reversed_ids, form=form)
@@ -426,7 +429,8 @@ def issuance(code: str):
 def issue(code: str):
     currency = _currency_or_404(code)
     form = IssueForm()
-    form.payee.choices = [(0, _("Choose an account"))] + _account_choices(currency)
+    form.payee.choices = [SelectChoice(0, _("Choose an account"))] + select_choices(
+        _account_choices(currency))
     form.amount.use_currency(currency)
     if form.validate_on_submit():
         if form.payee.data != NEW_POT and _account_or_pot(form.payee.data, currency) is None:

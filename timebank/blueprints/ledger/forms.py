@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -44,7 +45,7 @@ class LedgerForm(Form):
         """A submitted currency must be one the form offers (an active one): a code that is
         unknown, or was retired while the form was open, never pays in another currency.
         Left out, the page's currency is used."""
-        if field.data and field.data not in {code for code, _label in field.choices}:
+        if field.data and field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("This currency is not in use in this group."))
 
 
@@ -106,7 +107,8 @@ class BulkForm(LedgerForm):
     currency = SelectField(_l("Currency"), validate_choice=False)
     direction = RadioField(
         _l("Direction"),
-        choices=[("pay", _l("One pays many")), ("collect", _l("Many pay one"))],
+        choices=[SelectChoice("pay", _l("One pays many")),
+                 SelectChoice("collect", _l("Many pay one"))],
         default="pay",
     )
     counterpart = SelectField(_l("The one"), coerce=int, validators=[DataRequired()])
@@ -150,15 +152,16 @@ class CurrencyForm(LedgerForm):
     purpose = TextAreaField(_l("Purpose"), validators=[Optional(), Length(max=2000)],
                             render_kw={"rows": 2})
     kind = SelectField(_l("Kind"), choices=[
-        ("mutual_credit", _l("Mutual credit (balances start at zero and may go below)")),
-        ("issued", _l("Issued (a treasurer issues it; holders never go below zero)")),
+        SelectChoice("mutual_credit",
+                     _l("Mutual credit (balances start at zero and may go below)")),
+        SelectChoice("issued", _l("Issued (a treasurer issues it; holders never go below zero)")),
     ])
     subunits_per_unit = SelectField(_l("Counted in"), coerce=int, choices=[
-        (60, _l("minutes (60 per unit)")), (4, _l("quarters (4 per unit)")),
-        (100, _l("hundredths (100 per unit)")), (1, _l("whole units")),
+        SelectChoice(60, _l("minutes (60 per unit)")), SelectChoice(4, _l("quarters (4 per unit)")),
+        SelectChoice(100, _l("hundredths (100 per unit)")), SelectChoice(1, _l("whole units")),
     ])
     display_format = SelectField(_l("Display"), choices=[
-        ("time", _l("as time: 1:30")), ("decimal", _l("as a number: 1.50")),
+        SelectChoice("time", _l("as time: 1:30")), SelectChoice("decimal", _l("as a number: 1.50")),
     ])
     default_min_balance = LimitField(_l("Default credit limit (how far below zero)"),
                                      description=_l("Empty: no limit."), ignore_sign=True)
@@ -191,8 +194,8 @@ class LevyForm(LedgerForm):
     minimum = LimitField(_l("Minimum levy"), description=_l("Empty: no minimum."))
     maximum = LimitField(_l("Maximum levy"), description=_l("Empty: no maximum."))
     charged_to = RadioField(_l("Paid by"), choices=[
-        ("payer", _l("the payer")), ("payee", _l("the payee")),
-        ("both", _l("each of them (the payer and the payee each pay the levy)")),
+        SelectChoice("payer", _l("the payer")), SelectChoice("payee", _l("the payee")),
+        SelectChoice("both", _l("each of them (the payer and the payee each pay the levy)")),
     ], default="payer")
     submit = SubmitField(_l("Save levy"))
 
@@ -214,7 +217,7 @@ class StatementFilterForm(Form):
     end = DateField(_l("To"), validators=[Optional()])
     counterparty = SelectField(_l("With"), coerce=int, validate_choice=False, default=0)
     state = SelectField(_l("State"), choices=[
-        ("completed", _l("completed")), ("pending", _l("pending")),
-        ("cancelled", _l("cancelled")),
+        SelectChoice("completed", _l("completed")), SelectChoice("pending", _l("pending")),
+        SelectChoice("cancelled", _l("cancelled")),
     ], default="completed", validate_choice=False)
     kind = SelectField(_l("Kind"), validate_choice=False, default="")

@@ -7,7 +7,9 @@ again, and rolls back when a refusal is shown (:func:`~timebank.boundary.roll_ba
 
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
+from timebank.blueprints.forms import select_choices
 from timebank.blueprints.ledger import bp
 from timebank.blueprints.ledger.forms import (
     DecisionForm,
@@ -65,7 +67,7 @@ def _prepare(form, currency) -> None:
     form.amount.use_currency(currency)
     # A submitted form may name only the page's currency: LedgerForm.validate_currency
     # refuses any other code instead of paying in the default one.
-    form.currency.choices = [(currency.code, currency.name)]
+    form.currency.choices = [SelectChoice(currency.code, currency.name)]
     if request.method == "GET":
         form.fill_key()
         form.currency.data = currency.code
@@ -80,7 +82,7 @@ def _submitted_member(field) -> Membership | None:
     choice, so the form's validation refuses anyone else."""
     member = active_member(request.form.get(field.name, type=int),
                            exclude=current_membership())
-    field.choices = [(member.id, member.user.name)] if member else []
+    field.choices = [SelectChoice(member.id, member.user.name)] if member else []
     return member
 
 
@@ -89,14 +91,14 @@ def _fill_for_page(form, field, *, account: Account | None, link_argument: str) 
     members :func:`counterpart_choices` names (not the whole group:
     ``static/js/member_search.js`` searches the rest as one types; without JavaScript the
     "Find a member" form does). ``link_argument`` names the member preselected by a link."""
-    form.currency.choices = currency_choices()
+    form.currency.choices = select_choices(currency_choices())
     selected = (request.form.get(field.name, type=int) if request.method == "POST"
                 else request.args.get(link_argument, type=int))
     if request.method == "GET":
         field.data = selected or 0
-    field.choices = [(0, _("Choose a member"))] + counterpart_choices(
+    field.choices = [SelectChoice(0, _("Choose a member"))] + select_choices(counterpart_choices(
         me=current_membership(), account_id=account.id if account else None,
-        selected=selected, find=request.args.get("find", ""))
+        selected=selected, find=request.args.get("find", "")))
     field.render_kw = {"data-search-url": url_for("ledger.find_counterpart"),
                        "data-placeholder": _("Type a name to search"),
                        "data-nothing-found": _("No member found")}
@@ -192,7 +194,8 @@ def transfer(transfer_id: int):
         and transfer.payer_account.membership_id == me.id
     ):
         rate_form = RateForm()
-        rate_form.rating.choices = [(n, str(n)) for n in range(1, g.group.rating_scale + 1)]
+        rate_form.rating.choices = [SelectChoice(n, str(n))
+                                    for n in range(1, g.group.rating_scale + 1)]
         rate_form.fill_key()
     reverse_form = None
     reversal = ledger.reversal_of(transfer)
@@ -287,7 +290,7 @@ def rate(transfer_id: int):
     if not sees_transfer(me, transfer):
         abort(404)
     form = RateForm()
-    form.rating.choices = [(n, str(n)) for n in range(1, g.group.rating_scale + 1)]
+    form.rating.choices = [SelectChoice(n, str(n)) for n in range(1, g.group.rating_scale + 1)]
     if form.validate_on_submit():
         try:
             ledger.rate_transfer(

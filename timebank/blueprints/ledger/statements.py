@@ -6,7 +6,9 @@ from flask import Response, abort, current_app, g, jsonify, render_template, req
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 
+from timebank.blueprints.forms import select_choices
 from timebank.blueprints.ledger import bp
 from timebank.blueprints.ledger.forms import StatementFilterForm
 from timebank.blueprints.ledger.helpers import currency_choices, selected_currency
@@ -51,10 +53,11 @@ def _statement_context(*, for_page: bool = True):
     form = StatementFilterForm(request.args)
     form.currency.data = currency.code
     if for_page:
-        form.currency.choices = currency_choices()
-        form.counterparty.choices = [(0, _("Anyone"))] + reports.counterparty_choices(
-            account, selected=request.args.get("counterparty", type=int),
-            find=request.args.get("find", ""))
+        form.currency.choices = select_choices(currency_choices())
+        form.counterparty.choices = [SelectChoice(0, _("Anyone"))] + select_choices(
+            reports.counterparty_choices(
+                account, selected=request.args.get("counterparty", type=int),
+                find=request.args.get("find", "")))
         form.counterparty.render_kw = {
             "data-search-url": url_for("ledger.find_statement_counterparty",
                                        currency=currency.code),
@@ -172,19 +175,19 @@ def _statement_line(account, entry, transfer, running, names: dict, units: int,
 def _group_ledger_context():
     currency = selected_currency()
     form = StatementFilterForm(request.args)
-    form.currency.choices = currency_choices()
+    form.currency.choices = select_choices(currency_choices())
     form.currency.data = currency.code
-    form.state.choices = [("all", _("any state"))] + list(form.state.choices)
+    form.state.choices = [SelectChoice("all", _("any state"))] + list(form.state.choices)
     if not request.args.get("state"):
         form.state.data = "all"
-    form.kind.choices = [("", _("any kind"))] + [(kind, str(label))
-                                                  for kind, label in KIND_LABELS.items()]
+    form.kind.choices = [SelectChoice("", _("any kind"))] + [
+        SelectChoice(kind, str(label)) for kind, label in KIND_LABELS.items()]
     accounts = db.session.scalars(
         sa.select(Account.id).where(Account.currency_id == currency.id)
     ).all()
     names = reports.account_names(accounts)
-    form.counterparty.choices = [(0, _("Any account"))] + sorted(
-        names.items(), key=lambda item: item[1].lower())
+    form.counterparty.choices = [SelectChoice(0, _("Any account"))] + select_choices(sorted(
+        names.items(), key=lambda item: item[1].lower()))
     flt = _filters(form)
     if form.state.data == "all":
         flt.state = "all"

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
 from timebank.blueprints.marketplace import bp
 from timebank.blueprints.marketplace.forms import AdForm, MessageForm
@@ -76,11 +77,12 @@ def _currencies() -> list[Currency]:
 def _prepare(form: AdForm) -> None:
     from timebank.blueprints.marketplace.directory import alphabetical_categories
 
-    form.category.choices = [(0, _("No category"))] + [
-        (category.id, category.name) for category in alphabetical_categories()
+    form.category.choices = [SelectChoice(0, _("No category"))] + [
+        SelectChoice(category.id, category.name) for category in alphabetical_categories()
     ]
     currencies = _currencies()
-    form.price_currency.choices = [(c.id, f"{c.name} ({c.symbol})") for c in currencies]
+    form.price_currency.choices = [SelectChoice(c.id, f"{c.name} ({c.symbol})")
+                                   for c in currencies]
     chosen = request.form.get("price_currency", type=int)
     fallback = currencies[0] if currencies else None
     currency = next((c for c in currencies if c.id == chosen), fallback)

@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -30,8 +31,8 @@ class OptionalAmountField(AmountField):
 class AdForm(Form):
     kind = RadioField(
         _l("Type of ad"),
-        choices=[("offer", _l("Offer: I can give this")),
-                 ("want", _l("Want: I am looking for this"))],
+        choices=[SelectChoice("offer", _l("Offer: I can give this")),
+                 SelectChoice("want", _l("Want: I am looking for this"))],
         default="offer",
         validators=[InputRequired()],
     )
@@ -50,7 +51,7 @@ class AdForm(Form):
     )
     goods_or_service = RadioField(
         _l("Goods or service"),
-        choices=[("service", _l("A service")), ("goods", _l("Goods"))],
+        choices=[SelectChoice("service", _l("A service")), SelectChoice("goods", _l("Goods"))],
         default="service",
         validators=[InputRequired()],
     )
@@ -60,8 +61,8 @@ class AdForm(Form):
     price_currency = SelectField(_l("Currency"), coerce=int)
     price_unit = SelectField(
         _l("Price per"),
-        choices=[("one_off", _l("one-off")), ("per_hour", _l("per hour")),
-                 ("per_day", _l("per day"))],
+        choices=[SelectChoice("one_off", _l("one-off")), SelectChoice("per_hour", _l("per hour")),
+                 SelectChoice("per_day", _l("per day"))],
         default="one_off",
     )
     photo = FileField(
@@ -106,7 +107,8 @@ class LifetimeForm(Form):
 class DigestForm(Form):
     digest_frequency = RadioField(
         _l("Email me new ads and possible trades from all my groups"),
-        choices=[("daily", _l("Daily")), ("weekly", _l("Weekly")), ("never", _l("Never"))],
+        choices=[SelectChoice("daily", _l("Daily")), SelectChoice("weekly", _l("Weekly")),
+                 SelectChoice("never", _l("Never"))],
         validators=[InputRequired()],
     )
     digest_includes_network = BooleanField(

@@ -9,7 +9,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from timebank.blueprints.forms import Form
+from timebank.blueprints.forms import Form, select_choices
 from timebank.models import Role
 
 
@@ -31,7 +31,7 @@ ROLE_CHOICES = [
 
 
 class RoleForm(Form):
-    role = SelectField(_l("Role"), coerce=int, choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), coerce=int, choices=select_choices(ROLE_CHOICES))
     submit = SubmitField(_l("Change role"))
 
 
@@ -44,7 +44,8 @@ class SuspendForm(Form):
 
 class InviteForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
-    role = SelectField(_l("Role"), coerce=int, choices=ROLE_CHOICES, default=int(Role.MEMBER))
+    role = SelectField(_l("Role"), coerce=int, choices=select_choices(ROLE_CHOICES),
+                       default=int(Role.MEMBER))
     message = TextAreaField(_l("Personal message (optional)"),
                             validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
     submit = SubmitField(_l("Send invitation"))

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from timebank.blueprints.members import bp
 from timebank.blueprints.members.forms import (
+    ROLE_CHOICES,
     LeaveForm,
     OfflineMemberForm,
     RoleForm,
@@ -69,7 +70,7 @@ def change_role(membership_id: int):
             flash(str(error), "danger")
         else:
             flash(_("%(name)s is now %(role)s.", name=member.user.name,
-                    role=dict(form.role.choices)[member.role]), "success")
+                    role=dict(ROLE_CHOICES)[member.role]), "success")
     else:
         flash(_("Choose a role."), "danger")
     return redirect(url_for("members.profile", membership_id=member.id))

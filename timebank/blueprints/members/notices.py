@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import RadioField, SubmitField
+from wtforms import RadioField, SelectChoice, SubmitField
 
 from timebank.blueprints.forms import Form
 from timebank.blueprints.members import bp
@@ -13,9 +13,9 @@ from timebank.notices import service as notices
 from timebank.policy import can, current_membership, require
 
 DELIVERY_CHOICES = [
-    (Delivery.IMMEDIATE.value, _l("Email at once")),
-    (Delivery.DIGEST.value, _l("In the daily digest")),
-    (Delivery.OFF.value, _l("Not at all")),
+    SelectChoice(Delivery.IMMEDIATE.value, _l("Email at once")),
+    SelectChoice(Delivery.DIGEST.value, _l("In the daily digest")),
+    SelectChoice(Delivery.OFF.value, _l("Not at all")),
 ]
 KINDS = [
     # kind, label, the action that makes the kind concern the reader (None: everyone)

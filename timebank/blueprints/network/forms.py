@@ -5,6 +5,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -12,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from timebank.blueprints.forms import Form
+from timebank.blueprints.forms import Form, select_choices
 from timebank.i18n import LANGUAGES
 from timebank.provisioning.requests import TIMEZONES
 from timebank.security.passwords import StrongPassword
@@ -26,12 +27,12 @@ class CreateGroupForm(Form):
         description=_l("Lower-case letters, digits and hyphens, e.g. greenvale"),
     )
     default_locale = SelectField(
-        _l("Default language"), choices=list(LANGUAGES.items()), default="en"
+        _l("Default language"), choices=select_choices(LANGUAGES.items()), default="en"
     )
     join_policy = SelectField(
         _l("Who can join"),
-        choices=[("approval", _l("A coordinator approves each member")),
-                 ("open", _l("Anyone can join"))],
+        choices=[SelectChoice("approval", _l("A coordinator approves each member")),
+                 SelectChoice("open", _l("Anyone can join"))],
         default="approval",
     )
     coordinator_name = StringField(
@@ -58,12 +59,12 @@ class StartTimebankForm(Form):
         description=_l("Lower-case letters, digits and hyphens, e.g. greenvale"),
     )
     default_locale = SelectField(
-        _l("Default language"), choices=list(LANGUAGES.items()), default="en"
+        _l("Default language"), choices=select_choices(LANGUAGES.items()), default="en"
     )
     # Choices are set per request: the likely zones first (network/signup.py); the picker
     # script adds this device's zone on top and a search box (static/js/timezone_picker.js).
     timezone = SelectField(
-        _l("Time zone"), choices=[(zone, zone) for zone in TIMEZONES], default="UTC",
+        _l("Time zone"), choices=[SelectChoice(zone) for zone in TIMEZONES], default="UTC",
         render_kw={"data-timezone-picker": "1",
                    "data-search-label": _l("Search time zones"),
                    "data-browser-label": _l("This device's time zone")},
@@ -154,7 +155,7 @@ class ImportForm(Form):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=120)])
     slug = StringField(_l("Address (subdomain)"), validators=[DataRequired(), Length(max=63)])
     default_locale = SelectField(
-        _l("Default language"), choices=list(LANGUAGES.items()), default="en"
+        _l("Default language"), choices=select_choices(LANGUAGES.items()), default="en"
     )
     coordinator_email = EmailField(
         _l("Coordinator's email (one of the members)"),

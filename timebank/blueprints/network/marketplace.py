@@ -13,7 +13,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from wtforms import SelectField, SubmitField, TextAreaField
+from wtforms import SelectChoice, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from timebank.blueprints.forms import Form
@@ -107,7 +107,8 @@ def _message_form(group_id: int, **kwargs) -> tuple[NetworkMessageForm, dict]:
     form = NetworkMessageForm(**kwargs)
     senders = {membership.id: group for membership, group in messaging.sender_memberships(
         current_user) if group.id != group_id} if _user() else {}
-    form.sender.choices = [(membership_id, group.name) for membership_id, group in senders.items()]
+    form.sender.choices = [SelectChoice(membership_id, group.name)
+                           for membership_id, group in senders.items()]
     return form, senders
 
 

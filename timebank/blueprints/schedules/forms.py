@@ -3,13 +3,13 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField
+from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from timebank.blueprints.forms import AmountField, Form, LimitField, LocaleDecimalField
 
-INTERVALS = [("week", _l("Every week")), ("month", _l("Every month")),
-             ("year", _l("Every year"))]
+INTERVALS = [SelectChoice("week", _l("Every week")), SelectChoice("month", _l("Every month")),
+             SelectChoice("year", _l("Every year"))]
 
 
 class StandingOrderForm(Form):
@@ -41,12 +41,12 @@ class ChargesForm(Form):
     fee_amount = LimitField(_l("Membership fee"),
                             description=_l("Leave empty for no fee. Each active member pays "
                                            "it to the community pot."))
-    fee_interval = SelectField(_l("Charged"), choices=[("month", _l("Every month")),
-                                                       ("year", _l("Every year"))])
+    fee_interval = SelectField(_l("Charged"), choices=[
+        SelectChoice("month", _l("Every month")), SelectChoice("year", _l("Every year"))])
     fee_policy = RadioField(
         _l("A member who cannot pay it all within their credit limit"),
-        choices=[("skip", _l("Skip them this time and tell them")),
-                 ("partial", _l("Take what their credit limit still allows"))],
+        choices=[SelectChoice("skip", _l("Skip them this time and tell them")),
+                 SelectChoice("partial", _l("Take what their credit limit still allows"))],
         default="skip")
     demurrage_rate = LocaleDecimalField(
         _l("Demurrage, percent a month"), places=2,

@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
+from timebank.blueprints.forms import select_choices
 from timebank.blueprints.ledger.helpers import currency_choices, member_choices, money
 from timebank.blueprints.schedules import bp
 from timebank.blueprints.schedules.forms import CancelOrderForm, ChargesForm, StandingOrderForm
@@ -47,13 +49,13 @@ def new_order():
     me = current_membership()
     on_behalf = can(me, "schedules.manage")
     form = StandingOrderForm()
-    choose = [(0, _("Choose a member"))]
-    form.payee.choices = choose + member_choices()
+    choose = [SelectChoice(0, _("Choose a member"))]
+    form.payee.choices = choose + select_choices(member_choices())
     if on_behalf:
-        form.payer.choices = choose + member_choices()
+        form.payer.choices = choose + select_choices(member_choices())
     else:
         del form.payer  # a member pays from their own account only
-    form.currency.choices = currency_choices()
+    form.currency.choices = select_choices(currency_choices())
     currency = ledger.currency_by_code(request.values.get("currency")) or (
         ledger.default_currency())
     if currency is None:

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, SubmitField
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from timebank.blueprints.forms import Form
+from timebank.blueprints.forms import Form, select_choices
 from timebank.i18n import LANGUAGES
 
 
@@ -11,7 +11,7 @@ class LanguagesForm(Form):
 
     languages = SelectMultipleField(
         _l("Languages the group offers"),
-        choices=list(LANGUAGES.items()),
+        choices=select_choices(LANGUAGES.items()),
         description=_l("Members and visitors can switch between these. Each member's own "
                        "choice comes first, then the default language."),
         widget=ListWidget(prefix_label=False),
@@ -19,7 +19,7 @@ class LanguagesForm(Form):
     )
     default_locale = SelectField(
         _l("Default language"),
-        choices=list(LANGUAGES.items()),
+        choices=select_choices(LANGUAGES.items()),
         description=_l("Used for members who have not chosen a language, for visitors, and "
                        "for emails to members whose language the group does not offer."),
     )

@@ -8,6 +8,7 @@ from wtforms import (
     BooleanField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -15,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from timebank.blueprints.forms import Form, LimitField
+from timebank.blueprints.forms import Form, LimitField, select_choices
 from timebank.blueprints.settings import bp
 from timebank.boundary import roll_back_at_end
 from timebank.extensions import db
@@ -46,14 +47,14 @@ class GeneralSettingsForm(Form):
                                       "data-search-label": _l("Search time zones"),
                                       "data-browser-label": _l("This device's time zone")})
     join_policy = RadioField(_l("How people join"), choices=[
-        ("open", _l("Open: anyone who signs up is a member at once")),
-        ("approval", _l("Approval: a coordinator approves each request")),
-        ("invitation", _l("Invitation only: a coordinator invites people by email")),
+        SelectChoice("open", _l("Open: anyone who signs up is a member at once")),
+        SelectChoice("approval", _l("Approval: a coordinator approves each request")),
+        SelectChoice("invitation", _l("Invitation only: a coordinator invites people by email")),
     ])
     payments_need_confirmation = BooleanField(_l("Payments wait for the payee's confirmation"))
     members_see_all_transfers = RadioField(_l("Members see"), choices=[
-        ("own", _l("only their own transfers")),
-        ("all", _l("everyone's transfers")),
+        SelectChoice("own", _l("only their own transfers")),
+        SelectChoice("all", _l("everyone's transfers")),
     ])
     balances_public = BooleanField(_l("Members see each other's balances"))
     ads_public = BooleanField(_l("Visitors see our offers and wants on the home page"))
@@ -76,24 +77,28 @@ class GeneralSettingsForm(Form):
     submit = SubmitField(_l("Save settings"))
 
 
-def country_choices() -> list[tuple[str, str]]:
-    """("", "—") then every country as (code, name in the reader's language), by name."""
+def country_choices() -> list[SelectChoice]:
+    """"Not set" (value ""), then every country by its name in the reader's language."""
     from babel import Locale
 
     names = Locale.parse(current_locale()).territories
     codes = general.countries()
     rows = sorted(((code, names.get(code, code)) for code in codes), key=lambda row: row[1])
-    return [("", _("Not set"))] + rows
+    return [SelectChoice("", _("Not set"))] + select_choices(rows)
 
 
-def time_zone_choices(country: str | None) -> dict[str, list[tuple[str, str]]] | list:
+def time_zone_choices(country: str | None) -> list[SelectChoice]:
     """The time zones, the country's first (an option group each); the page's script adds
     the browser's zone on top and a search box (``static/js/timezone_picker.js``)."""
-    everything = [(zone, zone.replace("_", " ")) for zone in general.time_zones()]
-    likely = [(zone, zone.replace("_", " ")) for zone in general.zones_of_country(country)]
+
+    def options(zones: list[str], group: str | None = None) -> list[SelectChoice]:
+        return [SelectChoice(zone, zone.replace("_", " "), optgroup=group) for zone in zones]
+
+    likely = general.zones_of_country(country)
     if not likely:
-        return everything
-    return {str(_("Likely time zones")): likely, str(_("All time zones")): everything}
+        return options(general.time_zones())
+    return (options(likely, str(_("Likely time zones")))
+            + options(general.time_zones(), str(_("All time zones"))))
 
 
 def _hours_text(subunits: int | None, per_unit: int) -> str:

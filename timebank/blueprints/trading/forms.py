@@ -6,6 +6,7 @@ from wtforms import (
     BooleanField,
     HiddenField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -27,8 +28,8 @@ class SettingsForm(Form):
     trades_with_network = BooleanField(_l("Trade with other timebanks of the network"))
     trades_with_all_groups = RadioField(
         _l("Trade with"), coerce=int, default=1,
-        choices=[(1, _l("every timebank that trades with the network")),
-                 (0, _l("only the timebanks chosen below"))],
+        choices=[SelectChoice(1, _l("every timebank that trades with the network")),
+                 SelectChoice(0, _l("only the timebanks chosen below"))],
     )
     partners = CheckboxesField(_l("Chosen timebanks"), coerce=int, validate_choice=False)
     submit = SubmitField(_l("Save"))

@@ -7,7 +7,9 @@ import sqlalchemy as sa
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
+from timebank.blueprints.forms import select_choices
 from timebank.blueprints.ledger.helpers import field_error, member_choices, money
 from timebank.blueprints.trading import bp
 from timebank.blueprints.trading.forms import CapsForm, CrossPayForm, settings_form
@@ -32,7 +34,7 @@ def settings():
     currencies = ledger.active_currencies()
     form = settings_form(currencies)
     others = [other for other in trading.other_groups() if other.id != group.id]
-    form.partners.choices = [(other.id, other.name) for other in others]
+    form.partners.choices = [SelectChoice(other.id, other.name) for other in others]
     for currency in currencies:
         for prefix in ("owe", "owed"):
             getattr(form, f"{prefix}_{currency.id}").subunits_per_unit = (
@@ -89,14 +91,15 @@ def pay():
         abort(404)
     form.partner.data = partner.slug
     members = trading.payable_members(partner)
-    form.payee.choices = [(0, _("Choose a member"))] + members
+    form.payee.choices = [SelectChoice(0, _("Choose a member"))] + select_choices(members)
     me = current_membership()
     if can(me, "ledger.on_behalf"):  # a treasurer may pay for a member without internet
-        form.payer.choices = [(me.id, _("Me"))] + member_choices(exclude=me)
+        form.payer.choices = [SelectChoice(me.id, _("Me"))] + select_choices(
+            member_choices(exclude=me))
     else:
         del form.payer
     currencies = ledger.active_currencies()
-    form.currency.choices = [(c.code, f"{c.name} ({c.symbol})") for c in currencies]
+    form.currency.choices = [SelectChoice(c.code, f"{c.name} ({c.symbol})") for c in currencies]
     currency = ledger.currency_by_code(request.values.get("currency")) or currencies[0]
     form.amount.use_currency(currency)
     receiving = trading.receiving_currency(partner)
