@@ -111,6 +111,21 @@ def test_a_refusal_is_shown_next_to_the_amount_and_writes_nothing(app, make_grou
     assert _clearing_balance(app, net.a) == 0
 
 
+def test_a_missing_payee_is_flagged_with_the_other_errors(app, make_group, make_member,
+                                                          client_for, login):
+    """"Choose a member" left selected is an error next to the payee, also when the amount
+    and the description are missing too (it was shown only once they were right)."""
+    net = Network(app, make_group, make_member)
+    ann = login(client_for("greenvale"), net.ann.user.email)
+    response = ann.post("/trading/pay?group=barrio", data={
+        "partner": "barrio", "payee": "0", "amount": "", "description": "",
+        "idempotency_key": "k-empty"})
+    page = _text(response)
+    payee_field = page[page.index('name="payee"'):]
+    assert "This field is required." in payee_field[:payee_field.index('name="amount"')]
+    assert _clearing_balance(app, net.a) == 0
+
+
 def test_a_network_admin_caps_a_group(app, make_group, make_member, make_network_admin,
                                       client_for, login):
     net = Network(app, make_group, make_member)

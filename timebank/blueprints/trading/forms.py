@@ -55,7 +55,8 @@ class CrossPayForm(LedgerForm):
     partner = HiddenField()  # chosen by the GET form above it (the member list follows it)
     payer = SelectField(_l("Payer (an on-behalf entry by a treasurer)"), coerce=int,
                         validate_choice=False)
-    payee = SelectField(_l("Pay to"), coerce=int, validate_choice=False)
+    payee = SelectField(_l("Pay to"), coerce=int, validate_choice=False,
+                        validators=[DataRequired()])  # 0 is "Choose a member"
     currency = SelectField(_l("Currency"), validate_choice=False)
     amount = AmountField(_l("Amount"), description=_l("For example 1:30, 1.5 or 90 min"))
     description = StringField(_l("What for"), validators=[DataRequired(), Length(max=500)])
