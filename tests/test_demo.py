@@ -55,3 +55,12 @@ def test_the_demo_console_shows_its_groups_activity_and_checked_ledgers(app):
         assert all(f.members > 0 and f.transfers > 0 for f in figures)
         assert len(checks) == len(GROUPS)
         assert all(c.checked_at is not None and c.problem_count == 0 for c in checks)
+
+
+def test_the_demo_network_marketplace_lists_an_ad_of_each_group(app, client_for):
+    with app.app_context():
+        list(seed_demo())
+        db.session.commit()
+    page = client_for(None).get("/marketplace").get_data(as_text=True)
+    for spec in GROUPS:
+        assert spec["ads"][0][2] in page, spec["slug"]

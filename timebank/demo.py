@@ -161,5 +161,7 @@ def _seed_group(spec: dict, rng: random.Random) -> None:
                 payer=payer, payee=payee, currency=currency, amount=amount,
                 description=description, starter=payer, occurred_at=when,
             )
-        for index, kind, title in spec["ads"]:
-            marketplace.create_ad(author=members[index], kind=AdKind(kind), title=title)
+        for n, (index, kind, title) in enumerate(spec["ads"]):
+            # Each group's first ad is on the network marketplace too (both groups trade).
+            marketplace.create_ad(author=members[index], kind=AdKind(kind), title=title,
+                                  network_published=n == 0)
