@@ -311,6 +311,21 @@ def test_payer_rates_and_the_average_counts(app, group, people, as_, make_transf
         assert ledger.average_rating(fresh(people["ben"])) == (4.5, 2)
 
 
+@pytest.mark.parametrize("path", ["/statement", "/ledger"])
+def test_statement_dates_out_of_bounds_or_reversed_are_errors_next_to_the_field(
+        app, group, people, as_, make_transfer, path):
+    """The last day a date picker offers (9999-12-31) was a bare 400 page (the day after it
+    does not exist), and an end before the start an empty list with no hint."""
+    make_transfer(people["ann"], people["ben"], 30, "Shopping")
+    client = as_("ann") if path == "/statement" else as_("tre")
+    far = client.get(f"{path}?end=9999-12-31")
+    assert far.status_code == 200
+    assert "Choose a day between" in text(far) and "Shopping" in text(far)  # the end ignored
+    reversed_ = text(client.get(f"{path}?start=2030-01-10&end=2030-01-01"))
+    assert "The end must not be before the start." in reversed_
+    assert client.get(f"{path}.csv?start=0001-01-01&end=9999-12-31").status_code == 200
+
+
 def test_statement_filters_and_csv(app, group, people, as_, make_transfer):
     make_transfer(people["ann"], people["ben"], 30, "=HYPERLINK(evil)")
     make_transfer(people["tre"], people["ann"], 90, "Cooking")

@@ -2,11 +2,13 @@
 
 import functools
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 from babel.support import Translations
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectChoice, StringField
@@ -15,6 +17,8 @@ from wtforms.validators import ValidationError
 
 from timebank.i18n import current_locale
 from timebank.ledger.amounts import AmountError, format_amount, parse_amount
+
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2199, 12, 31)  # the days a range may name
 
 
 class Form(FlaskForm):
@@ -36,6 +40,30 @@ def _wtforms_translations(locale: str) -> Translations:
     """WTForms' own messages in ``locale`` (a Babel locale name such as ``pt_BR``), loaded
     once per process and locale."""
     return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class DaysChecked:
+    """For a form with ``start`` and ``end`` days (``DateField``, optional): each between
+    :data:`FIRST_DAY` and :data:`LAST_DAY`, the end not before the start; errors next to the
+    fields. (A day past 9999-12-31 cannot be the end of a range: the day after it does not
+    exist.)"""
+
+    @staticmethod
+    def _within_bounds(field) -> None:
+        if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
+            raise ValidationError(_("Choose a day between %(first)s and %(last)s.",
+                                    first=format_date(FIRST_DAY), last=format_date(LAST_DAY)))
+
+    def validate_start(self, field) -> None:
+        self._within_bounds(field)
+
+    def validate_end(self, field) -> None:
+        self._within_bounds(field)
+        start = self.start.data
+        if field.data is None or start is None or self.start.errors:
+            return
+        if field.data < start:
+            raise ValidationError(_("The end must not be before the start."))
 
 
 def select_choices(pairs: Iterable[tuple]) -> list[SelectChoice]:

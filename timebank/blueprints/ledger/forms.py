@@ -24,7 +24,13 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from timebank.blueprints.forms import AmountField, Form, LimitField, LocaleDecimalField
+from timebank.blueprints.forms import (
+    AmountField,
+    DaysChecked,
+    Form,
+    LimitField,
+    LocaleDecimalField,
+)
 
 
 class LedgerForm(Form):
@@ -206,8 +212,9 @@ class CurrencyActionForm(LedgerForm):
     delete = SubmitField(_l("Delete"))
 
 
-class StatementFilterForm(Form):
-    """GET filters of a statement or the group's ledger (no CSRF: it changes nothing)."""
+class StatementFilterForm(DaysChecked, Form):
+    """GET filters of a statement or the group's ledger (no CSRF: it changes nothing); a day
+    out of bounds, or an end before the start, is an error next to its field."""
 
     class Meta:
         csrf = False

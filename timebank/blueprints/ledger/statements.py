@@ -30,7 +30,7 @@ KIND_LABELS = {
 
 
 def _filters(form: StatementFilterForm) -> reports.StatementFilter:
-    form.validate()  # collects date errors for display; bad dates are simply ignored
+    form.validate()  # date errors are shown next to their fields; those dates are ignored
     state = form.state.data if form.state.data in reports.STATES else "completed"
     return reports.StatementFilter(
         start=form.start.data if not form.start.errors else None,

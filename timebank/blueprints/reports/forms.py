@@ -2,20 +2,18 @@
 
 from datetime import date
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField
-from wtforms.validators import Optional, ValidationError
+from wtforms.validators import Optional
 
-from timebank.blueprints.forms import Form
+from timebank.blueprints.forms import DaysChecked, Form
 from timebank.reports.figures import DateRange, last_twelve_months
 
-FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2199, 12, 31)
 MAX_YEARS = 25  # at most 25 years in one report: 300 months on the charts
 
 
-class RangeForm(Form):
+class RangeForm(DaysChecked, Form):
     """Days ``start`` to ``end``, both included, in the group's time zone (UTC on the
     network); either may be left empty for the default range."""
 
@@ -24,23 +22,6 @@ class RangeForm(Form):
 
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
-
-    @staticmethod
-    def _within_bounds(field) -> None:
-        if field.data is not None and not FIRST_DAY <= field.data <= LAST_DAY:
-            raise ValidationError(_("Choose a day between %(first)s and %(last)s.",
-                                    first=format_date(FIRST_DAY), last=format_date(LAST_DAY)))
-
-    def validate_start(self, field) -> None:
-        self._within_bounds(field)
-
-    def validate_end(self, field) -> None:
-        self._within_bounds(field)
-        start = self.start.data
-        if field.data is None or start is None or self.start.errors:
-            return
-        if field.data < start:
-            raise ValidationError(_("The end must not be before the start."))
 
     def date_range(self, *, today: date, timezone: str) -> DateRange | None:
         """Validate and return the range, or None (the errors are on the fields). Defaults:
