@@ -121,6 +121,27 @@ def test_a_revoked_invitation_does_not_work(app, make_group, client_for, login):
     assert len(audit_events(app, group, "members.invitation_revoked")) == 1
 
 
+def test_inviting_an_address_again_replaces_its_open_invitation(app, make_group, client_for,
+                                                                login):
+    """One open invitation per address, whatever its letter case: the newest link works, the
+    earlier ones no longer do, and the coordinator's list shows the address once."""
+    group = make_group("elm")
+    coordinator = coordinator_of(app, group)
+    first_id, first = invite(app, coordinator, "newbie@example.org")
+    second_id, second = invite(app, coordinator, "NEWBIE@Example.org")
+    assert client_for("elm").get(f"/invitations/{first}").status_code == 404
+    assert client_for("elm").get(f"/invitations/{second}").status_code == 200
+    with app.app_context(), group_context(group.id):
+        open_ = db.session.scalars(sa.select(Invitation).where(
+            Invitation.revoked_at.is_(None))).all()
+        assert [i.id for i in open_] == [second_id]
+    page = _body(login(client_for("elm"), coordinator.user.email).get("/members/invitations"))
+    assert page.lower().count("newbie@example.org") == 1
+    (event,) = [e for e in audit_events(app, group, "members.invite")
+                if (e.after or {}).get("replaces")]
+    assert event.after["replaces"] == [first_id]
+
+
 def test_a_link_from_another_group_does_not_work_here(app, make_group, client_for):
     make_group("olive")
     away = make_group("orange")

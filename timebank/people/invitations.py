@@ -59,9 +59,11 @@ def invite(*, group: Group, email: str, by: Membership | None, role: Role = Role
     """Invite ``email`` to join ``group`` as ``role``; return (invitation, token).
 
     ``link_for(token)`` builds the absolute link to email (default: ``/invitations/<token>``
-    on the group's site); the mail is sent after commit. Raises :class:`AlreadyInvited` if
-    the address belongs to someone with a membership that is not ``left``, and
-    :class:`InvalidRole`.
+    on the group's site); the mail is sent after commit. Inviting an address again (in any
+    letter case) replaces its unused invitations: their links stop working, so the group has
+    one open invitation per address and the newest email is the one that works. Raises
+    :class:`AlreadyInvited` if the address belongs to someone with a membership that is not
+    ``left``, and :class:`InvalidRole`.
     """
     from timebank.people.notify import send_invitation_mail
     from timebank.tasks import enqueue
@@ -79,6 +81,11 @@ def invite(*, group: Group, email: str, by: Membership | None, role: Role = Role
             raise AlreadyInvited()
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    replaced = list(db.session.scalars(sa.select(Invitation).where(
+        sa.func.lower(Invitation.email) == email.lower(),
+        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))))
+    for earlier in replaced:
+        earlier.revoked_at = now
     invitation = Invitation(
         email=email, role=role, message=(message or "").strip()[:2000], token_hash=_hash(token),
         invited_by_id=by.id if by else None, created_at=now,
@@ -88,7 +95,8 @@ def invite(*, group: Group, email: str, by: Membership | None, role: Role = Role
     db.session.flush()
     record(action="members.invite", object_type="invitation", object_id=invitation.id,
            actor=by, after={"email": email, "role": role.key,
-                            "expires_at": invitation.expires_at})
+                            "expires_at": invitation.expires_at,
+                            **({"replaces": [i.id for i in replaced]} if replaced else {})})
     link = link_for(token) if link_for else group_url(group.slug, f"/invitations/{token}")
     enqueue(
         send_invitation_mail, email, N_("%(inviter)s invites you to join %(group_name)s"),
