@@ -111,3 +111,30 @@ def test_approve_promote_post_pledge_complete_and_kudos(
     with live_server.app.app_context(), group_context(group.id):
         actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["members.approve", "members.role", "volunteering.complete"]
+
+
+def test_suspending_a_member_asks_first(app, live_server, new_context, make_group, make_member,
+                                        browser_login):
+    """A one-click action that cannot be undone in one click asks before it submits
+    (``static/js/confirm.js``): answering no leaves the member active, yes suspends them."""
+    group = make_group(SLUG)
+    coordinator_email = coordinator_of(app, group).user.email
+    mia = make_member(group, name=MIA.name, email=MIA.email)
+    cora = new_context().new_page()
+    browser_login(cora, coordinator_email, slug=SLUG)
+    cora.goto(live_server.url(f"/members/{mia.id}", slug=SLUG))
+    asked = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    cora.once("dialog", lambda dialog: answer(dialog, False))
+    cora.get_by_role("button", name="Suspend").click()
+    assert asked == [f"Suspend {MIA.name}? They cannot trade until a coordinator reactivates "
+                     "them."]
+    expect(cora.get_by_role("button", name="Suspend")).to_be_visible()  # not submitted
+    cora.once("dialog", lambda dialog: answer(dialog, True))
+    with cora.expect_navigation():
+        cora.get_by_role("button", name="Suspend").click()
+    expect(cora.get_by_role("button", name="Reactivate")).to_be_visible()
