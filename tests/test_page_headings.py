@@ -40,3 +40,13 @@ def test_every_page_has_one_main_heading(app, make_group, make_member, make_netw
     missing = sorted(path for path, html in pages.items()
                      if len(re.findall(r"<h1[\s>]", html)) != 1)
     assert not missing, missing
+
+
+def test_pages_name_their_icon_and_it_is_served(make_group, client_for):
+    """Browsers asked for /favicon.ico on every first visit (a 404 in every log)."""
+    make_group("holly")
+    page = client_for("holly").get("/login").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+    assert icon
+    response = client_for("holly").get(icon[1])
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
