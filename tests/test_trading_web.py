@@ -126,6 +126,22 @@ def test_a_missing_payee_is_flagged_with_the_other_errors(app, make_group, make_
     assert _clearing_balance(app, net.a) == 0
 
 
+def test_a_refused_cap_is_shown_next_to_its_field_with_what_was_typed(
+        app, make_group, make_member, make_network_admin, client_for, login):
+    net = Network(app, make_group, make_member)
+    client = login(client_for(None), make_network_admin().email)
+    response = client.post("/network/groups/greenvale/trading-caps",
+                           data={"owe_cap": "abc", "owed_cap": "7"})
+    assert response.status_code == 422
+    form = _text(response).split('id="trading-caps"')[1].split("</form>")[0]
+    assert 'id="owe_cap" name="owe_cap" value="abc"' in form
+    assert form.count("Enter a number of hours, like 20 or 7:30.") == 1
+    assert 'value="7"' in form  # the other field keeps its input too
+    with app.app_context(), all_groups():
+        row = db.session.get(Group, net.a.id)
+        assert (row.network_owe_cap, row.network_owed_cap) == (None, None)  # nothing saved
+
+
 def test_a_network_admin_caps_a_group(app, make_group, make_member, make_network_admin,
                                       client_for, login):
     net = Network(app, make_group, make_member)

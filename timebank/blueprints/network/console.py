@@ -98,7 +98,12 @@ def new_group():
 @network_admin_required
 def group_detail(slug: str):
     """One group: its figures, ledger health, exports, and the actions on it."""
-    group = _group_or_404(slug)
+    return group_page(_group_or_404(slug))
+
+
+def group_page(group: Group, *, caps_form=None, status: int = 200):
+    """The console's page of ``group``; ``caps_form``: a refused trading-caps form, shown
+    with its input and its errors next to the fields (``status`` 422 then)."""
     exports = db.session.scalars(
         sa.select(GroupExport).where(GroupExport.group_id == group.id)
         .order_by(GroupExport.created_at.desc()).limit(10)
@@ -108,9 +113,10 @@ def group_detail(slug: str):
         "network/group.html", group=group, row=overview.group_row(group.id), exports=exports,
         events=events, reason_form=ReasonForm(), delete_form=DeleteGroupForm(),
         action_form=EmptyForm(), has_export=lifecycle.latest_export(group) is not None,
+        caps_form=caps_form,
     )
     building = any(e.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) for e in exports)
-    return page, 200, {"Refresh": "3"} if building else {}
+    return page, status, {"Refresh": "3"} if building else {}
 
 
 STATUS_ACTIONS = {

@@ -11,6 +11,7 @@ from wtforms import SelectChoice
 
 from timebank.blueprints.forms import select_choices
 from timebank.blueprints.ledger.helpers import field_error, member_choices, money
+from timebank.blueprints.network import console
 from timebank.blueprints.trading import bp
 from timebank.blueprints.trading.forms import CapsForm, CrossPayForm, settings_form
 from timebank.boundary import roll_back_at_end
@@ -160,11 +161,8 @@ def caps(slug: str):
     if group is None:
         abort(404)
     form = CapsForm()
-    if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
-        return redirect(url_for("network.group_detail", slug=slug))
+    if not form.validate_on_submit():  # the page again, the errors next to the fields
+        return console.group_page(group, caps_form=form, status=422)
     old = (group.network_owe_cap, group.network_owed_cap)
     try:
         trading.set_caps(group=group, owe_cap=form.owe_cap.subunits,
