@@ -10,7 +10,12 @@ from flask_login import current_user
 from wtforms import SelectChoice
 
 from timebank.blueprints.forms import select_choices
-from timebank.blueprints.ledger.helpers import field_error, member_choices, money
+from timebank.blueprints.ledger.helpers import (
+    currency_choices,
+    field_error,
+    member_choices,
+    money,
+)
 from timebank.blueprints.network import console
 from timebank.blueprints.trading import bp
 from timebank.blueprints.trading.forms import CapsForm, CrossPayForm, settings_form
@@ -100,7 +105,7 @@ def pay():
     else:
         del form.payer
     currencies = ledger.active_currencies()
-    form.currency.choices = [SelectChoice(c.code, f"{c.name} ({c.symbol})") for c in currencies]
+    form.currency.choices = select_choices(currency_choices())
     currency = ledger.currency_by_code(request.values.get("currency")) or currencies[0]
     form.amount.use_currency(currency)
     receiving = trading.receiving_currency(partner)
